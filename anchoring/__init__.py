@@ -1,0 +1,1 @@
+"""Tree building, batching, the anchor transaction and reconciliation with the chain."""

@@ -1,0 +1,1 @@
+"""Sub-commands of the ``carbon-ledger`` CLI, one module per command group."""

@@ -1,0 +1,12 @@
+"""``carbon-ledger calc``: account an inventory file (placeholder until the accounting engine lands)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def calc(file: Path) -> None:
+    """Account an inventory file and print the breakdown."""
+    raise typer.Exit(code=2)
