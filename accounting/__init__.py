@@ -1,1 +1,1 @@
-"""Pure, deterministic emissions accounting (GB/T 32150 / GB/T 32151) and carbon-efficiency grading."""
+"""Pure, deterministic emissions accounting (GB/T 32150, GB/T 32151) and grading."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ledger_api.commands import calc
+from ledger_api.commands import calc, chain, contracts, demo
 
 app = typer.Typer(
     name="carbon-ledger",
@@ -13,4 +13,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+app.add_typer(chain.app, name="chain")
+app.add_typer(contracts.app, name="contracts")
+app.command("deploy")(contracts.deploy)
 app.command("calc")(calc.calc)
+app.command("demo")(demo.demo)

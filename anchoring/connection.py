@@ -1,0 +1,45 @@
+"""Connecting to an EVM JSON-RPC endpoint, with errors a person can act on."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from web3 import Web3
+from web3.middleware import ExtraDataToPOAMiddleware
+
+
+class ChainUnreachable(ConnectionError):
+    """Nothing answers JSON-RPC at the configured URL."""
+
+    def __init__(self, rpc_url: str) -> None:
+        super().__init__(
+            f"cannot reach the chain at {rpc_url}: start the local chain with "
+            "`carbon-ledger chain up`, or set CARBON_RPC_URL to a running EVM node"
+        )
+        self.rpc_url = rpc_url
+
+
+class WrongChain(RuntimeError):
+    """The endpoint serves another chain than the one configured."""
+
+
+def is_loopback(rpc_url: str) -> bool:
+    """Whether the endpoint is on this machine (the only place dev keys may be used)."""
+    host = urlparse(rpc_url).hostname or ""
+    return host in {"localhost", "::1"} or host.startswith("127.")
+
+
+def connect(rpc_url: str, expected_chain_id: int | None = None, timeout_s: float = 10.0) -> Web3:
+    """A Web3 client for ``rpc_url``, checked to answer and to serve ``expected_chain_id``."""
+    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout_s}))
+    try:
+        chain_id = w3.eth.chain_id
+    except Exception as exc:  # any transport failure means the same thing to the user
+        raise ChainUnreachable(rpc_url) from exc
+    if expected_chain_id is not None and chain_id != expected_chain_id:
+        raise WrongChain(
+            f"the chain at {rpc_url} has chainId {chain_id}, expected {expected_chain_id}"
+        )
+    # PoA chains (Clique, IBFT2, QBFT) carry extraData longer than 32 bytes.
+    w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+    return w3

@@ -1,0 +1,92 @@
+"""All settings of the ledger, its CLI and its workers, in one place.
+
+Values come from, highest first: the environment (``CARBON_*``), the TOML file named by
+``CARBON_CONFIG`` (default ``carbon-ledger.toml`` in the working directory, if present), then
+the defaults below. Secrets are ``SecretStr`` so they never print.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEV_CHAIN_ID = 1337
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("CARBON_CONFIG", "carbon-ledger.toml"))
+
+
+class Settings(BaseSettings):
+    """Ledger settings; see the module docstring for where values come from."""
+
+    model_config = SettingsConfigDict(env_prefix="CARBON_", extra="ignore")
+
+    data_dir: Path = Field(Path("var"), description="Where the chain, database and records live.")
+
+    # Chain
+    rpc_url: str = Field("http://127.0.0.1:8545", description="EVM JSON-RPC endpoint.")
+    chain_id: int | None = Field(None, description="Expected chainId; checked when set.")
+    chain_port: int = Field(8545, description="Port of the local dev chain (`chain up`).")
+    rpc_timeout_s: float = 10.0
+    confirmations: int = Field(0, ge=0, description="Blocks to wait after an anchor's receipt.")
+
+    # Operator key: an encrypted keystore, or the well-known dev accounts on the dev chain only.
+    keystore_path: Path | None = None
+    keystore_passphrase: SecretStr | None = None
+    keystore_passphrase_file: Path | None = None
+    dev_accounts: bool = Field(
+        True, description="Use the dev chain's well-known accounts (only on a loopback dev chain)."
+    )
+
+    # Ledger
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite.")
+    anchor_max_batch: int = Field(100_000, gt=0)
+    anchor_interval_s: float = Field(5.0, gt=0)
+
+    @property
+    def chain_dir(self) -> Path:
+        return self.data_dir / "chain"
+
+    @property
+    def deployments_dir(self) -> Path:
+        return self.data_dir / "deployments"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'ledger.sqlite'}"
+
+    def passphrase(self) -> str | None:
+        """The keystore passphrase, from the environment or from its file."""
+        if self.keystore_passphrase is not None:
+            return self.keystore_passphrase.get_secret_value()
+        if self.keystore_passphrase_file is not None:
+            return self.keystore_passphrase_file.read_text(encoding="utf-8").rstrip("\r\n")
+        return None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
+        return (init_settings, env_settings, toml)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return Settings()
