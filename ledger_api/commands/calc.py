@@ -1,4 +1,4 @@
-"""``carbon-ledger calc``: account an inventory file (placeholder until the accounting engine lands)."""
+"""``carbon-ledger calc``: account an inventory file (placeholder)."""
 
 from __future__ import annotations
 
