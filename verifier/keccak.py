@@ -6,9 +6,13 @@ default eth-hash backend. Tree building is bound by this call, so keep it a plai
 
 from __future__ import annotations
 
+import re
+
 from sha3 import keccak_256
 
 __all__ = ["keccak256", "parse_address", "to_checksum_address"]
+
+_ADDRESS = re.compile(r"0[xX][0-9a-fA-F]{40}")
 
 
 def keccak256(data: bytes) -> bytes:
@@ -31,13 +35,10 @@ def to_checksum_address(raw: bytes) -> str:
 def parse_address(text: str) -> bytes:
     """Parse ``0x`` + 40 hex digits into 20 bytes. All-lower or all-upper case is accepted as is;
     mixed case must be a valid EIP-55 checksum, since a typo there is exactly what it catches."""
-    if not isinstance(text, str) or len(text) != 42 or text[:2] not in ("0x", "0X"):
+    if not isinstance(text, str) or not _ADDRESS.fullmatch(text):
         raise ValueError(f"not a 0x-prefixed 20-byte hex address: {text!r}")
     digits = text[2:]
-    try:
-        raw = bytes.fromhex(digits)
-    except ValueError:
-        raise ValueError(f"not a hex address: {text!r}") from None
+    raw = bytes.fromhex(digits)
     mixed = digits != digits.lower() and digits != digits.upper()
     if mixed and to_checksum_address(raw)[2:] != digits:
         raise ValueError(f"bad EIP-55 checksum: {text!r}")
