@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
-from web3.exceptions import ContractCustomError, TimeExhausted
+from web3.exceptions import ContractCustomError, TimeExhausted, TransactionNotFound
 
 from anchoring.artifact import Artifact, load_artifact
 
@@ -35,10 +36,20 @@ class AnchoredBatch:
 
 
 @dataclass(frozen=True)
+class SignedAnchor:
+    """A signed, not necessarily sent, anchor transaction."""
+
+    raw_tx: str
+    tx_hash: str
+    nonce: int
+
+
+@dataclass(frozen=True)
 class AnchorReceipt:
     """The mined anchor transaction and the ``Anchored`` event it emitted."""
 
     batch_id: int
+    root: bytes
     tx_hash: str
     block_number: int
     block_hash: str
@@ -56,27 +67,39 @@ class AnchorContract:
         self.contract: Contract = w3.eth.contract(address=self.address, abi=self.artifact.abi)
         self._errors = _error_selectors(self.artifact)
 
-    def send_anchor(
+    def sign_anchor(
         self, account: LocalAccount, root: bytes, leaf_count: int, manifest_hash: bytes
-    ) -> str:
-        """Sign and send ``anchor``; returns the tx hash without waiting for it to be mined.
+    ) -> SignedAnchor:
+        """Build and sign ``anchor`` without sending it, so its hash can be stored first.
 
-        The call is simulated first, so a contract error is raised here and no doomed
-        transaction is sent.
+        The call is simulated first: a contract error is raised here and no doomed
+        transaction is signed.
         """
         call = self.contract.functions.anchor(root, leaf_count, manifest_hash)
+        nonce = self.w3.eth.get_transaction_count(account.address, "pending")
         try:
             call.call({"from": account.address})
-            tx = call.build_transaction(
-                {
-                    "from": account.address,
-                    "nonce": self.w3.eth.get_transaction_count(account.address, "pending"),
-                }
-            )
+            tx = call.build_transaction({"from": account.address, "nonce": nonce})
         except ContractCustomError as exc:
             raise self._decode(exc) from None
         signed = account.sign_transaction(tx)
-        return self.w3.eth.send_raw_transaction(signed.raw_transaction).to_0x_hex()
+        return SignedAnchor(signed.raw_transaction.to_0x_hex(), signed.hash.to_0x_hex(), nonce)
+
+    def broadcast(self, signed: SignedAnchor) -> None:
+        """Send a signed anchor; sending the same bytes twice is harmless."""
+        try:
+            self.w3.eth.send_raw_transaction(HexBytes(signed.raw_tx))
+        except ValueError as exc:
+            if "already" not in str(exc).lower() and "known" not in str(exc).lower():
+                raise
+
+    def send_anchor(
+        self, account: LocalAccount, root: bytes, leaf_count: int, manifest_hash: bytes
+    ) -> str:
+        """Sign and send ``anchor``; returns the tx hash without waiting for it to be mined."""
+        signed = self.sign_anchor(account, root, leaf_count, manifest_hash)
+        self.broadcast(signed)
+        return signed.tx_hash
 
     def wait(self, tx_hash: str, timeout_s: float = 120.0) -> AnchorReceipt | None:
         """The receipt of an anchor tx; None if it is not mined within the timeout."""
@@ -86,11 +109,38 @@ class AnchorContract:
             )
         except TimeExhausted:
             return None
+        return self._anchor_receipt(receipt)
+
+    def receipt(self, tx_hash: str) -> AnchorReceipt | None:
+        """The receipt of an anchor tx if it is mined, else None (no waiting)."""
+        try:
+            receipt = self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+        except TransactionNotFound:
+            return None
+        return self._anchor_receipt(receipt)
+
+    def is_known(self, tx_hash: str) -> bool:
+        """Whether the node knows the transaction (pending or mined)."""
+        try:
+            self.w3.eth.get_transaction(HexBytes(tx_hash))
+        except TransactionNotFound:
+            return False
+        return True
+
+    def find_anchor(self, root: bytes, from_block: int = 0) -> AnchorReceipt | None:
+        """The receipt of the transaction that anchored ``root``, found by its event."""
+        logs = self.contract.events.Anchored().get_logs(
+            argument_filters={"root": root}, from_block=from_block
+        )
+        return self.receipt(logs[0]["transactionHash"].to_0x_hex()) if logs else None
+
+    def _anchor_receipt(self, receipt: Any) -> AnchorReceipt:
         if receipt["status"] != 1:
-            raise AnchorRejected("TransactionReverted", tx_hash)
+            raise AnchorRejected("TransactionReverted", receipt["transactionHash"].to_0x_hex())
         (event,) = self.contract.events.Anchored().process_receipt(receipt)
         return AnchorReceipt(
             batch_id=event["args"]["batchId"],
+            root=event["args"]["root"],
             tx_hash=receipt["transactionHash"].to_0x_hex(),
             block_number=receipt["blockNumber"],
             block_hash=receipt["blockHash"].to_0x_hex(),

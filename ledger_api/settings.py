@@ -50,6 +50,9 @@ class Settings(BaseSettings):
 
     # Ledger
     database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite.")
+    max_batch_records: int = Field(10_000, gt=0, description="Records per ingestion batch.")
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
     anchor_max_batch: int = Field(100_000, gt=0)
     anchor_interval_s: float = Field(5.0, gt=0)
 

@@ -1,0 +1,30 @@
+"""The ledger API application."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from ledger_api.db import engine_for
+from ledger_api.deps import LedgerContext, find_deployment
+from ledger_api.errors import install_error_handlers
+from ledger_api.migrate import upgrade
+from ledger_api.routers import activity, batches, registry
+from ledger_api.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app: migrate the database, bind to the deployment, mount the routers."""
+    settings = settings or get_settings()
+    url = settings.effective_database_url
+    upgrade(url)
+    context = LedgerContext(settings, engine_for(url), find_deployment(settings))
+    app = FastAPI(
+        title="carbon-ledger",
+        version="0.1.0",
+        description="Trusted carbon ledger: signed activity data anchored on an EVM chain.",
+    )
+    app.state.ledger = context
+    install_error_handlers(app)
+    for router in (registry.router, activity.router, batches.router):
+        app.include_router(router, prefix="/v1")
+    return app

@@ -1,0 +1,101 @@
+"""``carbon-ledger serve`` and ``carbon-ledger anchor``: the API server and the anchoring worker."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import typer
+import uvicorn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from anchoring.connection import ChainUnreachable
+from anchoring.worker import AnchorWorker, RoundResult
+from ledger_api.anchor_store import SqlBatchStore
+from ledger_api.commands.runtime import anchor_contract, chain, clean_errors, console, operator
+from ledger_api.db import engine_for
+from ledger_api.migrate import upgrade
+from ledger_api.settings import Settings, get_settings
+
+log = logging.getLogger("carbon_ledger.anchor")
+
+
+@clean_errors
+def serve(
+    host: str = typer.Option(None, help="Bind address (default from settings)."),
+    port: int = typer.Option(None, help="Port (default from settings)."),
+) -> None:
+    """Run the ledger API (migrates the database first)."""
+    settings = get_settings()
+    uvicorn.run(
+        "ledger_api.app:create_app",
+        factory=True,
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_level="warning",
+    )
+
+
+def build_worker(settings: Settings, progress: Progress | None = None) -> AnchorWorker:
+    """A worker bound to the configured chain, deployment, operator key and database."""
+    w3 = chain(settings)
+    contract, record = anchor_contract(settings, w3)
+    url = settings.effective_database_url
+    upgrade(url)
+    store = SqlBatchStore(engine_for(url), record.chain_id, record.address)
+    task = progress.add_task("anchoring", total=None) if progress else None
+
+    def on_progress(stage: str, leaves: int) -> None:
+        if progress is not None and task is not None and stage == "anchored":
+            progress.advance(task, leaves)
+
+    return AnchorWorker(
+        store, contract, operator(settings, w3), settings.anchor_max_batch, on_progress
+    )
+
+
+def _report(result: RoundResult) -> None:
+    for r in result.receipts:
+        console.print(
+            f"anchored batch {r.batch_id}: root 0x{r.root.hex()} tx {r.tx_hash} "
+            f"block {r.block_number} gas {r.gas_used}"
+        )
+    if not result.receipts:
+        console.print("nothing to anchor")
+
+
+@clean_errors
+def anchor(
+    watch: bool = typer.Option(False, "--watch", help="Keep anchoring at the set interval."),
+    max_batch: int = typer.Option(None, help="Leaves per batch (default from settings)."),
+    interval: float = typer.Option(None, help="Seconds between rounds with --watch."),
+) -> None:
+    """Batch every unanchored leaf into trees and anchor their roots (one round, or --watch)."""
+    settings = get_settings()
+    if max_batch:
+        settings = settings.model_copy(update={"anchor_max_batch": max_batch})
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        worker = build_worker(settings, progress)
+        result = worker.run_once()
+    _report(result)
+    if watch:
+        _watch(settings, interval or settings.anchor_interval_s)
+
+
+def _watch(settings: Settings, interval: float) -> None:
+    """Anchor forever; while the chain is away, back off up to 8 intervals and retry."""
+    delay = interval
+    worker: AnchorWorker | None = None
+    while True:
+        time.sleep(delay)
+        try:
+            worker = worker or build_worker(settings)
+            result = worker.run_once()
+            if result.receipts:
+                _report(result)
+            delay = interval
+        except (ChainUnreachable, ConnectionError, TimeoutError) as exc:
+            worker = None
+            delay = min(delay * 2, interval * 8)
+            log.warning("chain unavailable (%s); retrying in %.0f s", exc, delay)

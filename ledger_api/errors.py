@@ -1,0 +1,97 @@
+"""API errors: an HTTP status, a machine-readable code, the offending field, per-item problems.
+
+Every 4xx body has one shape::
+
+    {"error": {"code": "...", "message": "...", "field": "...",
+               "problems": [{"index": 3, "code": "...", "field": "...", "message": "..."}]}}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class Problem(BaseModel):
+    """One thing wrong with one item of a request."""
+
+    code: str
+    message: str
+    field: str | None = None
+    index: int | None = None
+
+
+class ApiError(Exception):
+    """An error answered as JSON with ``status`` and ``code``."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        problems: list[Problem] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.problems = problems or []
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            error["field"] = self.field
+        if self.problems:
+            error["problems"] = [p.model_dump(exclude_none=True) for p in self.problems]
+        return {"error": error}
+
+
+def not_found(what: str, key: str) -> ApiError:
+    return ApiError(404, f"{what}_not_found", f"no {what.replace('_', ' ')} {key}")
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Answer every error in the one JSON shape above."""
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            Problem(
+                code=str(e.get("type", "invalid")),
+                message=str(e.get("msg", "")),
+                field=_field(tuple(e.get("loc", ()))),
+            )
+            for e in exc.errors()
+        ]
+        malformed = any(p.code == "json_invalid" for p in problems)
+        error = ApiError(
+            422 if not malformed else 400,
+            "malformed_json" if malformed else "invalid_request",
+            "request body is not valid JSON" if malformed else "request does not fit the schema",
+            field=problems[0].field if problems else None,
+            problems=problems,
+        )
+        return JSONResponse(error.body(), status_code=error.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(
+            ApiError(exc.status_code, code, str(exc.detail)).body(), status_code=exc.status_code
+        )

@@ -1,0 +1,135 @@
+"""Database tables (SQLModel). Request and response shapes live apart in ``schemas.py``.
+
+Hashes, addresses and signatures are stored as 0x-hex text so rows read the same in SQLite,
+PostgreSQL and the API; scaled quantities as decimal text because they may exceed 64 bits.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Enterprise(SQLModel, table=True):
+    """A reporting entity (报告主体), keyed by its industrial-internet identifier."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    identifier: str = Field(unique=True, index=True, max_length=128)
+    name: str = Field(max_length=200)
+    industry: str = Field(max_length=64)
+    region: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class EmissionSource(SQLModel, table=True):
+    """An emission source (排放源) inside an enterprise's boundary."""
+
+    __tablename__ = "emission_source"
+
+    id: int | None = Field(default=None, primary_key=True)
+    identifier: str = Field(unique=True, index=True, max_length=128)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    name: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Device(SQLModel, table=True):
+    """A collection terminal: the address of the key it signs with."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    address: str = Field(unique=True, index=True, max_length=42)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    status: str = Field(default="active", max_length=16)  # active | revoked
+    last_seq: int | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+
+
+class DeviceBinding(SQLModel, table=True):
+    """Which sources a device may report for."""
+
+    __tablename__ = "device_binding"
+
+    device_id: int = Field(foreign_key="device.id", primary_key=True)
+    source_id: int = Field(foreign_key="emission_source.id", primary_key=True)
+
+
+class Leaf(SQLModel, table=True):
+    """A fact waiting for, or sitting in, an anchored batch (any leaf kind)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: int
+    digest: str = Field(max_length=66)
+    aux: str = Field(max_length=66)
+    hash: str = Field(unique=True, max_length=66)
+    batch_id: int | None = Field(default=None, foreign_key="anchor_batch.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ActivityRecordRow(SQLModel, table=True):
+    """A signed activity record exactly as the terminal signed it."""
+
+    __tablename__ = "activity_record"
+    __table_args__ = (UniqueConstraint("device_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    digest: str = Field(unique=True, index=True, max_length=66)
+    leaf_hash: str = Field(foreign_key="leaf.hash", max_length=66)
+    device_id: int = Field(foreign_key="device.id")
+    source_id: int = Field(foreign_key="emission_source.id", index=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    seq: int
+    activity: str = Field(max_length=64)
+    quantity: str = Field(max_length=80)
+    decimals: int
+    unit: str = Field(max_length=32)
+    period_start: int
+    period_end: int
+    attributes_hash: str = Field(max_length=66)
+    attributes: str | None = None  # canonical JSON, when the terminal sent the attributes
+    signature: str = Field(max_length=132)
+    received_at: datetime = Field(default_factory=utcnow)
+
+
+class AnchorBatch(SQLModel, table=True):
+    """A batch of leaves: its tree, manifest and where its root sits on chain.
+
+    status: ``pending`` (tree stored, nothing sent) → ``sent`` (signed tx stored and
+    broadcast) → ``confirmed`` (receipt seen, location recorded).
+    """
+
+    __tablename__ = "anchor_batch"
+
+    id: int | None = Field(default=None, primary_key=True)
+    status: str = Field(default="pending", max_length=16, index=True)
+    root: str = Field(unique=True, max_length=66)
+    leaf_count: int
+    manifest: str  # canonical JSON
+    manifest_hash: str = Field(max_length=66)
+    chain_id: int
+    contract: str = Field(max_length=42)
+    raw_tx: str | None = None
+    tx_hash: str | None = Field(default=None, max_length=66)
+    tx_nonce: int | None = None
+    chain_batch_id: int | None = None
+    block_number: int | None = None
+    block_hash: str | None = Field(default=None, max_length=66)
+    log_index: int | None = None
+    gas_used: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    confirmed_at: datetime | None = None
+
+
+class BatchTree(SQLModel, table=True):
+    """The whole node array of a batch tree (32 bytes a node); proofs are derived from it."""
+
+    __tablename__ = "batch_tree"
+
+    batch_id: int = Field(foreign_key="anchor_batch.id", primary_key=True)
+    nodes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

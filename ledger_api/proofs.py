@@ -1,0 +1,103 @@
+"""Building proof bundles (``docs/proof-format.md``) from the database."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from ledger_api.errors import ApiError, not_found
+from ledger_api.models import ActivityRecordRow, AnchorBatch, BatchTree, Device, Leaf
+from verifier.bundle import AnchorLocation, BatchJson, LeafJson, Manifest, RecordProofBundle
+from verifier.merkle import MerkleTree
+from verifier.typed_data import ActivityRecord, Domain, typed_data
+
+
+def _hex(data: bytes) -> str:
+    return "0x" + data.hex()
+
+
+@lru_cache(maxsize=8)
+def load_tree(engine: Engine, batch_id: int) -> MerkleTree:
+    """Batch trees are immutable once stored, so a few recent ones are kept in memory."""
+    with Session(engine) as session:
+        nodes = session.scalar(select(BatchTree.nodes).where(BatchTree.batch_id == batch_id))
+    assert nodes is not None
+    return MerkleTree.from_bytes(nodes, validate=False)
+
+
+def confirmed_batch(session: Session, batch_id: int | None, what: str) -> AnchorBatch:
+    batch = session.get(AnchorBatch, batch_id) if batch_id is not None else None
+    if batch is None or batch.status != "confirmed":
+        raise ApiError(409, "not_anchored", f"{what} is not anchored yet; retry after anchoring")
+    return batch
+
+
+def batch_json(batch: AnchorBatch) -> BatchJson:
+    return BatchJson(
+        root=batch.root,
+        leafCount=batch.leaf_count,
+        manifestHash=batch.manifest_hash,
+        manifest=Manifest.model_validate(json.loads(batch.manifest)),
+    )
+
+
+def anchor_location(batch: AnchorBatch) -> AnchorLocation:
+    return AnchorLocation(
+        chainId=batch.chain_id,
+        contract=batch.contract,
+        batchId=batch.chain_batch_id,
+        txHash=batch.tx_hash,
+        blockNumber=batch.block_number,
+        blockHash=batch.block_hash,
+        logIndex=batch.log_index,
+    )
+
+
+def record_proof(
+    session: Session, engine: Engine, domain: Domain, digest: str
+) -> RecordProofBundle:
+    """The proof bundle of one stored, anchored activity record."""
+    row = session.scalar(select(ActivityRecordRow).where(ActivityRecordRow.digest == digest))
+    if row is None:
+        raise not_found("record", digest)
+    leaf = session.scalar(select(Leaf).where(Leaf.hash == row.leaf_hash))
+    assert leaf is not None
+    batch = confirmed_batch(session, leaf.batch_id, f"record {digest}")
+    tree = load_tree(engine, batch.id)
+    proof = tree.get_proof(tree.find_leaf(bytes.fromhex(leaf.hash[2:])))
+    return RecordProofBundle(
+        typedData=typed_data(domain, to_record(session, row)),
+        signature=row.signature,
+        attributes=json.loads(row.attributes) if row.attributes else None,
+        leaf=LeafJson(kind=leaf.kind, digest=leaf.digest, aux=leaf.aux, hash=leaf.hash),
+        proof=tuple(_hex(p) for p in proof),
+        batch=batch_json(batch),
+        anchor=anchor_location(batch),
+    )
+
+
+def to_record(session: Session, row: ActivityRecordRow) -> ActivityRecord:
+    """The signed record as the terminal signed it, rebuilt from its row."""
+    from ledger_api.models import EmissionSource, Enterprise
+
+    enterprise = session.get(Enterprise, row.enterprise_id)
+    source = session.get(EmissionSource, row.source_id)
+    device = session.get(Device, row.device_id)
+    assert enterprise and source and device
+    return ActivityRecord(
+        enterprise=enterprise.identifier,
+        source=source.identifier,
+        device=device.address,
+        seq=row.seq,
+        activity=row.activity,
+        quantity=int(row.quantity),
+        decimals=row.decimals,
+        unit=row.unit,
+        period_start=row.period_start,
+        period_end=row.period_end,
+        attributes_hash=bytes.fromhex(row.attributes_hash[2:]),
+    )

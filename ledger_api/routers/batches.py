@@ -1,0 +1,56 @@
+"""Anchored batches: their on-chain location, manifest and whole tree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from ledger_api.deps import Context, SessionDep
+from ledger_api.errors import not_found
+from ledger_api.models import AnchorBatch, Leaf
+from ledger_api.proofs import anchor_location, batch_json, confirmed_batch, load_tree
+from verifier.leaves import LEAF_ENCODING
+
+router = APIRouter(tags=["batches"])
+
+
+@router.get("/batches/{batch_id}")
+def get_batch(batch_id: int, session: SessionDep) -> dict[str, Any]:
+    """A batch: status, root, manifest and, once confirmed, where it sits on chain."""
+    batch = session.get(AnchorBatch, batch_id)
+    if batch is None:
+        raise not_found("batch", str(batch_id))
+    body: dict[str, Any] = {
+        "id": batch.id,
+        "status": batch.status,
+        **batch_json(batch).model_dump(mode="json", by_alias=True),
+    }
+    if batch.status == "confirmed":
+        body["anchor"] = anchor_location(batch).model_dump(mode="json", by_alias=True)
+    return body
+
+
+@router.get("/batches/{batch_id}/tree")
+def get_batch_tree(batch_id: int, session: SessionDep, context: Context) -> dict[str, Any]:
+    """The whole tree as an OpenZeppelin ``standard-v1`` dump."""
+    if session.get(AnchorBatch, batch_id) is None:
+        raise not_found("batch", str(batch_id))
+    batch = confirmed_batch(session, batch_id, f"batch {batch_id}")
+    tree = load_tree(context.engine, batch.id)
+    leaves = session.execute(
+        select(Leaf.kind, Leaf.digest, Leaf.aux, Leaf.hash).where(Leaf.batch_id == batch_id)
+    )
+    values = [
+        {"value": [str(kind), digest, aux], "treeIndex": tree.find_leaf(bytes.fromhex(h[2:]))}
+        for kind, digest, aux, h in leaves
+    ]
+    values.sort(key=lambda v: v["treeIndex"], reverse=True)
+    nodes = tree.to_bytes()
+    return {
+        "format": "standard-v1",
+        "leafEncoding": list(LEAF_ENCODING),
+        "tree": ["0x" + nodes[i : i + 32].hex() for i in range(0, len(nodes), 32)],
+        "values": values,
+    }

@@ -1,0 +1,1 @@
+"""Collection-terminal client: holds a key, signs activity records, submits them."""

@@ -1,0 +1,128 @@
+"""A collection terminal: an encrypted key, EIP-712 signing, and safe-to-repeat submission.
+
+Submitting is idempotent on the ledger (a stored record sent again is a no-op), so a batch is
+simply sent again after any failure that leaves its fate unknown: a dropped connection, a
+timeout, a 5xx or a 429.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import coincurve
+import httpx
+from eth_account import Account
+
+from verifier.keccak import keccak256, to_checksum_address
+from verifier.typed_data import ActivityRecord, Domain, attributes_hash, sign_record
+
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+
+
+class BatchRejected(RuntimeError):
+    """The ledger refused the batch (4xx): nothing of it was stored."""
+
+    def __init__(self, status: int, body: Mapping[str, Any]) -> None:
+        error = body.get("error", {})
+        super().__init__(f"{status} {error.get('code')}: {error.get('message')}")
+        self.status = status
+        self.code = error.get("code")
+        self.problems: list[dict[str, Any]] = error.get("problems", [])
+
+
+@dataclass(frozen=True)
+class SignedRecord:
+    """A record, its signature, and the attributes whose hash it carries."""
+
+    record: ActivityRecord
+    signature: bytes
+    attributes: Mapping[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "record": self.record.to_message(),
+            "signature": "0x" + self.signature.hex(),
+        }
+        if self.attributes is not None:
+            body["attributes"] = dict(self.attributes)
+        return body
+
+
+class Terminal:
+    """A terminal's signing key."""
+
+    def __init__(self, private_key: bytes) -> None:
+        self._key = coincurve.PrivateKey(private_key)
+        public = self._key.public_key.format(compressed=False)[1:]
+        self.address = to_checksum_address(keccak256(public)[12:])
+
+    @classmethod
+    def create(cls) -> Terminal:
+        return cls(Account.create().key)
+
+    @classmethod
+    def load_or_create(cls, keystore: Path, passphrase: str) -> Terminal:
+        """Open the terminal's keystore, creating it (owner-only) on first use."""
+        if keystore.is_file():
+            return cls(Account.decrypt(json.loads(keystore.read_text()), passphrase))
+        terminal = cls.create()
+        keystore.parent.mkdir(parents=True, exist_ok=True)
+        keystore.touch(mode=0o600, exist_ok=False)
+        keystore.write_text(json.dumps(Account.encrypt(terminal._key.secret, passphrase)))
+        return terminal
+
+    def sign(
+        self,
+        domain: Domain,
+        record: ActivityRecord,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> SignedRecord:
+        """Sign ``record``; with ``attributes``, check it carries their hash first."""
+        if attributes is not None and attributes_hash(attributes) != record.attributes_hash:
+            raise ValueError("record.attributes_hash does not match the attributes")
+        return SignedRecord(record, sign_record(self._key, domain, record), attributes)
+
+
+class LedgerClient:
+    """The ledger API as a terminal sees it."""
+
+    def __init__(
+        self, base_url: str, retries: int = 5, backoff_s: float = 0.2, timeout_s: float = 60.0
+    ) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=timeout_s)
+        self.retries = retries
+        self.backoff_s = backoff_s
+
+    def domain(self) -> Domain:
+        """The EIP-712 domain the ledger accepts records for."""
+        body = self._request("GET", "/v1/typed-data")
+        return Domain(int(body["domain"]["chainId"]), body["domain"]["verifyingContract"])
+
+    def submit(self, records: Sequence[SignedRecord]) -> dict[str, Any]:
+        """Submit one batch; repeated on failures whose outcome is unknown."""
+        return self._request(
+            "POST", "/v1/activity-batches", json={"records": [r.to_json() for r in records]}
+        )
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        for attempt in range(self.retries + 1):
+            try:
+                response = self.http.request(method, path, **kwargs)
+            except httpx.TransportError:
+                if attempt == self.retries:
+                    raise
+            else:
+                if response.status_code not in RETRY_STATUSES or attempt == self.retries:
+                    break
+            time.sleep(self.backoff_s * 2**attempt)
+        if response.status_code >= 400:
+            raise BatchRejected(response.status_code, response.json())
+        return response.json()
+
+    def close(self) -> None:
+        self.http.close()

@@ -1,0 +1,98 @@
+"""Building blocks for tests that talk to a real ledger server."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import httpx
+
+from terminal.client import SignedRecord, Terminal
+from verifier.typed_data import ActivityRecord, Domain
+
+PERIOD_START = 1_767_225_600  # 2026-01-01T00:00:00Z
+HOUR = 3_600
+
+
+def register(
+    base_url: str,
+    enterprise: str,
+    sources: Sequence[str],
+    terminal: Terminal,
+    industry: str = "iron_steel",
+) -> None:
+    """Register an enterprise, its sources, and a terminal bound to all of them."""
+    with httpx.Client(base_url=base_url) as http:
+        assert (
+            http.post(
+                "/v1/enterprises",
+                json={
+                    "identifier": enterprise,
+                    "name": enterprise,
+                    "industry": industry,
+                },
+            ).status_code
+            == 201
+        )
+        for source in sources:
+            assert (
+                http.post(
+                    f"/v1/enterprises/{enterprise}/sources",
+                    json={"identifier": source, "name": source},
+                ).status_code
+                == 201
+            )
+        assert (
+            http.post(
+                "/v1/devices",
+                json={
+                    "address": terminal.address,
+                    "enterprise": enterprise,
+                    "sources": list(sources),
+                },
+            ).status_code
+            == 201
+        )
+
+
+def reading(
+    terminal: Terminal,
+    enterprise: str,
+    source: str,
+    seq: int,
+    quantity: int = 12_345,
+    activity: str = "electricity.purchased",
+    unit: str = "kWh",
+    decimals: int = 1,
+) -> ActivityRecord:
+    """An hourly reading: hour ``seq`` of 2026."""
+    start = PERIOD_START + seq * HOUR
+    return ActivityRecord(
+        enterprise=enterprise,
+        source=source,
+        device=terminal.address,
+        seq=seq,
+        activity=activity,
+        quantity=quantity,
+        decimals=decimals,
+        unit=unit,
+        period_start=start,
+        period_end=start + HOUR,
+    )
+
+
+def signed_readings(
+    terminal: Terminal,
+    domain: Domain,
+    enterprise: str,
+    source: str,
+    seqs: range,
+) -> list[SignedRecord]:
+    return [terminal.sign(domain, reading(terminal, enterprise, source, s)) for s in seqs]
+
+
+def resign(
+    terminal: Terminal, domain: Domain, signed: SignedRecord, **changes: object
+) -> SignedRecord:
+    """The same record with some fields changed, signed again."""
+    return terminal.sign(domain, replace(signed.record, **changes))  # type: ignore[arg-type]
