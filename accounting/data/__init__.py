@@ -1,0 +1,1 @@
+"""Data files of the accounting engine: factor sets and sample inventories."""

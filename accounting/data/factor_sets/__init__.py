@@ -1,0 +1,1 @@
+"""Versioned factor-set documents (JSON)."""

@@ -1,0 +1,1 @@
+"""Sample one-month inventories, one per industry key (JSON)."""

@@ -1,0 +1,241 @@
+"""Factor library: versioned factor sets loaded from data files, with provenance and a digest.
+
+A factor set is one JSON document under ``accounting/data/factor_sets/``. It holds everything on
+the data side that decides the digits: default factors, GWP sets, unit definitions and the
+default choice of grid / heat series. Its digest is keccak256 over the RFC 8785 canonical JSON
+of the whole document (values are stored as decimal strings), 0x-prefixed, so it can be anchored
+on an EVM chain and a verifier can check it is recomputing with the same data.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from importlib import resources
+from types import MappingProxyType
+from typing import Any
+
+import rfc8785
+import sha3
+
+from accounting.errors import FactorSetFormatError, UnknownFactorSetError, UnknownGwpSetError
+
+DEFAULT_FACTOR_SET_ID = "cn-ghg-v1"
+DEFAULT_GWP_SET = "AR5"
+STATUSES = ("verified", "secondary", "recalled", "derived")
+
+# The unit a method assumes for each kind of factor; a data file may not silently differ.
+KIND_UNITS: dict[str, tuple[str, ...]] = {
+    "fuel_ncv": ("GJ/t", "GJ/10^4 Nm3"),
+    "fuel_cc": ("tC/GJ",),
+    "fuel_of": ("1",),
+    "molar_mass": ("g/mol",),
+    "carbonate_ef": ("tCO2/t",),
+    "process_ef": ("tCO2/t",),
+    "carbon_fixed_ef": ("tCO2/t",),
+    "n2o_ef": ("kgN2O/t",),
+    "pfc_ef": ("kg/t",),
+    "pfc_slope": ("(kgCF4/t)/(AE-min/cell-day)",),
+    "pfc_ratio": ("kgC2F6/kgCF4",),
+    "grid_ef": ("tCO2/MWh",),
+    "heat_ef": ("tCO2/GJ",),
+    "leak_rate": ("1",),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a value comes from and how far it has been checked."""
+
+    document: str
+    clause: str
+    year: int
+    notice: str
+    status: str
+    note: str | None = None
+    url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "document": self.document,
+            "clause": self.clause,
+            "year": self.year,
+            "notice": self.notice,
+            "status": self.status,
+        }
+        if self.note:
+            out["note"] = self.note
+        if self.url:
+            out["url"] = self.url
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Factor:
+    id: str
+    kind: str
+    value: Decimal
+    unit: str
+    provenance: Provenance
+    gas: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GwpSet:
+    """A GWP-100 table (gas → value) with its source."""
+
+    id: str
+    title: str
+    values: MappingProxyType[str, Decimal]
+    provenance: Provenance
+
+
+@dataclass(frozen=True, eq=False)
+class FactorSet:
+    """An immutable, versioned factor set; compared and hashed by identity (one per id)."""
+
+    id: str
+    version: str
+    title: str
+    digest: str
+    factors: MappingProxyType[str, Factor]
+    gwp_sets: MappingProxyType[str, GwpSet]
+    defaults: MappingProxyType[str, str]
+    unit_definitions: tuple[str, ...]
+    unit_aliases: MappingProxyType[str, str]
+    document: MappingProxyType[str, Any] = field(repr=False)
+
+    def get(self, factor_id: str) -> Factor | None:
+        return self.factors.get(factor_id)
+
+    def gwp(self, gwp_id: str) -> GwpSet:
+        try:
+            return self.gwp_sets[gwp_id]
+        except KeyError:
+            known = ", ".join(sorted(self.gwp_sets))
+            raise UnknownGwpSetError(
+                f"unknown GWP set {gwp_id!r} (known: {known})", field="gwp"
+            ) from None
+
+    def summary(self) -> dict[str, str]:
+        return {"id": self.id, "version": self.version, "digest": self.digest}
+
+
+def digest_document(document: Any) -> str:
+    """0x-prefixed keccak256 of the RFC 8785 canonical JSON of ``document``."""
+    return "0x" + sha3.keccak_256(rfc8785.dumps(document)).hexdigest()
+
+
+def available_factor_sets() -> tuple[str, ...]:
+    folder = resources.files("accounting.data").joinpath("factor_sets")
+    names = (p.name for p in folder.iterdir() if p.name.endswith(".json"))
+    return tuple(sorted(n.removesuffix(".json") for n in names))
+
+
+@cache
+def load_factor_set(factor_set_id: str = DEFAULT_FACTOR_SET_ID) -> FactorSet:
+    """Load a shipped factor set by id (cached; factor sets are immutable)."""
+    if factor_set_id not in available_factor_sets():
+        known = ", ".join(available_factor_sets())
+        raise UnknownFactorSetError(
+            f"unknown factor set {factor_set_id!r} (known: {known})", field="factor_set"
+        )
+    path = resources.files("accounting.data").joinpath("factor_sets", f"{factor_set_id}.json")
+    document = json.loads(path.read_text(encoding="utf-8"), parse_float=_reject_float)
+    return parse_factor_set(document)
+
+
+def _reject_float(text: str) -> Decimal:
+    raise FactorSetFormatError(f"numeric literal {text} in factor set; store decimals as strings")
+
+
+def parse_factor_set(document: dict[str, Any]) -> FactorSet:
+    """Validate a factor-set document and build the immutable ``FactorSet``."""
+    try:
+        sources = document["sources"]
+        factors = {}
+        for raw in document["factors"]:
+            factor = _parse_factor(raw, sources)
+            if factor.id in factors:
+                raise FactorSetFormatError(f"duplicate factor id {factor.id!r}")
+            factors[factor.id] = factor
+        gwp_sets = {
+            key: _parse_gwp(key, raw, sources) for key, raw in document["gwp_sets"].items()
+        }
+        defaults = dict(document["defaults"])
+        for kind, factor_id in defaults.items():
+            if factor_id not in factors or factors[factor_id].kind != kind:
+                raise FactorSetFormatError(f"default {kind} → {factor_id!r} is not a {kind}")
+        units = document["units"]
+        return FactorSet(
+            id=document["id"],
+            version=document["version"],
+            title=document["title"],
+            digest=digest_document(document),
+            factors=MappingProxyType(factors),
+            gwp_sets=MappingProxyType(gwp_sets),
+            defaults=MappingProxyType(defaults),
+            unit_definitions=tuple(d["definition"] for d in units["definitions"]),
+            unit_aliases=MappingProxyType(dict(units["aliases"])),
+            document=MappingProxyType(document),
+        )
+    except KeyError as exc:
+        raise FactorSetFormatError(f"factor set is missing key {exc}") from None
+
+
+def _provenance(raw: dict[str, Any], sources: dict[str, Any]) -> Provenance:
+    source = sources[raw["source"]]
+    status = raw["status"]
+    if status not in STATUSES:
+        raise FactorSetFormatError(f"status {status!r} is not one of {STATUSES}")
+    return Provenance(
+        document=source["document"],
+        clause=raw["clause"],
+        year=int(source["year"]),
+        notice=source["notice"],
+        status=status,
+        note=raw.get("note"),
+        url=source.get("url"),
+    )
+
+
+def _decimal(text: Any, where: str) -> Decimal:
+    if not isinstance(text, str):
+        raise FactorSetFormatError(f"{where}: value must be a decimal string, got {text!r}")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise FactorSetFormatError(f"{where}: {text!r} is not a decimal") from None
+    if not value.is_finite() or value < 0:
+        raise FactorSetFormatError(f"{where}: {text!r} must be finite and non-negative")
+    return value
+
+
+def _parse_factor(raw: dict[str, Any], sources: dict[str, Any]) -> Factor:
+    kind = raw["kind"]
+    if kind not in KIND_UNITS:
+        raise FactorSetFormatError(f"factor {raw['id']!r}: unknown kind {kind!r}")
+    if raw["unit"] not in KIND_UNITS[kind]:
+        raise FactorSetFormatError(
+            f"factor {raw['id']!r}: unit {raw['unit']!r} is not one of {KIND_UNITS[kind]}"
+        )
+    return Factor(
+        id=raw["id"],
+        kind=kind,
+        value=_decimal(raw["value"], raw["id"]),
+        unit=raw["unit"],
+        provenance=_provenance(raw, sources),
+        gas=raw.get("gas"),
+    )
+
+
+def _parse_gwp(key: str, raw: dict[str, Any], sources: dict[str, Any]) -> GwpSet:
+    values = {gas: _decimal(v, f"gwp {key}/{gas}") for gas, v in raw["values"].items()}
+    return GwpSet(
+        id=key,
+        title=raw["title"],
+        values=MappingProxyType(values),
+        provenance=_provenance(raw, sources),
+    )
