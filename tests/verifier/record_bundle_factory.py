@@ -1,0 +1,145 @@
+"""Building real record proof bundles for the verifier tests: signed with fresh keys, put in a
+batch with other leaves, and anchored in a real ``CarbonAnchor`` on the dev chain."""
+
+from __future__ import annotations
+
+import copy
+import secrets
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import coincurve
+from eth_account.signers.local import LocalAccount
+
+from anchoring.anchor_contract import AnchorContract
+from anchoring.batching import PendingLeaf, build_batch
+from verifier.bundle import AnchorLocation, BatchJson, LeafJson, RecordProofBundle
+from verifier.keccak import keccak256, to_checksum_address
+from verifier.leaves import LeafKind, activity_record_leaf, leaf_hash
+from verifier.typed_data import ActivityRecord, Domain, attributes_hash, sign_record, typed_data
+
+DEV_CHAIN_ID = 1337
+ENTERPRISE = "88.118.8/ENT-0001"
+ATTRIBUTES = {"meter": "M-17", "calibratedOn": "2024-03-01", "lossFactor": "0.985"}
+
+
+def unused_port() -> int:
+    """A loopback port nobody listens on right now (for "endpoint unreachable" cases)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def new_key() -> coincurve.PrivateKey:
+    return coincurve.PrivateKey(secrets.token_bytes(32))
+
+
+def address_of(key: coincurve.PrivateKey) -> str:
+    return to_checksum_address(keccak256(key.public_key.format(compressed=False)[1:])[12:])
+
+
+def make_record(
+    device: str, seq: int, quantity: int = 125_000, attrs: bool = True
+) -> ActivityRecord:
+    return ActivityRecord(
+        enterprise=ENTERPRISE,
+        source=f"{ENTERPRISE}/SRC-KILN-1",
+        device=device,
+        seq=seq,
+        activity="fuel.natural_gas",
+        quantity=quantity,
+        decimals=3,
+        unit="m3",
+        period_start=1_700_000_000 + 900 * seq,
+        period_end=1_700_000_900 + 900 * seq,
+        attributes_hash=attributes_hash(ATTRIBUTES if attrs else None),
+    )
+
+
+@dataclass(frozen=True)
+class Case:
+    """A bundle for the record at ``seq`` 5 of ``key``'s device, and a neighbour's signature."""
+
+    bundle: RecordProofBundle
+    key: coincurve.PrivateKey
+    domain: Domain
+    neighbour_signature: bytes
+
+
+def _hex(data: bytes) -> str:
+    return "0x" + data.hex()
+
+
+def make_case(
+    anchor: AnchorContract,
+    operator: LocalAccount,
+    *,
+    domain: Domain | None = None,
+    chain_id: int = DEV_CHAIN_ID,
+    contract: str | None = None,
+) -> Case:
+    """Sign seq 3..6 of one device plus a second device's record and a ledger-entry leaf,
+    anchor the batch through ``anchor``, and bundle seq 5. ``chain_id``/``contract`` set the
+    bundle's anchor location (default: the real one); ``domain`` defaults to match them."""
+    contract = contract or anchor.address
+    domain = domain or Domain(chain_id, contract)
+    key, other_key = new_key(), new_key()
+    device, other = address_of(key), address_of(other_key)
+    signed = [(make_record(device, s), key) for s in (3, 4, 5, 6)]
+    signed.append((make_record(other, 1, attrs=False), other_key))
+    pending, signatures = [], []
+    for i, (record, signer) in enumerate(signed):
+        signature = sign_record(signer, domain, record)
+        signatures.append(signature)
+        leaf = activity_record_leaf(domain, record, signature)
+        pending.append(
+            PendingLeaf(
+                i,
+                LeafKind.ACTIVITY_RECORD,
+                leaf.hash(),
+                device=record.device,
+                seq=record.seq,
+                enterprise=record.enterprise,
+            )
+        )
+    entry = leaf_hash(LeafKind.LEDGER_ENTRY, secrets.token_bytes(32), bytes(32))
+    pending.append(PendingLeaf(len(pending), LeafKind.LEDGER_ENTRY, entry, enterprise=ENTERPRISE))
+    batch = build_batch(pending)
+    receipt = anchor.anchor(operator, batch.root, batch.tree.leaf_count, batch.manifest_hash)
+    record, signature = signed[2][0], signatures[2]
+    leaf = activity_record_leaf(domain, record, signature)
+    proof = batch.tree.get_proof(batch.tree.find_leaf(leaf.hash()))
+    bundle = RecordProofBundle(
+        typedData=typed_data(domain, record),
+        signature=_hex(signature),
+        attributes=ATTRIBUTES,
+        leaf=LeafJson(kind=1, digest=_hex(leaf.digest), aux=_hex(leaf.aux), hash=_hex(leaf.hash())),
+        proof=tuple(_hex(node) for node in proof),
+        batch=BatchJson(
+            root=_hex(batch.root),
+            leafCount=batch.tree.leaf_count,
+            manifestHash=_hex(batch.manifest_hash),
+            manifest=batch.manifest,
+        ),
+        anchor=AnchorLocation(
+            chainId=chain_id,
+            contract=contract,
+            batchId=receipt.batch_id,
+            txHash=receipt.tx_hash,
+            blockNumber=receipt.block_number,
+            blockHash=receipt.block_hash,
+            logIndex=receipt.log_index,
+        ),
+    )
+    return Case(bundle, key, domain, signatures[1])
+
+
+def tamper(
+    bundle: RecordProofBundle, change: Callable[[dict[str, Any]], None]
+) -> RecordProofBundle:
+    """A copy of ``bundle`` with ``change`` applied to its JSON form, parsed again."""
+    data = copy.deepcopy(bundle.to_json())
+    change(data)
+    return RecordProofBundle.model_validate(data)
