@@ -74,9 +74,9 @@ class Override:
             "value": decimal_str(self.value),
             "unit": self.unit,
             "replaces": self.replaces,
-            "default_value": None if self.default_value is None else decimal_str(
-                self.default_value
-            ),
+            "default_value": None
+            if self.default_value is None
+            else decimal_str(self.default_value),
         }
 
 
@@ -107,7 +107,10 @@ class BuildContext:
         if found is None:
             raise FactorNotFoundError(
                 f"factor {factor_id!r} needed by {self.spec.code} is not in factor set "
-                f"{self.factor_set.id}", entry=self.index, field="factor")
+                f"{self.factor_set.id}",
+                entry=self.index,
+                field="factor",
+            )
         if found not in self.used:
             self.used.append(found)
         return found.value
@@ -118,14 +121,23 @@ class BuildContext:
         default = self.factor_set.get(factor_id) if factor_id else None
         if name in self.params:
             measured = self.params[name]
-            self.overrides.append(Override(
-                name, measured, param.unit, factor_id if default else None,
-                default.value if default else None))
+            self.overrides.append(
+                Override(
+                    name,
+                    measured,
+                    param.unit,
+                    factor_id if default else None,
+                    default.value if default else None,
+                )
+            )
             return measured
         if default is None:
             raise MissingParameterError(
                 f"{self.spec.code} needs measured parameter {name!r} ({param.unit}): "
-                f"the factor set has no default for it", entry=self.index, field=f"params.{name}")
+                f"the factor set has no default for it",
+                entry=self.index,
+                field=f"params.{name}",
+            )
         return self.factor(default.id)
 
     def optional(self, name: str, fallback: Decimal) -> Decimal:
@@ -147,17 +159,22 @@ class BuildContext:
         if found is None:
             raise FactorNotFoundError(
                 f"factor {factor_id!r} is not in factor set {self.factor_set.id}",
-                entry=self.index, field="factor")
+                entry=self.index,
+                field="factor",
+            )
         if found.kind != kind:
             raise FactorKindError(
                 f"factor {factor_id!r} is a {found.kind}, {self.spec.code} needs a {kind}",
-                entry=self.index, field="factor")
+                entry=self.index,
+                field="factor",
+            )
         return factor_id
 
     def reject(self, name: str, why: str) -> None:
         if name in self.params:
-            raise InvalidParameterError(f"parameter {name!r} {why}", entry=self.index,
-                                        field=f"params.{name}")
+            raise InvalidParameterError(
+                f"parameter {name!r} {why}", entry=self.index, field=f"params.{name}"
+            )
 
 
 Builder = Callable[[BuildContext], tuple[GasTerm, ...]]

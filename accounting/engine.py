@@ -47,8 +47,9 @@ class _Plan:
 
     __slots__ = ("acc", "basis", "den", "gwp", "num", "rest")
 
-    def __init__(self, basis: LineBasis, terms: list[tuple[Decimal, Decimal | None,
-                                                          Decimal | None]]):
+    def __init__(
+        self, basis: LineBasis, terms: list[tuple[Decimal, Decimal | None, Decimal | None]]
+    ):
         self.basis = basis
         self.num, self.den, self.gwp = terms[0]
         self.rest = tuple(terms[1:]) or None
@@ -75,7 +76,8 @@ class _Planner:
         if not spec.allows(self.industry):
             raise ActivityNotAllowedError(
                 f"{spec.code} is not accounted for industry {self.industry!r} by its standard",
-                field="activity")
+                field="activity",
+            )
         if choice is not None and spec.slot is None:
             raise FactorKindError(f"{spec.code} takes no selectable factor", field="factor")
         if not isinstance(entry.unit, str):
@@ -88,8 +90,9 @@ class _Planner:
         for term in terms:
             numerator = conv_num * term.numerator * spec.sign
             denominator = conv_den * term.denominator
-            coefficients.append((numerator, None if denominator == 1 else denominator,
-                                 self._gwp(term.gas)))
+            coefficients.append(
+                (numerator, None if denominator == 1 else denominator, self._gwp(term.gas))
+            )
         basis = LineBasis(
             code=spec.code,
             category=spec.category,
@@ -108,8 +111,9 @@ class _Planner:
             return None
         value = self.gwp_set.values.get(gas)
         if value is None:
-            raise GasNotInGwpSetError(f"GWP set {self.gwp_set.id} has no value for {gas}",
-                                      field="gwp")
+            raise GasNotInGwpSetError(
+                f"GWP set {self.gwp_set.id} has no value for {gas}", field="gwp"
+            )
         return value
 
 
@@ -117,23 +121,25 @@ def _checked_params(code: str, params: Any, spec: ActivitySpec) -> dict[str, Dec
     if params is None:
         return {}
     if not isinstance(params, Mapping):
-        raise InvalidParameterError("params must be a mapping of name → Decimal",
-                                    field="params")
+        raise InvalidParameterError("params must be a mapping of name → Decimal", field="params")
     known = {p.name: p for p in spec.params}
     checked: dict[str, Decimal] = {}
     for name, value in params.items():
         where = f"params.{name}"
         if name not in known:
             accepted = ", ".join(known) or "none"
-            raise InvalidParameterError(f"{code} has no parameter {name!r} (accepted: {accepted})",
-                                        field=where)
+            raise InvalidParameterError(
+                f"{code} has no parameter {name!r} (accepted: {accepted})", field=where
+            )
         if isinstance(value, bool) or not isinstance(value, Decimal | int):
-            raise InvalidParameterError(f"must be a Decimal, got {type(value).__name__}",
-                                        field=where)
+            raise InvalidParameterError(
+                f"must be a Decimal, got {type(value).__name__}", field=where
+            )
         value = Decimal(value)
         if not value.is_finite() or value < 0:
-            raise InvalidParameterError(f"must be finite and non-negative, got {value}",
-                                        field=where)
+            raise InvalidParameterError(
+                f"must be finite and non-negative, got {value}", field=where
+            )
         if known[name].fraction and value > 1:
             raise InvalidParameterError(f"is a fraction (0–1), got {value}", field=where)
         checked[name] = value
@@ -144,22 +150,27 @@ def _params_key(params: Any, index: int) -> tuple[Any, ...]:
     try:
         return tuple(sorted(params.items()))
     except (AttributeError, TypeError):
-        raise InvalidParameterError("params must be a mapping of name → Decimal",
-                                    entry=index, field="params") from None
+        raise InvalidParameterError(
+            "params must be a mapping of name → Decimal", entry=index, field="params"
+        ) from None
 
 
 def _checked_quantity(quantity: Any, index: int) -> Decimal:
     if isinstance(quantity, bool) or not isinstance(quantity, Decimal | int):
         raise InvalidQuantityError(
             f"quantity must be a Decimal, got {type(quantity).__name__}",
-            entry=index, field="quantity")
+            entry=index,
+            field="quantity",
+        )
     quantity = Decimal(quantity)
     if not quantity.is_finite():
-        raise InvalidQuantityError(f"quantity must be finite, got {quantity}", entry=index,
-                                   field="quantity")
+        raise InvalidQuantityError(
+            f"quantity must be finite, got {quantity}", entry=index, field="quantity"
+        )
     if quantity < 0:
-        raise NegativeQuantityError(f"quantity {quantity} is negative; not allowed here",
-                                    entry=index, field="quantity")
+        raise NegativeQuantityError(
+            f"quantity {quantity} is negative; not allowed here", entry=index, field="quantity"
+        )
     return quantity
 
 
@@ -197,8 +208,9 @@ def account(
     )
 
 
-def _run(inventory: Inventory, planner: _Planner,
-         keep_lines: bool) -> tuple[list[Line], Sequence[_Plan]]:
+def _run(
+    inventory: Inventory, planner: _Planner, keep_lines: bool
+) -> tuple[list[Line], Sequence[_Plan]]:
     plans: dict[tuple[Any, ...], _Plan] = {}
     choices = inventory.factor_choices
     lines: list[Line] = []
@@ -234,15 +246,17 @@ def _run(inventory: Inventory, planner: _Planner,
             if keep_lines:
                 append(make_line((index, entry, plan.basis, masses, co2e)))
     except decimal.DecimalException as exc:
-        raise ArithmeticLimitError(f"figure exceeds the engine precision ({exc!r})",
-                                   entry=index, field="quantity") from None
+        raise ArithmeticLimitError(
+            f"figure exceeds the engine precision ({exc!r})", entry=index, field="quantity"
+        ) from None
     except AttributeError as exc:
         raise InvalidQuantityError(f"entry is not an Entry ({exc})", entry=index) from None
     return lines, list(plans.values())
 
 
-def _more_gases(quantity: Decimal, plan: _Plan, first: Decimal,
-                co2e: Decimal) -> tuple[tuple[Decimal, ...], Decimal]:
+def _more_gases(
+    quantity: Decimal, plan: _Plan, first: Decimal, co2e: Decimal
+) -> tuple[tuple[Decimal, ...], Decimal]:
     masses = [first]
     assert plan.rest is not None
     for position, (num, den, gwp) in enumerate(plan.rest, start=1):
@@ -256,8 +270,9 @@ def _more_gases(quantity: Decimal, plan: _Plan, first: Decimal,
     return tuple(masses), co2e
 
 
-def _aggregate(plans: Sequence[_Plan]) -> tuple[dict[str, Decimal], dict[str, Decimal],
-                                                 dict[str, Decimal], Decimal]:
+def _aggregate(
+    plans: Sequence[_Plan],
+) -> tuple[dict[str, Decimal], dict[str, Decimal], dict[str, Decimal], Decimal]:
     by_category = dict.fromkeys(CATEGORIES, ZERO)
     by_gas: dict[str, Decimal] = {}
     gas_mass: dict[str, Decimal] = {}

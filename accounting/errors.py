@@ -36,8 +36,12 @@ class AccountingError(Exception):
 
     def to_dict(self) -> dict[str, object]:
         """Plain JSON-able form for APIs."""
-        return {"code": self.code, "entry": self.entry, "field": self.field,
-                "message": self.message}
+        return {
+            "code": self.code,
+            "entry": self.entry,
+            "field": self.field,
+            "message": self.message,
+        }
 
 
 class InventoryFormatError(AccountingError):

@@ -161,9 +161,7 @@ def parse_factor_set(document: dict[str, Any]) -> FactorSet:
             if factor.id in factors:
                 raise FactorSetFormatError(f"duplicate factor id {factor.id!r}")
             factors[factor.id] = factor
-        gwp_sets = {
-            key: _parse_gwp(key, raw, sources) for key, raw in document["gwp_sets"].items()
-        }
+        gwp_sets = {key: _parse_gwp(key, raw, sources) for key, raw in document["gwp_sets"].items()}
         defaults = dict(document["defaults"])
         for kind, factor_id in defaults.items():
             if factor_id not in factors or factors[factor_id].kind != kind:

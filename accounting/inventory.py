@@ -69,12 +69,14 @@ class Inventory:
 
     def __post_init__(self) -> None:
         if not isinstance(self.enterprise_id, str) or not self.enterprise_id.strip():
-            raise InventoryFormatError("enterprise_id must be a non-empty string",
-                                       field="enterprise_id")
+            raise InventoryFormatError(
+                "enterprise_id must be a non-empty string", field="enterprise_id"
+            )
         if self.industry not in ACCEPTED_INDUSTRIES:
             known = ", ".join(sorted(ACCEPTED_INDUSTRIES))
-            raise UnknownIndustryError(f"unknown industry {self.industry!r} (known: {known})",
-                                       field="industry")
+            raise UnknownIndustryError(
+                f"unknown industry {self.industry!r} (known: {known})", field="industry"
+            )
         for name in ("period_start", "period_end"):
             if not isinstance(getattr(self, name), date):
                 raise InventoryFormatError(f"{name} must be a date", field=name)
@@ -95,5 +97,12 @@ class Inventory:
         boundary: str = "",
         factor_choices: Mapping[str, str] | None = None,
     ) -> Inventory:
-        return cls(enterprise_id, industry, period_start, period_end, tuple(entries), boundary,
-                   factor_choices or _EMPTY)
+        return cls(
+            enterprise_id,
+            industry,
+            period_start,
+            period_end,
+            tuple(entries),
+            boundary,
+            factor_choices or _EMPTY,
+        )

@@ -36,8 +36,9 @@ def read_inventory(path: str | Path) -> Inventory:
         return inventory_from_rows(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
     if suffix == ".xlsx":
         return inventory_from_rows(_xlsx_rows(path))
-    raise InventoryFormatError(f"unsupported inventory file type {suffix!r} "
-                               "(use .json, .csv or .xlsx)", field="file")
+    raise InventoryFormatError(
+        f"unsupported inventory file type {suffix!r} (use .json, .csv or .xlsx)", field="file"
+    )
 
 
 def inventory_from_json(text: str) -> Inventory:
@@ -60,8 +61,9 @@ def inventory_from_dict(document: Mapping[str, Any]) -> Inventory:
     if not isinstance(choices, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in choices.items()
     ):
-        raise InventoryFormatError("factor_choices must map activity codes to factor ids",
-                                   field="factor_choices")
+        raise InventoryFormatError(
+            "factor_choices must map activity codes to factor ids", field="factor_choices"
+        )
     return Inventory(
         enterprise_id=_text(document, "enterprise_id"),
         industry=_text(document, "industry"),
@@ -87,8 +89,11 @@ def inventory_to_dict(inventory: Inventory) -> dict[str, Any]:
 
 
 def _entry_dict(entry: Entry) -> dict[str, Any]:
-    out: dict[str, Any] = {"activity": entry.code, "quantity": decimal_str(entry.quantity),
-                           "unit": entry.unit}
+    out: dict[str, Any] = {
+        "activity": entry.code,
+        "quantity": decimal_str(entry.quantity),
+        "unit": entry.unit,
+    }
     if entry.params:
         out["params"] = {k: decimal_str(v) for k, v in entry.params.items()}
     if entry.factor:
@@ -114,8 +119,9 @@ def _date(document: Mapping[str, Any], name: str) -> date:
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        raise InventoryFormatError(f"{name} must be an ISO date (YYYY-MM-DD), got {value!r}",
-                                   field=name) from None
+        raise InventoryFormatError(
+            f"{name} must be an ISO date (YYYY-MM-DD), got {value!r}", field=name
+        ) from None
 
 
 def _decimal(value: Any, index: int, field: str) -> Decimal:
@@ -132,8 +138,9 @@ def _decimal(value: Any, index: int, field: str) -> Decimal:
         # No thousands separators: "1,5" must not silently become 15.
         result = Decimal(str(value).strip())
     except InvalidOperation:
-        raise InventoryFormatError(f"{value!r} is not a decimal number", entry=index,
-                                   field=field) from None
+        raise InventoryFormatError(
+            f"{value!r} is not a decimal number", entry=index, field=field
+        ) from None
     if not result.is_finite():
         raise InventoryFormatError(f"{value!r} is not a finite number", entry=index, field=field)
     return result
@@ -190,8 +197,9 @@ def inventory_from_rows(rows: Iterable[Sequence[Any]]) -> Inventory:
         else:
             entries.append(_row_entry(columns, cells))
     if columns is None:
-        raise InventoryFormatError("no entries table (a row starting with 'activity')",
-                                   field="entries")
+        raise InventoryFormatError(
+            "no entries table (a row starting with 'activity')", field="entries"
+        )
     return inventory_from_dict({**header, "factor_choices": choices, "entries": entries})
 
 

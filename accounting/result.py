@@ -61,9 +61,11 @@ class Line(NamedTuple):
             "category": basis.category,
             "method": basis.method,
             "co2e_t": decimal_str(self.co2e),
-            "conversion": {"to": basis.canonical_unit,
-                           "numerator": decimal_str(basis.conversion[0]),
-                           "denominator": decimal_str(basis.conversion[1])},
+            "conversion": {
+                "to": basis.canonical_unit,
+                "numerator": decimal_str(basis.conversion[0]),
+                "denominator": decimal_str(basis.conversion[1]),
+            },
             "gases": [
                 {"gas": gas, "mass_t": decimal_str(mass), "gwp": decimal_str(gwp)}
                 for gas, mass, gwp in zip(basis.gases, self.masses, basis.gwp, strict=True)
@@ -117,11 +119,13 @@ class Result:
             "engine_version": self.engine_version,
             "enterprise_id": self.enterprise_id,
             "industry": self.industry,
-            "period": {"start": self.period_start.isoformat(),
-                       "end": self.period_end.isoformat()},
+            "period": {"start": self.period_start.isoformat(), "end": self.period_end.isoformat()},
             "boundary": self.boundary,
-            "factor_set": {"id": self.factor_set_id, "version": self.factor_set_version,
-                           "digest": self.factor_set_digest},
+            "factor_set": {
+                "id": self.factor_set_id,
+                "version": self.factor_set_version,
+                "digest": self.factor_set_digest,
+            },
             "gwp_set": self.gwp_set,
             "unit": UNIT,
             "reporting": {"places": REPORT_PLACES, "rounding": "ROUND_HALF_EVEN"},

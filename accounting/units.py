@@ -38,8 +38,14 @@ class UnitConverter:
             raise UnknownUnitError("empty unit", field="unit")
         try:
             return self._registry.parse_units(text)
-        except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError,
-                AttributeError, TypeError, AssertionError):
+        except (
+            pint.errors.UndefinedUnitError,
+            pint.errors.DefinitionSyntaxError,
+            ValueError,
+            AttributeError,
+            TypeError,
+            AssertionError,
+        ):
             raise UnknownUnitError(f"unknown unit {unit!r}", field="unit") from None
 
     def factor(self, unit: str, canonical: str) -> tuple[Decimal, Decimal] | None:

@@ -33,9 +33,17 @@ def _inventories(total: int, rng: random.Random) -> list[Inventory]:
             t = templates[i % len(templates)]
             quantity = Decimal(rng.randrange(1, 10_000_000)).scaleb(-3)
             entries.append(Entry(t.code, quantity, t.unit, t.params, t.factor, t.source_id))
-        inventories.append(Inventory(sample.enterprise_id, industry, sample.period_start,
-                                     sample.period_end, tuple(entries), sample.boundary,
-                                     sample.factor_choices))
+        inventories.append(
+            Inventory(
+                sample.enterprise_id,
+                industry,
+                sample.period_start,
+                sample.period_end,
+                tuple(entries),
+                sample.boundary,
+                sample.factor_choices,
+            )
+        )
     return inventories
 
 
@@ -68,19 +76,23 @@ def main() -> None:
     _baseline(quantities)
     baseline_s = time.perf_counter() - start
 
-    print(json.dumps({
-        "benchmark": "accounting",
-        "entries": args.entries,
-        "lines_kept": sum(len(r.lines) for r in results),
-        "build_inventory_s": round(build_s, 3),
-        "account_s": round(account_s, 3),
-        "entries_per_s": round(args.entries / account_s),
-        "baseline_decimal_muladd_s": round(baseline_s, 3),
-        "ratio_to_baseline": round(account_s / baseline_s, 2),
-        "limit_s": 5.0,
-        "within_limit": account_s <= 5.0,
-        "python": platform.python_version(),
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "accounting",
+                "entries": args.entries,
+                "lines_kept": sum(len(r.lines) for r in results),
+                "build_inventory_s": round(build_s, 3),
+                "account_s": round(account_s, 3),
+                "entries_per_s": round(args.entries / account_s),
+                "baseline_decimal_muladd_s": round(baseline_s, 3),
+                "ratio_to_baseline": round(account_s / baseline_s, 2),
+                "limit_s": 5.0,
+                "within_limit": account_s <= 5.0,
+                "python": platform.python_version(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

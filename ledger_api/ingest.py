@@ -15,6 +15,8 @@ import rfc8785
 from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
+from accounting.errors import AccountingError
+from accounting.validation import check_activity_unit
 from ledger_api.errors import ApiError, Problem
 from ledger_api.models import (
     ActivityRecordRow,
@@ -126,8 +128,12 @@ def _check_values(index: int, r: ActivityRecord, now: int) -> Problem | None:
         return _problem(
             index, "period_too_long", "record.periodEnd", "a record covers at most 366 days"
         )
-    if not r.enterprise or not r.source or not r.activity or not r.unit:
-        return _problem(index, "invalid_record", "record", "identifiers and codes are required")
+    if not r.enterprise or not r.source:
+        return _problem(index, "invalid_record", "record", "identifiers are required")
+    try:
+        check_activity_unit(r.activity, r.unit)
+    except AccountingError as exc:
+        return _problem(index, exc.code, f"record.{exc.field or 'activity'}", exc.message)
     return None
 
 

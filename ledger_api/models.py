@@ -80,7 +80,7 @@ class ActivityRecordRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     digest: str = Field(unique=True, index=True, max_length=66)
-    leaf_hash: str = Field(foreign_key="leaf.hash", max_length=66)
+    leaf_hash: str = Field(foreign_key="leaf.hash", unique=True, max_length=66)
     device_id: int = Field(foreign_key="device.id")
     source_id: int = Field(foreign_key="emission_source.id", index=True)
     enterprise_id: int = Field(foreign_key="enterprise.id", index=True)

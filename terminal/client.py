@@ -22,6 +22,7 @@ from verifier.keccak import keccak256, to_checksum_address
 from verifier.typed_data import ActivityRecord, Domain, attributes_hash, sign_record
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+DEFAULT_SCRYPT_N = 2**18  # the Web3 Secret Storage default
 
 
 class BatchRejected(RuntimeError):
@@ -66,14 +67,20 @@ class Terminal:
         return cls(Account.create().key)
 
     @classmethod
-    def load_or_create(cls, keystore: Path, passphrase: str) -> Terminal:
-        """Open the terminal's keystore, creating it (owner-only) on first use."""
+    def load_or_create(
+        cls, keystore: Path, passphrase: str, scrypt_n: int = DEFAULT_SCRYPT_N
+    ) -> Terminal:
+        """Open the terminal's keystore, creating it (owner-only) on first use.
+
+        ``scrypt_n`` sets the cost of a new keystore; lower it only for throwaway dev keys.
+        """
         if keystore.is_file():
             return cls(Account.decrypt(json.loads(keystore.read_text()), passphrase))
         terminal = cls.create()
         keystore.parent.mkdir(parents=True, exist_ok=True)
         keystore.touch(mode=0o600, exist_ok=False)
-        keystore.write_text(json.dumps(Account.encrypt(terminal._key.secret, passphrase)))
+        encrypted = Account.encrypt(terminal._key.secret, passphrase, iterations=scrypt_n)
+        keystore.write_text(json.dumps(encrypted))
         return terminal
 
     def sign(

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
@@ -21,14 +15,8 @@ from anchoring.connection import connect
 from anchoring.deployment import DeploymentRecord, deploy
 from anchoring.devchain import DEV_CHAIN_ID, DevChain
 from anchoring.operator import dev_account
+from ledger_api.local_server import ServerProcess, free_port, start_server
 from ledger_api.settings import Settings
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -76,47 +64,15 @@ class LedgerServer:
     data_dir: Path
     env: dict[str, str]
     deployment: DeploymentRecord
-    process: subprocess.Popen[bytes]
-
-    @property
-    def database_url(self) -> str:
-        return f"sqlite:///{self.data_dir / 'ledger.sqlite'}"
+    server: ServerProcess
 
     def settings(self) -> Settings:
         return Settings(data_dir=self.data_dir, rpc_url=self.env["CARBON_RPC_URL"])
 
 
-def start_server(
-    data_dir: Path, rpc_url: str, **extra_env: str
-) -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "CARBON_DATA_DIR": str(data_dir),
-        "CARBON_RPC_URL": rpc_url,
-        "CARBON_CONFIG": str(data_dir / "none.toml"),
-        **extra_env,
-    }
-    log = (data_dir / "server.log").open("ab")
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "carbon-ledger"), "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError((data_dir / "server.log").read_text())
-        try:
-            if httpx.get(base_url + "/v1/typed-data", timeout=1).status_code == 200:
-                return process, base_url, env
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("ledger server did not start")
+def server_env(data_dir: Path, rpc_url: str) -> dict[str, str]:
+    """Settings for a server that reads nothing but these (no stray config file)."""
+    return {"CARBON_RPC_URL": rpc_url, "CARBON_CONFIG": str(data_dir / "none.toml")}
 
 
 @pytest.fixture
@@ -124,7 +80,6 @@ def ledger(
     dev_chain: DevChain, w3: Web3, operator_account: LocalAccount, tmp_path: Path
 ) -> Iterator[LedgerServer]:
     record, _ = deploy(w3, operator_account, tmp_path / "deployments")
-    process, base_url, env = start_server(tmp_path, dev_chain.rpc_url)
-    yield LedgerServer(base_url, tmp_path, env, record, process)
-    process.terminate()
-    process.wait(timeout=10)
+    server = start_server(tmp_path, server_env(tmp_path, dev_chain.rpc_url))
+    yield LedgerServer(server.base_url, tmp_path, server.env, record, server)
+    server.stop()

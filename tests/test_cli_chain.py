@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from anchoring.devchain import DevChain
-from tests.conftest import free_port
+from ledger_api.local_server import free_port
 
 CLI = str(Path(sys.executable).parent / "carbon-ledger")
 

@@ -205,6 +205,9 @@ def test_high_s_signature_is_rejected(client: LedgerClient, terminal: Terminal) 
         ({"quantity": 10**40}, "quantity_too_large", "record.quantity"),
         ({"decimals": 30}, "decimals_out_of_range", "record.decimals"),
         ({"period_start": 100, "period_end": 200}, "period_too_old", "record.periodStart"),
+        ({"activity": "electricity.bought"}, "unknown_activity", "record.activity"),
+        ({"unit": "t"}, "unit_mismatch", "record.unit"),
+        ({"unit": "blorps"}, "unknown_unit", "record.unit"),
     ],
 )
 def test_insane_values_are_rejected(
@@ -255,6 +258,11 @@ def test_registration_errors(ledger: LedgerServer, terminal: Terminal) -> None:
             json={"identifier": ENTERPRISE, "name": "x", "industry": "iron_steel"},
         )
         assert (again.status_code, again.json()["error"]["code"]) == (409, "enterprise_exists")
+        industry = http.post(
+            "/v1/enterprises",
+            json={"identifier": "88.118.8/X", "name": "x", "industry": "shipbuilding"},
+        )
+        assert (industry.status_code, industry.json()["error"]["code"]) == (422, "unknown_industry")
         missing = http.get("/v1/enterprises/88.118.8/NOPE")
         assert (missing.status_code, missing.json()["error"]["code"]) == (
             404,

@@ -24,8 +24,12 @@ from accounting.errors import InvalidParameterError
 
 PART = "GB/T 32151.4-2015"
 ALUMINIUM = frozenset({"aluminium"})
-TECHNOLOGIES = {"cwpb": "centre-worked prebake", "swpb": "side-worked prebake",
-                "vss": "vertical-stud Søderberg", "hss": "horizontal-stud Søderberg"}
+TECHNOLOGIES = {
+    "cwpb": "centre-worked prebake",
+    "swpb": "side-worked prebake",
+    "vss": "vertical-stud Søderberg",
+    "hss": "horizontal-stud Søderberg",
+}
 
 
 def _anode(ctx: BuildContext) -> tuple[GasTerm, ...]:
@@ -79,8 +83,10 @@ SPECS: tuple[ActivitySpec, ...] = (
         method=f"{PART}: anode-effect PFCs, emission-factor method, E = P × EF / 1000",
         units=("t",),
         build=_pfc_factor,
-        params=(Param("ef_cf4", "kg/t", "measured CF4 factor"),
-                Param("ef_c2f6", "kg/t", "measured C2F6 factor")),
+        params=(
+            Param("ef_cf4", "kg/t", "measured CF4 factor"),
+            Param("ef_c2f6", "kg/t", "measured C2F6 factor"),
+        ),
         industries=ALUMINIUM,
         description="primary aluminium produced",
     ),
@@ -89,7 +95,7 @@ SPECS: tuple[ActivitySpec, ...] = (
             code=f"process.pfc.slope.{tech}",
             category="process",
             method=f"{PART} / IPCC 2006 Tier 2: PFC slope method ({name}), "
-                   "E_CF4 = S × AEM × P / 1000, E_C2F6 = E_CF4 × F",
+            "E_CF4 = S × AEM × P / 1000, E_C2F6 = E_CF4 × F",
             units=("t",),
             build=_pfc_slope(tech),
             params=SLOPE_PARAMS,

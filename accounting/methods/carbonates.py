@@ -10,8 +10,19 @@ from __future__ import annotations
 
 from accounting.activities import ONE, ActivitySpec, BuildContext, GasTerm, Param
 
-CARBONATES = ("caco3", "mgco3", "dolomite", "na2co3", "nahco3", "k2co3", "baco3", "li2co3",
-              "srco3", "feco3", "mnco3")
+CARBONATES = (
+    "caco3",
+    "mgco3",
+    "dolomite",
+    "na2co3",
+    "nahco3",
+    "k2co3",
+    "baco3",
+    "li2co3",
+    "srco3",
+    "feco3",
+    "mnco3",
+)
 INDUSTRIES = frozenset({"flat_glass", "chemicals", "iron_steel", "aluminium", "general"})
 PARAMS = (
     Param("ef", "tCO2/t", "measured emission factor of the carbonate"),

@@ -24,8 +24,9 @@ def _clinker(ctx: BuildContext) -> tuple[GasTerm, ...]:
     mgo = ctx.value("mgo") - ctx.optional("mgo_nc", ZERO)
     for name, net in (("cao_nc", cao), ("mgo_nc", mgo)):
         if net < 0:
-            raise InvalidParameterError(f"{name} exceeds the total oxide fraction",
-                                        entry=ctx.index, field=f"params.{name}")
+            raise InvalidParameterError(
+                f"{name} exceeds the total oxide fraction", entry=ctx.index, field=f"params.{name}"
+            )
     m_cao = ctx.factor("molar_mass.cao")
     m_mgo = ctx.factor("molar_mass.mgo")
     numerator = ctx.factor("molar_mass.co2") * (cao * m_mgo + mgo * m_cao)

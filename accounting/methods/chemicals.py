@@ -86,8 +86,11 @@ SPECS: tuple[ActivitySpec, ...] = (
     _stream_spec("process.carbon_output.product", -1, "carbon leaving in products"),
     _stream_spec("process.carbon_output.waste", -1, "carbon leaving in waste streams"),
     *(
-        _n2o_spec(f"process.n2o.nitric_acid.{p}", f"n2o.nitric_acid.{p}",
-                  f"nitric acid produced ({p}-pressure plant)")
+        _n2o_spec(
+            f"process.n2o.nitric_acid.{p}",
+            f"n2o.nitric_acid.{p}",
+            f"nitric acid produced ({p}-pressure plant)",
+        )
         for p in ("atmospheric", "medium", "high")
     ),
     _n2o_spec("process.n2o.adipic_acid", "n2o.adipic_acid", "adipic acid produced"),

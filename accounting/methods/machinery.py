@@ -17,10 +17,19 @@ from accounting.activities import ONE, ActivitySpec, BuildContext, Builder, GasT
 GUIDELINE = "NDRC 2015 machinery manufacturing guideline"
 MACHINERY = frozenset({"automotive", "general"})
 FUGITIVE_GASES = {
-    "sf6": "SF6", "hfc_23": "HFC-23", "hfc_32": "HFC-32", "hfc_125": "HFC-125",
-    "hfc_134a": "HFC-134a", "hfc_143a": "HFC-143a", "hfc_152a": "HFC-152a",
-    "hfc_227ea": "HFC-227ea", "hfc_245fa": "HFC-245fa", "cf4": "CF4", "c2f6": "C2F6",
-    "nf3": "NF3", "co2": "CO2",
+    "sf6": "SF6",
+    "hfc_23": "HFC-23",
+    "hfc_32": "HFC-32",
+    "hfc_125": "HFC-125",
+    "hfc_134a": "HFC-134a",
+    "hfc_143a": "HFC-143a",
+    "hfc_152a": "HFC-152a",
+    "hfc_227ea": "HFC-227ea",
+    "hfc_245fa": "HFC-245fa",
+    "cf4": "CF4",
+    "c2f6": "C2F6",
+    "nf3": "NF3",
+    "co2": "CO2",
 }
 
 
@@ -55,8 +64,9 @@ SPECS: tuple[ActivitySpec, ...] = (
             method=f"{GUIDELINE}: fugitive emissions, E = Q × L × GWP",
             units=("t",),
             build=_fugitive(gas),
-            params=(Param("leak_rate", "1", "share of the charge emitted in the period",
-                          fraction=True),),
+            params=(
+                Param("leak_rate", "1", "share of the charge emitted in the period", fraction=True),
+            ),
             industries=MACHINERY,
             slot="leak_rate",
             description=f"{gas} emitted (or charge, with a leak rate)",

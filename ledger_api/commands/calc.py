@@ -46,8 +46,11 @@ def calc(
         if not file.is_file():
             raise typer.BadParameter(f"no such file: {file}", param_hint="FILE")
         result = account(read_inventory(file), load_factor_set(factor_set), gwp)
-        text = (json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if as_json
-                else _render(result))
+        text = (
+            json.dumps(result.to_dict(), ensure_ascii=False, indent=2)
+            if as_json
+            else _render(result)
+        )
     except AccountingError as exc:
         if as_json:
             typer.echo(json.dumps({"error": exc.to_dict()}, ensure_ascii=False), err=True)
@@ -79,23 +82,31 @@ def _render(result: Result) -> str:
     keys: dict[Provenance, str] = {}
     for line in result.lines:
         used = ", ".join(_factor_text(f, keys) for f in line.basis.factors)
-        measured = ", ".join(f"{o.param}={decimal_str(o.value)} {o.unit} measured"
-                             for o in line.basis.overrides)
-        gwps = ", ".join(f"GWP {gas}={decimal_str(g)}"
-                         for gas, g in zip(line.basis.gases, line.basis.gwp, strict=True)
-                         if gas != "CO2")
+        measured = ", ".join(
+            f"{o.param}={decimal_str(o.value)} {o.unit} measured" for o in line.basis.overrides
+        )
+        gwps = ", ".join(
+            f"GWP {gas}={decimal_str(g)}"
+            for gas, g in zip(line.basis.gases, line.basis.gwp, strict=True)
+            if gas != "CO2"
+        )
         detail = "; ".join(part for part in (used, measured, gwps) if part)
-        out.append(f"  [{line.index}] {line.code} {decimal_str(line.entry.quantity)} "
-                   f"{line.entry.unit} -> {reported_str(line.co2e)} tCO2e "
-                   f"({line.category})" + (f": {detail}" if detail else ""))
+        out.append(
+            f"  [{line.index}] {line.code} {decimal_str(line.entry.quantity)} "
+            f"{line.entry.unit} -> {reported_str(line.co2e)} tCO2e "
+            f"({line.category})" + (f": {detail}" if detail else "")
+        )
     out.append("provenance")
     for provenance, key in keys.items():
-        out.append(f"  {key} {provenance.document}; {provenance.clause}; {provenance.year}; "
-                   f"notice {provenance.notice}")
+        out.append(
+            f"  {key} {provenance.document}; {provenance.clause}; {provenance.year}; "
+            f"notice {provenance.notice}"
+        )
     return "\n".join(out)
 
 
 def _factor_text(factor: Factor, keys: dict[Provenance, str]) -> str:
     key = keys.setdefault(factor.provenance, f"P{len(keys) + 1}")
-    return (f"{factor.id}={decimal_str(factor.value)} {factor.unit} "
-            f"[{key}, {factor.provenance.status}]")
+    return (
+        f"{factor.id}={decimal_str(factor.value)} {factor.unit} [{key}, {factor.provenance.status}]"
+    )

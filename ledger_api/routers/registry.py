@@ -9,6 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from accounting.errors import AccountingError
+from accounting.validation import check_industry
 from ledger_api.deps import SessionDep
 from ledger_api.errors import ApiError, not_found
 from ledger_api.models import Device, DeviceBinding, EmissionSource, Enterprise
@@ -39,6 +41,10 @@ def _conflict(what: str, key: str) -> ApiError:
 @router.post("/enterprises", status_code=status.HTTP_201_CREATED, response_model=EnterpriseOut)
 def register_enterprise(body: EnterpriseIn, session: SessionDep) -> Enterprise:
     """Register an enterprise under its identifier."""
+    try:
+        check_industry(body.industry)
+    except AccountingError as exc:
+        raise ApiError(422, exc.code, exc.message, "industry") from None
     enterprise = Enterprise(**body.model_dump())
     session.add(enterprise)
     try:

@@ -23,8 +23,18 @@ def test_calc_prints_total_breakdown_and_provenance():
 
 
 def test_calc_json_with_options():
-    result = runner.invoke(app, ["calc", str(sample_path("aluminium")), "--gwp", "SAR",
-                                 "--factor-set", "cn-ghg-v1", "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "calc",
+            str(sample_path("aluminium")),
+            "--gwp",
+            "SAR",
+            "--factor-set",
+            "cn-ghg-v1",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     expected = account(load_sample("aluminium"), gwp="SAR")
@@ -69,5 +79,9 @@ def test_calc_json_error_is_machine_readable(tmp_path):
     result = runner.invoke(app, ["calc", _bad_file(tmp_path, negative), "--json"])
     assert result.exit_code != 0 and result.stdout == ""
     error = json.loads(result.stderr)["error"]
-    assert error == {"code": "negative_quantity", "entry": 0, "field": "quantity",
-                     "message": error["message"]}
+    assert error == {
+        "code": "negative_quantity",
+        "entry": 0,
+        "field": "quantity",
+        "message": error["message"],
+    }

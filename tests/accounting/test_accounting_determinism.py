@@ -69,17 +69,30 @@ def test_reporting_rounds_half_even_to_three_places():
 
 
 def _rows(inv) -> list[list[str]]:
-    rows = [["enterprise_id", inv.enterprise_id], ["industry", inv.industry],
-            ["period_start", inv.period_start.isoformat()],
-            ["period_end", inv.period_end.isoformat()], ["boundary", inv.boundary]]
+    rows = [
+        ["enterprise_id", inv.enterprise_id],
+        ["industry", inv.industry],
+        ["period_start", inv.period_start.isoformat()],
+        ["period_end", inv.period_end.isoformat()],
+        ["boundary", inv.boundary],
+    ]
     rows += [["factor_choice", k, v] for k, v in inv.factor_choices.items()]
     names = sorted({n for e in inv.entries for n in (e.params or {})})
-    rows.append(["activity", "quantity", "unit", "factor", "source_id",
-                 *(f"param.{n}" for n in names)])
+    rows.append(
+        ["activity", "quantity", "unit", "factor", "source_id", *(f"param.{n}" for n in names)]
+    )
     for e in inv.entries:
         params = e.params or {}
-        rows.append([e.code, decimal_str(e.quantity), e.unit, e.factor or "", e.source_id or "",
-                     *(decimal_str(params[n]) if n in params else "" for n in names)])
+        rows.append(
+            [
+                e.code,
+                decimal_str(e.quantity),
+                e.unit,
+                e.factor or "",
+                e.source_id or "",
+                *(decimal_str(params[n]) if n in params else "" for n in names),
+            ]
+        )
     return rows
 
 
@@ -102,9 +115,15 @@ def test_json_csv_xlsx_read_the_same(tmp_path):
 def test_xlsx_numeric_cells_keep_their_decimal_text(tmp_path):
     workbook = Workbook()
     sheet = workbook.active
-    for row in (["enterprise_id", "e"], ["industry", "general"], ["period_start", "2025-01-01"],
-                ["period_end", "2025-01-31"], ["activity", "quantity", "unit"],
-                ["fuel.diesel", 0.1, "t"], ["fuel.diesel", 12, "t"]):
+    for row in (
+        ["enterprise_id", "e"],
+        ["industry", "general"],
+        ["period_start", "2025-01-01"],
+        ["period_end", "2025-01-31"],
+        ["activity", "quantity", "unit"],
+        ["fuel.diesel", 0.1, "t"],
+        ["fuel.diesel", 12, "t"],
+    ):
         sheet.append(row)
     workbook.save(tmp_path / "n.xlsx")
     inv = read_inventory(tmp_path / "n.xlsx")
@@ -124,7 +143,8 @@ def test_docs_list_every_activity_code_and_their_examples_parse(tmp_path):
     from accounting import activity_codes, inventory_from_json
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "inventory-format.md").read_text(
-        encoding="utf-8")
+        encoding="utf-8"
+    )
     missing = [code for code in activity_codes() if f"`{code}`" not in doc]
     assert missing == []
     json_block = doc.split("```json\n", 1)[1].split("```", 1)[0]

@@ -52,16 +52,25 @@ def _fails(entry: Entry, industry: str = "general", gwp: str = "AR5") -> Account
         (Entry("fuel.diesel", 1.5, "t"), InvalidQuantityError, "quantity"),  # type: ignore[arg-type]
         (Entry("fuel.diesel", D("NaN"), "t"), InvalidQuantityError, "quantity"),
         (Entry("fuel.raw_coal", D("1"), "t"), MissingParameterError, "params.cc"),
-        (Entry("fuel.biomass", D("1"), "t", {"cc": D("0.03"), "of": D("0.9")}),
-         MissingParameterError, "params.ncv"),
+        (
+            Entry("fuel.biomass", D("1"), "t", {"cc": D("0.03"), "of": D("0.9")}),
+            MissingParameterError,
+            "params.ncv",
+        ),
         (Entry("process.purchased.ferroalloy", D("1"), "t"), ActivityNotAllowedError, "activity"),
         (Entry("fuel.diesel", D("1"), "t", {"nvc": D("43")}), InvalidParameterError, "params.nvc"),
         (Entry("fuel.diesel", D("1"), "t", {"of": D("1.2")}), InvalidParameterError, "params.of"),
         (Entry("fuel.diesel", D("1"), "t", {"ncv": 43.3}), InvalidParameterError, "params.ncv"),  # type: ignore[dict-item]
-        (Entry("electricity.purchased", D("1"), "MWh", factor="grid.mee.atlantis.2022"),
-         FactorNotFoundError, "factor"),
-        (Entry("electricity.purchased", D("1"), "MWh", factor="heat.default"),
-         FactorKindError, "factor"),
+        (
+            Entry("electricity.purchased", D("1"), "MWh", factor="grid.mee.atlantis.2022"),
+            FactorNotFoundError,
+            "factor",
+        ),
+        (
+            Entry("electricity.purchased", D("1"), "MWh", factor="heat.default"),
+            FactorKindError,
+            "factor",
+        ),
         (Entry("fuel.diesel", D("1"), "t", factor="heat.default"), FactorKindError, "factor"),
     ],
 )
@@ -113,10 +122,16 @@ def test_inventory_header_errors():
 
 
 def test_reader_errors_name_entry_and_field():
-    doc = {"enterprise_id": "e", "industry": "general", "period_start": "2025-01-01",
-           "period_end": "2025-01-31",
-           "entries": [{"activity": "fuel.diesel", "quantity": "1", "unit": "t"},
-                       {"activity": "fuel.diesel", "quantity": "1,5", "unit": "t"}]}
+    doc = {
+        "enterprise_id": "e",
+        "industry": "general",
+        "period_start": "2025-01-01",
+        "period_end": "2025-01-31",
+        "entries": [
+            {"activity": "fuel.diesel", "quantity": "1", "unit": "t"},
+            {"activity": "fuel.diesel", "quantity": "1,5", "unit": "t"},
+        ],
+    }
     with pytest.raises(InventoryFormatError) as info:
         inventory_from_dict(doc)
     assert (info.value.entry, info.value.field) == (1, "quantity")

@@ -11,15 +11,24 @@ from hypothesis import strategies as st
 from accounting import Entry, account
 from tests.accounting.helpers import POLICY, D, inventory, line
 
-CODES = [("fuel.natural_gas", "Nm3"), ("fuel.diesel", "kg"), ("electricity.purchased", "kWh"),
-         ("heat.purchased", "GJ"), ("electricity.exported", "MWh"), ("fugitive.sf6", "kg")]
-quantities = st.decimals(min_value=0, max_value=10**9, places=4, allow_nan=False,
-                         allow_infinity=False)
+CODES = [
+    ("fuel.natural_gas", "Nm3"),
+    ("fuel.diesel", "kg"),
+    ("electricity.purchased", "kWh"),
+    ("heat.purchased", "GJ"),
+    ("electricity.exported", "MWh"),
+    ("fugitive.sf6", "kg"),
+]
+quantities = st.decimals(
+    min_value=0, max_value=10**9, places=4, allow_nan=False, allow_infinity=False
+)
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(CODES), quantities), min_size=1, max_size=25),
-       st.randoms(use_true_random=False))
+@given(
+    st.lists(st.tuples(st.sampled_from(CODES), quantities), min_size=1, max_size=25),
+    st.randoms(use_true_random=False),
+)
 def test_total_is_exact_sum_and_order_free(items, rnd):
     entries = [Entry(code, q, unit) for (code, unit), q in items]
     result = account(inventory("automotive", *entries))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 06:22:54.858701
+Create Date: 2026-11-25 06:42:07.890741
 """
 
 from __future__ import annotations
@@ -166,6 +166,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("device_id", "seq"),
+        sa.UniqueConstraint("leaf_hash"),
     )
     with op.batch_alter_table("activity_record", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_activity_record_digest"), ["digest"], unique=True)

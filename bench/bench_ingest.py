@@ -1,0 +1,76 @@
+"""Ingestion through the HTTP batch API, end to end (verify + store), against the target of
+5,000 signed records/s, with the ratio to a bare signature-recovery loop in this process."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+from common import emit, ledger
+
+from terminal.client import LedgerClient, SignedRecord, Terminal
+from tests.ledger_helpers import register, signed_readings
+from verifier.typed_data import record_digest, recover_signer
+
+
+def sign_all(base_url: str, terminals: int, per_terminal: int) -> list[list[SignedRecord]]:
+    client = LedgerClient(base_url)
+    domain = client.domain()
+    streams = []
+    for t in range(terminals):
+        terminal = Terminal.create()
+        enterprise, source = f"88.118.8/BENCH-{t}", f"88.118.8/BENCH-{t}-SRC"
+        register(base_url, enterprise, [source], terminal)
+        streams.append(
+            signed_readings(terminal, domain, enterprise, source, range(1, per_terminal + 1))
+        )
+    return streams
+
+
+def recovery_rate(records: list[SignedRecord], domain_url: str) -> float:
+    domain = LedgerClient(domain_url).domain()
+    digests = [(record_digest(domain, r.record), r.signature) for r in records]
+    start = time.perf_counter()
+    for digest, signature in digests:
+        recover_signer(digest, signature)
+    return len(digests) / (time.perf_counter() - start)
+
+
+def post_stream(base_url: str, stream: list[SignedRecord], batch: int) -> int:
+    with httpx.Client(base_url=base_url, timeout=120) as http:
+        for i in range(0, len(stream), batch):
+            body = {"records": [r.to_json() for r in stream[i : i + batch]]}
+            response = http.post("/v1/activity-batches", json=body)
+            assert response.status_code == 201, response.text
+    return len(stream)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--terminals", type=int, default=4)
+    parser.add_argument("--records", type=int, default=10_000, help="per terminal")
+    parser.add_argument("--batch", type=int, default=1_000)
+    args = parser.parse_args()
+    with ledger() as bench:
+        streams = sign_all(bench.base_url, args.terminals, args.records)
+        baseline = recovery_rate(streams[0], bench.base_url)
+        start = time.perf_counter()
+        with ThreadPoolExecutor(len(streams)) as pool:
+            total = sum(pool.map(lambda s: post_stream(bench.base_url, s, args.batch), streams))
+        rate = total / (time.perf_counter() - start)
+    emit(
+        "ingest_http",
+        records=total,
+        batch=args.batch,
+        clients=args.terminals,
+        records_per_s=round(rate),
+        bare_recover_per_s=round(baseline),
+        ratio_to_recover=round(rate / baseline, 3),
+        target_records_per_s=5000,
+    )
+
+
+if __name__ == "__main__":
+    main()
