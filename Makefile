@@ -7,12 +7,12 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: demo test bench lint setup contracts clean
+.PHONY: demo test bench lint setup postgres contracts clean
 
 demo: setup
 	$(BIN)/carbon-ledger demo
 
-test: setup
+test: setup postgres
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q
@@ -35,6 +35,9 @@ $(PY_STAMP): pyproject.toml
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+postgres:
+	scripts/ensure-postgres.sh
 
 contracts: setup
 	$(BIN)/carbon-ledger contracts build

@@ -67,7 +67,11 @@ class LedgerServer:
     server: ServerProcess
 
     def settings(self) -> Settings:
-        return Settings(data_dir=self.data_dir, rpc_url=self.env["CARBON_RPC_URL"])
+        return Settings(
+            data_dir=self.data_dir,
+            rpc_url=self.env["CARBON_RPC_URL"],
+            database_url=self.env.get("CARBON_DATABASE_URL"),
+        )
 
 
 def server_env(data_dir: Path, rpc_url: str) -> dict[str, str]:
@@ -81,5 +85,32 @@ def ledger(
 ) -> Iterator[LedgerServer]:
     record, _ = deploy(w3, operator_account, tmp_path / "deployments")
     server = start_server(tmp_path, server_env(tmp_path, dev_chain.rpc_url))
+    yield LedgerServer(server.base_url, tmp_path, server.env, record, server)
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_base_url() -> Iterator[str]:
+    from tests.postgres import postgres_cluster
+
+    with postgres_cluster() as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def ledger_pg(
+    dev_chain: DevChain,
+    w3: Web3,
+    operator_account: LocalAccount,
+    tmp_path: Path,
+    postgres_base_url: str,
+) -> Iterator[LedgerServer]:
+    """The ledger server on a fresh PostgreSQL database instead of SQLite."""
+    from tests.postgres import create_database
+
+    url = create_database(postgres_base_url, tmp_path.name.replace("-", "_").lower())
+    record, _ = deploy(w3, operator_account, tmp_path / "deployments")
+    env = {**server_env(tmp_path, dev_chain.rpc_url), "CARBON_DATABASE_URL": url}
+    server = start_server(tmp_path, env)
     yield LedgerServer(server.base_url, tmp_path, server.env, record, server)
     server.stop()

@@ -1,0 +1,50 @@
+"""The core loop on PostgreSQL: the same API, worker and proofs over another SQL database."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from ledger_api.commands.serve import build_worker
+from ledger_api.db import make_engine
+from terminal.client import BatchRejected, LedgerClient, Terminal
+from tests.conftest import LedgerServer
+from tests.ledger_helpers import register, resign, signed_readings
+from verifier.bundle import RecordProofBundle
+from verifier.rpc import JsonRpcReader
+from verifier.verify import verify_record
+
+ENTERPRISE = "88.118.8/ENT-CHEM-PG"
+SOURCE = "88.118.8/SRC-CHEM-PG-STEAM"
+
+
+def count(ledger: LedgerServer, table: str) -> int:
+    engine = make_engine(ledger.env["CARBON_DATABASE_URL"])
+    with engine.connect() as connection:
+        return connection.execute(text(f"select count(*) from {table}")).scalar_one()
+
+
+def test_ingest_anchor_and_prove_on_postgres(ledger_pg: LedgerServer) -> None:
+    terminal = Terminal.create()
+    register(ledger_pg.base_url, ENTERPRISE, [SOURCE], terminal, industry="chemicals")
+    client = LedgerClient(ledger_pg.base_url)
+    domain = client.domain()
+    records = signed_readings(terminal, domain, ENTERPRISE, SOURCE, range(1, 201))
+    assert client.submit(records)["accepted"] == 200
+    assert client.submit(records[:50])["duplicates"] == 50
+
+    bad = [*signed_readings(terminal, domain, ENTERPRISE, SOURCE, range(201, 204))]
+    bad[1] = resign(terminal, domain, bad[1], seq=150)
+    with pytest.raises(BatchRejected):
+        client.submit(bad)
+    assert count(ledger_pg, "activity_record") == 200
+
+    result = build_worker(ledger_pg.settings()).run_once()
+    assert (result.batches, result.leaves) == (1, 200)
+    digest = client.submit(records[7:8])["records"][0]["digest"]
+    bundle = RecordProofBundle.model_validate(
+        httpx.get(f"{ledger_pg.base_url}/v1/records/{digest}/proof").json()
+    )
+    outcome = verify_record(bundle, JsonRpcReader(ledger_pg.env["CARBON_RPC_URL"]))
+    assert outcome.valid, outcome.failure
