@@ -64,9 +64,10 @@ def reading(
     activity: str = "electricity.purchased",
     unit: str = "kWh",
     decimals: int = 1,
+    step: int = HOUR,
 ) -> ActivityRecord:
-    """An hourly reading: hour ``seq`` of 2026."""
-    start = PERIOD_START + seq * HOUR
+    """Reading number ``seq`` of 2026, each covering ``step`` seconds (an hour by default)."""
+    start = PERIOD_START + seq * step
     return ActivityRecord(
         enterprise=enterprise,
         source=source,
@@ -77,7 +78,7 @@ def reading(
         decimals=decimals,
         unit=unit,
         period_start=start,
-        period_end=start + HOUR,
+        period_end=start + step,
     )
 
 
@@ -87,8 +88,11 @@ def signed_readings(
     enterprise: str,
     source: str,
     seqs: range,
+    step: int = HOUR,
 ) -> list[SignedRecord]:
-    return [terminal.sign(domain, reading(terminal, enterprise, source, s)) for s in seqs]
+    return [
+        terminal.sign(domain, reading(terminal, enterprise, source, s, step=step)) for s in seqs
+    ]
 
 
 def resign(
