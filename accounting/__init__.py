@@ -42,6 +42,31 @@ from accounting.factors import (
     digest_document,
     load_factor_set,
 )
+from accounting.grading import (
+    GradingInput,
+    IndustryAverage,
+    InvalidAddedValueError,
+    InvalidEmissionsError,
+    InvalidIndustryAverageError,
+    InvalidProductOutputError,
+    MissingAddedValueError,
+    NegativeEmissionsError,
+    ProductBenchmark,
+    ProductIntensity,
+    Rating,
+    Ruleset,
+    RulesetFormatError,
+    RulesetNotApplicableError,
+    UnknownIndustryAverageError,
+    UnknownRulesetError,
+    available_rulesets,
+    grade,
+    grade_many,
+    industry_average_from_population,
+    load_ruleset,
+    population_averages,
+    ruleset_for,
+)
 from accounting.industries import GENERAL, INDUSTRIES, INDUSTRY_TABLE, Industry
 from accounting.inventory import Entry, Inventory
 from accounting.methods import ACTIVITIES, activity_codes
@@ -119,4 +144,31 @@ __all__ = [
     "report",
     "reported_str",
     "sample_path",
+]
+
+# Carbon-efficiency grading (docs/grading.md).
+__all__ += [
+    "GradingInput",
+    "IndustryAverage",
+    "InvalidAddedValueError",
+    "InvalidEmissionsError",
+    "InvalidIndustryAverageError",
+    "InvalidProductOutputError",
+    "MissingAddedValueError",
+    "NegativeEmissionsError",
+    "ProductBenchmark",
+    "ProductIntensity",
+    "Rating",
+    "Ruleset",
+    "RulesetFormatError",
+    "RulesetNotApplicableError",
+    "UnknownIndustryAverageError",
+    "UnknownRulesetError",
+    "available_rulesets",
+    "grade",
+    "grade_many",
+    "industry_average_from_population",
+    "load_ruleset",
+    "population_averages",
+    "ruleset_for",
 ]

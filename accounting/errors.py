@@ -128,3 +128,60 @@ class ArithmeticLimitError(AccountingError):
     """A figure does not fit the engine's fixed precision; never silently rounded."""
 
     code = "arithmetic_limit"
+
+
+# --- carbon-efficiency grading (accounting.grading) ---
+
+
+class MissingAddedValueError(AccountingError):
+    """Grading needs the period's added value (万元); none was given."""
+
+    code = "missing_added_value"
+
+
+class InvalidAddedValueError(AccountingError):
+    """Added value is not a finite Decimal or is zero or negative (L would be undefined)."""
+
+    code = "invalid_added_value"
+
+
+class InvalidEmissionsError(AccountingError):
+    """Emissions to grade are missing or not a finite Decimal."""
+
+    code = "invalid_emissions"
+
+
+class NegativeEmissionsError(AccountingError):
+    code = "negative_emissions"
+
+
+class InvalidProductOutputError(AccountingError):
+    """Product output for a per-product intensity is not a finite, positive Decimal."""
+
+    code = "invalid_product_output"
+
+
+class UnknownIndustryAverageError(AccountingError):
+    """Neither the ruleset nor the caller supplies the industry's average L for the period."""
+
+    code = "unknown_industry_average"
+
+
+class InvalidIndustryAverageError(AccountingError):
+    """A supplied industry average is for another industry or period, empty, or not positive."""
+
+    code = "invalid_industry_average"
+
+
+class RulesetNotApplicableError(AccountingError):
+    """The ruleset does not cover the industry, the year or the region asked for."""
+
+    code = "ruleset_not_applicable"
+
+
+class UnknownRulesetError(AccountingError):
+    code = "unknown_ruleset"
+
+
+class RulesetFormatError(AccountingError):
+    code = "invalid_ruleset"

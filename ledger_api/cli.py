@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ledger_api.commands import calc, chain, contracts, demo, serve
+from ledger_api.commands import calc, chain, contracts, demo, evaluate, serve
 
 app = typer.Typer(
     name="carbon-ledger",
@@ -17,6 +17,7 @@ app.add_typer(chain.app, name="chain")
 app.add_typer(contracts.app, name="contracts")
 app.command("deploy")(contracts.deploy)
 app.command("calc")(calc.calc)
+app.command("evaluate")(evaluate.evaluate)
 app.command("serve")(serve.serve)
 app.command("anchor")(serve.anchor)
 app.command("demo")(demo.demo)

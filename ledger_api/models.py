@@ -133,3 +133,19 @@ class BatchTree(SQLModel, table=True):
 
     batch_id: int = Field(foreign_key="anchor_batch.id", primary_key=True)
     nodes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class Evaluation(SQLModel, table=True):
+    """An anchored evaluation entry: an enterprise's accounted period and its rating."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    identifier: str = Field(unique=True, index=True, max_length=128)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    period_start: str = Field(max_length=10)  # ISO date, inclusive
+    period_end: str = Field(max_length=10)
+    entry: str  # RFC 8785 canonical JSON, the preimage of digest
+    digest: str = Field(unique=True, max_length=66)
+    leaf_hash: str = Field(foreign_key="leaf.hash", unique=True, max_length=66)
+    total: str = Field(max_length=64)  # reported tCO2e
+    grade: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)

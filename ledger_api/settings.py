@@ -50,6 +50,10 @@ class Settings(BaseSettings):
 
     # Ledger
     database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite.")
+    identifier_prefix: str = Field("88.118.8", description="Prefix of identifiers we mint.")
+    reporting_utc_offset_h: int = Field(
+        8, ge=-12, le=14, description="Local time of reporting periods (China: UTC+8)."
+    )
     max_batch_records: int = Field(10_000, gt=0, description="Records per ingestion batch.")
     api_host: str = "127.0.0.1"
     api_port: int = 8000

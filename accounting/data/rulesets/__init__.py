@@ -1,0 +1,1 @@
+"""Versioned carbon-efficiency grading rulesets (JSON), one per region and validity period."""

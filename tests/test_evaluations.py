@@ -1,0 +1,138 @@
+"""The evaluation flow over real HTTP: records → anchored entry → rating → figure proofs."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from ledger_api.commands.serve import build_worker
+from terminal.client import LedgerClient, Terminal
+from tests.conftest import LedgerServer
+from tests.ledger_helpers import register
+from verifier.figure_bundle import FigureProofBundle
+from verifier.typed_data import ActivityRecord
+
+ENTERPRISE = "88.118.8/ENT-AL-EVAL"
+GRID = "88.118.8/SRC-AL-EVAL-GRID"
+JUNE_2025_CST = 1_748_707_200  # 2025-06-01T00:00:00+08:00
+HOUR = 3_600
+READINGS = 720  # 30 days of hourly readings
+
+# 720 readings of 10.000 MWh at the MEE 2022 national grid factor 0.5366 tCO2/MWh.
+EMISSIONS = Decimal("10.000") * READINGS * Decimal("0.5366")  # 3863.52 t
+ADDED_VALUE = Decimal("200")  # 万元
+L = EMISSIONS / ADDED_VALUE  # 19.3176 t/万元
+ALUMINIUM_AVERAGE_2025 = Decimal("25")  # the shipped ruleset's (illustrative) average
+K = L / ALUMINIUM_AVERAGE_2025  # 0.772704 → grade 2 (0.6 < K <= 0.8)
+
+
+def evaluation_body(**changes: object) -> dict[str, object]:
+    body = {
+        "enterprise": ENTERPRISE,
+        "periodStart": "2025-06-01",
+        "periodEnd": "2025-06-30",
+        "addedValue": str(ADDED_VALUE),
+        "ruleset": "zj-huzhou-2021",
+    }
+    return {**body, **changes}
+
+
+@pytest.fixture
+def month(ledger: LedgerServer) -> LedgerServer:
+    """A month of signed, anchored grid readings of one aluminium smelter."""
+    terminal = Terminal.create()
+    register(ledger.base_url, ENTERPRISE, [GRID], terminal, industry="aluminium")
+    client = LedgerClient(ledger.base_url)
+    domain = client.domain()
+    records = [
+        terminal.sign(
+            domain,
+            ActivityRecord(
+                enterprise=ENTERPRISE,
+                source=GRID,
+                device=terminal.address,
+                seq=i + 1,
+                activity="electricity.purchased",
+                quantity=10_000,
+                decimals=3,
+                unit="MWh",
+                period_start=JUNE_2025_CST + i * HOUR,
+                period_end=JUNE_2025_CST + (i + 1) * HOUR,
+            ),
+        )
+        for i in range(READINGS)
+    ]
+    client.submit(records)
+    build_worker(ledger.settings()).run_once()
+    return ledger
+
+
+def test_evaluation_grades_and_its_figures_are_provable(month: LedgerServer) -> None:
+    response = httpx.post(f"{month.base_url}/v1/evaluations", json=evaluation_body())
+    assert response.status_code == 201, response.text
+    result = response.json()
+    assert result["total"] == "3863.520" and not result["anchored"]
+    rating = result["entry"]["rating"]
+    assert rating["grade"] == 2 and rating["level"] == "high"  # L > 2.0 t/万元
+    assert Decimal(rating["L"]["exact"]) == L and Decimal(rating["K"]["exact"]) == K
+    assert result["entry"]["records"]["count"] == READINGS
+    assert result["entry"]["records"]["devices"][0]["firstSeq"] == 1
+
+    identifier = result["identifier"]
+    pending = httpx.get(f"{month.base_url}/v1/evaluations/{identifier}/proof")
+    assert (pending.status_code, pending.json()["error"]["code"]) == (409, "not_anchored")
+    build_worker(month.settings()).run_once()
+
+    for figure, value in [
+        ("total", "3863.520"),
+        (f"bySource.{GRID}", "3863.520"),
+        ("rating.grade", "2"),
+        ("byCategory.purchased_electricity", "3863.520"),
+    ]:
+        body = httpx.get(
+            f"{month.base_url}/v1/evaluations/{identifier}/proof", params={"figure": figure}
+        )
+        assert body.status_code == 200, body.text
+        bundle = FigureProofBundle.model_validate(body.json())
+        assert (bundle.figure.path, bundle.figure.value) == (figure, value)
+        assert len(bundle.records) == READINGS
+        assert sum(len(b.records) for b in bundle.batches) == READINGS
+
+    ratings = httpx.get(f"{month.base_url}/v1/enterprises/{ENTERPRISE}/ratings").json()
+    assert [r["grade"] for r in ratings] == [2]
+    figures = httpx.get(f"{month.base_url}/v1/enterprises/{ENTERPRISE}/figures").json()
+    assert figures[0]["total"] == "3863.520"
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "code"),
+    [
+        ({"periodStart": "2025-07-01", "periodEnd": "2025-07-31"}, 422, "no_data"),
+        ({"addedValue": None}, 422, "missing_added_value"),
+        ({"ruleset": "nowhere-1999"}, 422, "unknown_ruleset"),
+        ({"periodStart": "2021-06-01", "periodEnd": "2021-06-30"}, 422, "no_data"),
+        ({"periodEnd": "2025-05-01"}, 422, "period_reversed"),
+        ({"enterprise": "88.118.8/NOBODY"}, 404, "enterprise_not_found"),
+        ({"addedValue": 12.5}, 422, "invalid_request"),
+    ],
+)
+def test_bad_evaluations_record_nothing(
+    month: LedgerServer, changes: dict[str, object], status: int, code: str
+) -> None:
+    body = {k: v for k, v in evaluation_body(**changes).items() if v is not None}
+    response = httpx.post(f"{month.base_url}/v1/evaluations", json=body)
+    assert (response.status_code, response.json()["error"]["code"]) == (status, code)
+    assert httpx.get(f"{month.base_url}/v1/enterprises/{ENTERPRISE}/ratings").json() == []
+
+
+def test_unknown_figure_is_422(month: LedgerServer) -> None:
+    identifier = httpx.post(f"{month.base_url}/v1/evaluations", json=evaluation_body()).json()[
+        "identifier"
+    ]
+    build_worker(month.settings()).run_once()
+    response = httpx.get(
+        f"{month.base_url}/v1/evaluations/{identifier}/proof", params={"figure": "byGas.SF6"}
+    )
+    assert (response.status_code, response.json()["error"]["code"]) == (422, "unknown_figure")
