@@ -24,6 +24,8 @@ class DemoEnterprise:
     name: str
     name_zh: str
     region: str
+    added_value: str  # 万元 for the sample month: chosen so the five grades differ
+    product_output: str | None = None  # t of main product in the month
 
     @property
     def identifier(self) -> str:
@@ -37,12 +39,27 @@ class DemoEnterprise:
 
 
 ENTERPRISES = (
-    DemoEnterprise("glass", "flat_glass", "Float glass works", "浮法玻璃厂", "Zhejiang"),
-    DemoEnterprise("chem", "chemicals", "Chemical new materials", "化工新材料企业", "Jiangsu"),
-    DemoEnterprise("steel", "iron_steel", "Integrated steelworks", "钢铁联合企业", "Hebei"),
-    DemoEnterprise("auto", "automotive", "Automotive filter maker", "汽车滤清器企业", "Zhejiang"),
-    DemoEnterprise("alu", "aluminium", "Electrolytic aluminium smelter", "电解铝企业", "Yunnan"),
+    DemoEnterprise("glass", "flat_glass", "Float glass works", "浮法玻璃厂", "Zhejiang", "1600"),
+    DemoEnterprise(
+        "chem", "chemicals", "Chemical new materials", "化工新材料企业", "Jiangsu", "80000"
+    ),
+    DemoEnterprise(
+        "steel", "iron_steel", "Integrated steelworks", "钢铁联合企业", "Hebei", "60000"
+    ),
+    DemoEnterprise(
+        "auto", "automotive", "Automotive filter maker", "汽车滤清器企业", "Zhejiang", "5200"
+    ),
+    DemoEnterprise(
+        "alu",
+        "aluminium",
+        "Electrolytic aluminium smelter",
+        "电解铝企业",
+        "Yunnan",
+        "2000",
+        "30150",
+    ),
 )
+DEMO_RULESET = "zj-huzhou-2021"
 
 
 @dataclass(frozen=True)

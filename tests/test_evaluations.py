@@ -100,6 +100,11 @@ def test_evaluation_grades_and_its_figures_are_provable(month: LedgerServer) -> 
         assert len(bundle.records) == READINGS
         assert sum(len(b.records) for b in bundle.batches) == READINGS
 
+    report = httpx.get(f"{month.base_url}/v1/evaluations/{identifier}/report")
+    assert report.status_code == 200 and report.headers["content-type"].startswith("text/html")
+    assert "碳效评价报告" in report.text and "3863.520" in report.text
+    assert "<svg" in report.text and identifier in report.text
+
     ratings = httpx.get(f"{month.base_url}/v1/enterprises/{ENTERPRISE}/ratings").json()
     assert [r["grade"] for r in ratings] == [2]
     figures = httpx.get(f"{month.base_url}/v1/enterprises/{ENTERPRISE}/figures").json()

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 from rich.progress import Progress
@@ -25,7 +26,7 @@ from anchoring.deployment import deploy
 from anchoring.devchain import DevChain
 from ledger_api.commands.runtime import chain, clean_errors, console, operator
 from ledger_api.commands.serve import build_worker
-from ledger_api.demo_plan import ENTERPRISES, DemoEnterprise, Reading, readings
+from ledger_api.demo_plan import DEMO_RULESET, ENTERPRISES, DemoEnterprise, Reading, readings
 from ledger_api.local_server import running_server
 from ledger_api.settings import Settings, get_settings
 from terminal.client import LedgerClient, SignedRecord, Terminal
@@ -56,7 +57,13 @@ def demo() -> None:
         _anchor(settings)
         _account(signed)
         proof_file = _fetch_proof(settings, server.base_url, signed["alu"][0])
-    _verify(proof_file, settings.rpc_url)
+        evaluations = {e.key: _evaluate(server.base_url, e) for e in ENTERPRISES}
+        _anchor(settings)
+        _grades(evaluations)
+        _write_report(settings, server.base_url, evaluations["alu"])
+        figure_file = _fetch_figure(settings, server.base_url, evaluations["steel"])
+    _verify("record", proof_file, settings.rpc_url)
+    _verify("figure", figure_file, settings.rpc_url)
     console.print("chain still running; stop it with `carbon-ledger chain down`")
 
 
@@ -225,15 +232,82 @@ def _fetch_proof(settings: Settings, base_url: str, record: SignedRecord) -> Pat
     return path
 
 
-def _verify(proof_file: Path, rpc_url: str) -> None:
+def _evaluate(base_url: str, enterprise: DemoEnterprise) -> dict[str, Any]:
+    """Evaluate the sample month, unless an evaluation of it is on record already."""
+    sample = enterprise.inventory()
+    start, end = sample.period_start.isoformat(), sample.period_end.isoformat()
+    with httpx.Client(base_url=base_url, timeout=300) as http:
+        history = http.get(f"/v1/enterprises/{enterprise.identifier}/ratings").json()
+        done = [h for h in history if (h["periodStart"], h["periodEnd"]) == (start, end)]
+        if done:
+            return http.get(f"/v1/evaluations/{done[-1]['evaluation']}").json()
+        body = {
+            "enterprise": enterprise.identifier,
+            "periodStart": start,
+            "periodEnd": end,
+            "addedValue": enterprise.added_value,
+            "ruleset": DEMO_RULESET,
+            "factorChoices": dict(sample.factor_choices),
+        }
+        if enterprise.product_output:
+            body["productOutput"] = enterprise.product_output
+        response = http.post("/v1/evaluations", json=body)
+        if response.status_code != 201:
+            raise RuntimeError(f"evaluation failed: {response.text}")
+        return response.json()
+
+
+def _grades(evaluations: dict[str, dict[str, Any]]) -> None:
+    table = Table(title="碳效评价 Carbon-efficiency evaluation (ruleset " + DEMO_RULESET + ")")
+    for column in ("enterprise", "total tCO2e", "L t/万元", "level", "K", "grade"):
+        table.add_column(column, justify="left" if column == "enterprise" else "right")
+    for evaluation in evaluations.values():
+        rating = evaluation["entry"]["rating"]
+        table.add_row(
+            evaluation["enterprise"],
+            evaluation["total"],
+            rating["L"]["reported"],
+            rating["level"],
+            rating["K"]["reported"],
+            str(rating["grade"]),
+        )
+    console.print(table)
+
+
+def _write_report(settings: Settings, base_url: str, evaluation: dict[str, Any]) -> None:
+    identifier = evaluation["identifier"]
+    html = httpx.get(f"{base_url}/v1/evaluations/{identifier}/report", timeout=60)
+    html.raise_for_status()
+    path = settings.data_dir / "reports" / f"{identifier.rsplit('/', 1)[-1]}.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html.text, encoding="utf-8")
+    console.print(f"[bold]report[/bold]   {evaluation['enterprise']} -> {path}")
+
+
+def _fetch_figure(settings: Settings, base_url: str, evaluation: dict[str, Any]) -> Path:
+    identifier = evaluation["identifier"]
+    bundle = httpx.get(
+        f"{base_url}/v1/evaluations/{identifier}/proof", params={"figure": "total"}, timeout=300
+    )
+    bundle.raise_for_status()
+    path = settings.data_dir / "proofs" / f"figure-{identifier.rsplit('/', 1)[-1]}-total.json"
+    path.write_text(json.dumps(bundle.json(), ensure_ascii=False))
+    console.print(
+        f"[bold]proof[/bold]    {evaluation['enterprise']} period total "
+        f"{evaluation['total']} tCO2e -> {path}"
+    )
+    return path
+
+
+def _verify(kind: str, proof_file: Path, rpc_url: str) -> None:
     command = [
         str(Path(sys.executable).parent / "carbon-verify"),
-        "record",
+        kind,
         str(proof_file),
         "--rpc",
         rpc_url,
     ]
-    console.print(f"[bold]verify[/bold]   carbon-verify record {proof_file} --rpc {rpc_url}")
+    console.print(f"[bold]verify[/bold]   carbon-verify {kind} {proof_file} --rpc {rpc_url}")
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     console.print(done.stdout.rstrip() or done.stderr.rstrip())
     if done.returncode != 0:

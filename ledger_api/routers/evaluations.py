@@ -6,7 +6,8 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from ledger_api.deps import Context, SessionDep
@@ -14,6 +15,8 @@ from ledger_api.errors import ApiError, not_found
 from ledger_api.evaluation import EvaluationRequest, evaluate
 from ledger_api.figure_proofs import figure_proof
 from ledger_api.models import AnchorBatch, Enterprise, Evaluation, Leaf
+from ledger_api.report import render_report
+from ledger_api.report_view import report_data
 from ledger_api.schemas import EvaluationIn, EvaluationOut
 
 router = APIRouter(tags=["evaluations"])
@@ -80,6 +83,13 @@ def get_figure_proof(
 ) -> dict[str, Any]:
     """The figure proof bundle (docs/figure-proof-format.md); 409 until the entry is anchored."""
     return figure_proof(session, context.engine, context.domain, identifier, figure).to_json()
+
+
+@router.get("/evaluations/{identifier:path}/report", response_class=HTMLResponse)
+def get_report(identifier: str, session: SessionDep, request: Request) -> HTMLResponse:
+    """The carbon-efficiency evaluation report (碳效评价报告) as one self-contained HTML page."""
+    base_url = str(request.base_url).rstrip("/")
+    return HTMLResponse(render_report(report_data(session, identifier, base_url)))
 
 
 @router.get(
