@@ -13,8 +13,14 @@ from sqlmodel import Session
 from accounting import load_factor_set
 from accounting.figures import figure_at
 from ledger_api.errors import ApiError, not_found
-from ledger_api.models import ActivityRecordRow, Device, Evaluation, Leaf
-from ledger_api.proofs import anchor_location, batch_json, confirmed_batch, load_tree, to_record
+from ledger_api.models import ActivityRecordRow, Device, EmissionSource, Evaluation, Leaf
+from ledger_api.proofs import (
+    anchor_location,
+    batch_json,
+    confirmed_batch,
+    load_tree,
+    record_from_row,
+)
 from ledger_api.rating import ruleset_document
 from verifier.bundle import LeafJson
 from verifier.figure_bundle import (
@@ -61,8 +67,11 @@ def _entry_proof(session: Session, engine: Engine, evaluation: Evaluation) -> En
     )
 
 
-def _entry_records(session: Session, entry: dict[str, Any]) -> list[ActivityRecordRow]:
-    """Exactly the records the entry counted: each device's seq range, in device/seq order."""
+def _entry_records(
+    session: Session, entry: dict[str, Any]
+) -> list[tuple[ActivityRecordRow, str, str]]:
+    """Exactly the records the entry counted, each with its source identifier and device
+    address, in device/seq order: one query however many records there are."""
     ranges = [
         and_(
             Device.address == d["device"],
@@ -72,12 +81,13 @@ def _entry_records(session: Session, entry: dict[str, Any]) -> list[ActivityReco
         for d in entry["records"]["devices"]
     ]
     query = (
-        select(ActivityRecordRow)
+        select(ActivityRecordRow, EmissionSource.identifier, Device.address)
         .join(Device, Device.id == ActivityRecordRow.device_id)
+        .join(EmissionSource, EmissionSource.id == ActivityRecordRow.source_id)
         .where(or_(*ranges))
         .order_by(Device.address, ActivityRecordRow.seq)
     )
-    return list(session.scalars(query))
+    return [(row, source, device) for row, source, device in session.execute(query)]
 
 
 def _batch_proofs(
@@ -120,14 +130,15 @@ def figure_proof(
     entry = json.loads(evaluation.entry)
     value = figure_value(entry, path)
     entry_proof = _entry_proof(session, engine, evaluation)
-    rows = _entry_records(session, entry)
+    found = _entry_records(session, entry)
+    rows = [row for row, _, _ in found]
     records = tuple(
         SignedRecordJson(
-            message=to_record(session, r).to_message(),
+            message=record_from_row(r, entry["enterprise"], source, device).to_message(),
             signature=r.signature,
             attributes=json.loads(r.attributes) if r.attributes else None,
         )
-        for r in rows
+        for r, source, device in found
     )
     factor_set = load_factor_set(entry["accounting"]["factorSet"]["id"])
     rating = entry.get("rating") or {}

@@ -10,7 +10,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from ledger_api.errors import ApiError, not_found
-from ledger_api.models import ActivityRecordRow, AnchorBatch, BatchTree, Device, Leaf
+from ledger_api.models import (
+    ActivityRecordRow,
+    AnchorBatch,
+    BatchTree,
+    Device,
+    EmissionSource,
+    Enterprise,
+    Leaf,
+)
 from verifier.bundle import AnchorLocation, BatchJson, LeafJson, Manifest, RecordProofBundle
 from verifier.merkle import MerkleTree
 from verifier.typed_data import ActivityRecord, Domain, typed_data
@@ -82,16 +90,21 @@ def record_proof(
 
 def to_record(session: Session, row: ActivityRecordRow) -> ActivityRecord:
     """The signed record as the terminal signed it, rebuilt from its row."""
-    from ledger_api.models import EmissionSource, Enterprise
-
     enterprise = session.get(Enterprise, row.enterprise_id)
     source = session.get(EmissionSource, row.source_id)
     device = session.get(Device, row.device_id)
     assert enterprise and source and device
+    return record_from_row(row, enterprise.identifier, source.identifier, device.address)
+
+
+def record_from_row(
+    row: ActivityRecordRow, enterprise: str, source: str, device: str
+) -> ActivityRecord:
+    """The signed record from its row and the identifiers its foreign keys point at."""
     return ActivityRecord(
-        enterprise=enterprise.identifier,
-        source=source.identifier,
-        device=device.address,
+        enterprise=enterprise,
+        source=source,
+        device=device,
         seq=row.seq,
         activity=row.activity,
         quantity=int(row.quantity),

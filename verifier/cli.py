@@ -1,6 +1,7 @@
 """``carbon-verify``: check a proof bundle against the chain, trusting nothing else.
 
     carbon-verify record BUNDLE (--rpc URL | --offline) [--json] [--artifact PATH]
+    carbon-verify figure BUNDLE (--rpc URL | --offline) [--json] [--artifact PATH]
 
 Exit codes: 0 valid, 1 invalid (the failed check is named), 2 unusable input — a file that is
 missing or not a bundle, no RPC URL, an endpoint that does not answer — reported in one line.
@@ -11,9 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel
 
 from verifier.rpc import JsonRpcReader, RpcError
 from verifier.trust import TrustError, load_artifact_trust, load_default_trust
@@ -24,6 +27,7 @@ from verifier.verify import (
     parse_bundle,
     verify_record,
 )
+from verifier.verify_figure import parse_figure_bundle, verify_figure
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
 PROG = "carbon-verify"
@@ -37,22 +41,30 @@ class Unusable(Exception):
         self.check = check
 
 
+# Per sub-command: how to read the bundle's JSON and how to verify it.
+_COMMANDS: dict[str, tuple[Callable[[Any], Any], Callable[..., VerificationResult], str]] = {
+    "record": (parse_bundle, verify_record, "verify a record proof bundle"),
+    "figure": (parse_figure_bundle, verify_figure, "verify a figure proof bundle"),
+}
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Verify carbon-ledger proofs.")
     commands = parser.add_subparsers(dest="command", required=True)
-    record = commands.add_parser("record", help="verify a record proof bundle")
-    record.add_argument("bundle", help="path of the bundle JSON ('-' reads standard input)")
-    where = record.add_mutually_exclusive_group()
-    where.add_argument("--rpc", metavar="URL", help="JSON-RPC endpoint of the anchor chain")
-    where.add_argument("--offline", action="store_true", help="skip the on-chain checks")
-    record.add_argument("--json", action="store_true", help="print one JSON object")
-    record.add_argument(
-        "--artifact",
-        type=Path,
-        metavar="PATH",
-        help="trust the runtime code of this build artifact instead of the shipped list",
-    )
-    record.add_argument("--timeout", type=float, default=15.0, help="RPC timeout, seconds")
+    for name, (_, _, help_text) in _COMMANDS.items():
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("bundle", help="path of the bundle JSON ('-' reads standard input)")
+        where = command.add_mutually_exclusive_group()
+        where.add_argument("--rpc", metavar="URL", help="JSON-RPC endpoint of the anchor chain")
+        where.add_argument("--offline", action="store_true", help="skip the on-chain checks")
+        command.add_argument("--json", action="store_true", help="print one JSON object")
+        command.add_argument(
+            "--artifact",
+            type=Path,
+            metavar="PATH",
+            help="trust the runtime code of this build artifact instead of the shipped list",
+        )
+        command.add_argument("--timeout", type=float, default=15.0, help="RPC timeout, seconds")
     return parser
 
 
@@ -67,19 +79,26 @@ def _read_json(name: str) -> Any:
         raise Unusable(f"{name} is not JSON: {exc}", "bundle") from None
 
 
-def _verify(args: argparse.Namespace) -> VerificationResult:
+def _verify(args: argparse.Namespace) -> tuple[VerificationResult, BaseModel]:
     if not args.offline and not args.rpc:
         raise Unusable("an RPC URL is needed to check the anchor: pass --rpc URL, or --offline")
+    parse, verify, _ = _COMMANDS[args.command]
     try:
-        bundle = parse_bundle(_read_json(args.bundle))
+        bundle = parse(_read_json(args.bundle))
     except BundleInvalid as exc:
         raise Unusable(f"{args.bundle}: {exc.reason}", "bundle") from None
     try:
         trust = load_artifact_trust(args.artifact) if args.artifact else load_default_trust()
         rpc = None if args.offline else JsonRpcReader(args.rpc, args.timeout)
-        return verify_record(bundle, rpc, trust=trust)
+        return verify(bundle, rpc, trust=trust), bundle
     except (TrustError, RpcError) as exc:
         raise Unusable(str(exc)) from None
+
+
+def _figure(bundle: BaseModel) -> dict[str, str] | None:
+    """The figure a figure proof claims (true only if the result is valid)."""
+    figure = getattr(bundle, "figure", None)
+    return None if figure is None else {"path": figure.path, "value": figure.value}
 
 
 def _marks() -> dict[CheckStatus, str]:
@@ -101,7 +120,7 @@ def _marks() -> dict[CheckStatus, str]:
     }
 
 
-def _print_human(result: VerificationResult) -> None:
+def _print_human(result: VerificationResult, figure: dict[str, str] | None) -> None:
     marks = _marks()
     for check in result.checks:
         detail = "skipped: " + check.detail if check.status is CheckStatus.SKIPPED else check.detail
@@ -111,12 +130,14 @@ def _print_human(result: VerificationResult) -> None:
         return
     if result.offline:
         print("note: offline, so the anchor on chain was not checked")
+    if figure is not None:
+        print(f"figure {figure['path']} = {figure['value']}")
     print("VALID")
 
 
-def _record(args: argparse.Namespace) -> int:
+def _command(args: argparse.Namespace) -> int:
     try:
-        result = _verify(args)
+        result, bundle = _verify(args)
     except Unusable as exc:
         if args.json:
             print(
@@ -133,10 +154,12 @@ def _record(args: argparse.Namespace) -> int:
             )
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
+    figure = _figure(bundle)
     if args.json:
-        print(json.dumps(result.to_json(), ensure_ascii=False))
+        report = result.to_json() | ({} if figure is None else {"figure": figure})
+        print(json.dumps(report, ensure_ascii=False))
     else:
-        _print_human(result)
+        _print_human(result, figure)
     if result.valid:
         return EXIT_VALID
     return EXIT_UNUSABLE if result.failed_check == "bundle" else EXIT_INVALID
@@ -147,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return exc.code if isinstance(exc.code, int) else EXIT_UNUSABLE
-    return _record(args)
+    return _command(args)
 
 
 if __name__ == "__main__":

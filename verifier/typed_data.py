@@ -32,9 +32,6 @@ from typing import Any
 
 import coincurve
 import rfc8785
-from eth_keys import KeyAPI
-from eth_keys.backends import CoinCurveECCBackend
-from eth_keys.exceptions import BadSignature
 from sha3 import keccak_256
 
 from verifier.errors import (
@@ -383,8 +380,6 @@ def record_digest(domain: Domain, record: ActivityRecord) -> bytes:
 
 # --- signatures -----------------------------------------------------------------------------
 
-_KEYS = KeyAPI(CoinCurveECCBackend())
-
 
 def sign_digest(private_key: bytes | coincurve.PrivateKey, digest: bytes) -> bytes:
     """Sign a 32-byte digest: ``r ‖ s ‖ v`` with v 27/28 and low s (libsecp256k1 with RFC 6979
@@ -417,12 +412,12 @@ def normalize_signature(signature: bytes) -> bytes:
     return signature[:64] + bytes((v + 27,)) if v in (0, 1) else bytes(signature)
 
 
-def recover_signer(digest: bytes, signature: bytes) -> str:
-    """Recover the EIP-55 address that signed ``digest``.
+def recover_address(digest: bytes, signature: bytes) -> bytes:
+    """Recover the 20-byte address that signed ``digest`` (the hot path of every verifier).
 
     Raises :class:`MalformedSignature` (length, r or s outside [1, n-1]),
     :class:`InvalidRecoveryId` (v not 27/28), :class:`MalleableSignature` (s > n/2) or
-    :class:`UnrecoverableSignature` (no key recovers).
+    :class:`UnrecoverableSignature` (no key recovers). libsecp256k1 is called directly.
     """
     if len(digest) != 32:
         raise ValueError("digest must be 32 bytes")
@@ -438,7 +433,14 @@ def recover_signer(digest: bytes, signature: bytes) -> str:
     if s > _HALF_N:
         raise MalleableSignature("s is in the upper half of the curve order")
     try:
-        public_key = _KEYS.Signature(vrs=(v - 27, r, s)).recover_public_key_from_msg_hash(digest)
-    except BadSignature:
+        key = coincurve.PublicKey.from_signature_and_message(
+            signature[:64] + bytes((v - 27,)), digest, hasher=None
+        )
+    except ValueError:
         raise UnrecoverableSignature("no public key recovers from this signature") from None
-    return to_checksum_address(keccak_256(public_key.to_bytes()).digest()[12:])
+    return keccak_256(key.format(compressed=False)[1:]).digest()[12:]
+
+
+def recover_signer(digest: bytes, signature: bytes) -> str:
+    """Recover the EIP-55 address that signed ``digest`` (see :func:`recover_address`)."""
+    return to_checksum_address(recover_address(digest, signature))

@@ -12,14 +12,22 @@ the bytes beneath it, and only recomputed values are carried to the next check.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import rfc8785
+from pydantic import BaseModel
 
-from verifier.bundle import RECORD_PROOF_FORMAT, BatchJson, LeafJson, RecordProofBundle
+from verifier.bundle import (
+    RECORD_PROOF_FORMAT,
+    AnchorLocation,
+    BatchJson,
+    LeafJson,
+    RecordProofBundle,
+)
 from verifier.errors import (
     InvalidRecord,
     MalleableSignature,
@@ -44,6 +52,7 @@ from verifier.typed_data import (
 __all__ = [
     "CHECKS",
     "ONCHAIN_CHECKS",
+    "AnchorClaim",
     "AnchorLocationMismatch",
     "AnchorMismatch",
     "AttributesMismatch",
@@ -56,6 +65,7 @@ __all__ = [
     "LeafMismatch",
     "ManifestMismatch",
     "MerklePathInvalid",
+    "Progress",
     "RecordSummary",
     "RootNotAnchored",
     "SignatureMalformed",
@@ -64,8 +74,18 @@ __all__ = [
     "TypedDataInvalid",
     "VerificationFailure",
     "VerificationResult",
+    "check_anchor_location",
+    "check_anchored",
+    "check_attributes",
+    "check_chain_id",
+    "check_contract_code",
+    "check_manifest_counts",
+    "check_merkle_path",
+    "check_signature",
     "manifest_hash",
     "parse_bundle",
+    "run_checks",
+    "validate_model",
     "verify_record",
 ]
 
@@ -88,6 +108,7 @@ _BATCH_OF = keccak256(b"batchOf(bytes32)")[:4]
 _ANCHORED_TOPIC = keccak256(b"Anchored(uint256,bytes32,uint64,bytes32)")
 _NODE = re.compile(r"0x[0-9a-fA-F]{64}")
 _ZERO = bytes(32)
+_M = TypeVar("_M", bound=BaseModel)
 
 
 # --- failures: one class per way a check fails ----------------------------------------------
@@ -266,11 +287,7 @@ class _Wire:
 
     signature: bytes
     proof: tuple[bytes, ...]
-    root: bytes
-    manifest_hash: bytes
-    contract: bytes
-    tx_hash: bytes
-    block_hash: bytes
+    claim: AnchorClaim
 
 
 def _hex(data: bytes) -> str:
@@ -281,6 +298,36 @@ def _unhex(text: str) -> bytes:
     return bytes.fromhex(text[2:])
 
 
+@dataclass(frozen=True)
+class AnchorClaim:
+    """What a bundle says about one anchored root, decoded to bytes for the on-chain checks."""
+
+    root: bytes
+    leaf_count: int
+    manifest_hash: bytes
+    contract: bytes
+    batch_id: int
+    tx_hash: bytes
+    block_number: int
+    block_hash: bytes
+    log_index: int
+
+    @classmethod
+    def of(cls, batch: BatchJson, anchor: AnchorLocation) -> AnchorClaim:
+        """Raises ValueError on a hex field that does not decode."""
+        return cls(
+            root=_unhex(batch.root),
+            leaf_count=batch.leaf_count,
+            manifest_hash=_unhex(batch.manifest_hash),
+            contract=parse_address(anchor.contract),
+            batch_id=anchor.batch_id,
+            tx_hash=_unhex(anchor.tx_hash),
+            block_number=anchor.block_number,
+            block_hash=_unhex(anchor.block_hash),
+            log_index=anchor.log_index,
+        )
+
+
 def parse_bundle(data: Any) -> RecordProofBundle:
     """Check 1 on decoded JSON: a ``carbon-ledger/record-proof`` v1 document of the right shape.
     Raises :class:`BundleInvalid` with the first problem found."""
@@ -289,13 +336,18 @@ def parse_bundle(data: Any) -> RecordProofBundle:
         raise BundleInvalid(f"not a {RECORD_PROOF_FORMAT} bundle (format {found!r})")
     if data.get("version") != 1:
         raise BundleInvalid(f"unsupported bundle version {data.get('version')!r}; this reads 1")
+    return validate_model(RecordProofBundle, data)
+
+
+def validate_model(model: type[_M], data: Any, where: str = "") -> _M:
+    """``model.model_validate(data)``, or :class:`BundleInvalid` naming the first problem."""
     try:
-        return RecordProofBundle.model_validate(data)
+        return model.model_validate(data)
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         errors = getattr(exc, "errors", lambda: [])()
         first = errors[0] if errors else {"loc": (), "msg": str(exc)}
-        where = ".".join(str(part) for part in first["loc"]) or "bundle"
-        raise BundleInvalid(f"{where}: {first['msg']}") from None
+        path = ".".join(part for part in (where, *map(str, first["loc"])) if part)
+        raise BundleInvalid(f"{path or 'bundle'}: {first['msg']}") from None
 
 
 def _check_bundle(bundle: RecordProofBundle) -> _Wire:
@@ -310,11 +362,7 @@ def _check_bundle(bundle: RecordProofBundle) -> _Wire:
         return _Wire(
             signature=_unhex(bundle.signature),
             proof=tuple(_unhex(node) for node in bundle.proof),
-            root=_unhex(bundle.batch.root),
-            manifest_hash=_unhex(bundle.batch.manifest_hash),
-            contract=parse_address(bundle.anchor.contract),
-            tx_hash=_unhex(bundle.anchor.tx_hash),
-            block_hash=_unhex(bundle.anchor.block_hash),
+            claim=AnchorClaim.of(bundle.batch, bundle.anchor),
         )
     except ValueError as exc:
         raise BundleInvalid(str(exc)) from None
@@ -333,14 +381,14 @@ def _check_typed_data(bundle: RecordProofBundle, wire: _Wire) -> tuple[Domain, A
         raise DomainMismatch(
             f"record signed for chain {domain.chain_id}, anchored on chain {anchor.chain_id}"
         )
-    if parse_address(domain.verifying_contract) != wire.contract:
+    if parse_address(domain.verifying_contract) != wire.claim.contract:
         raise DomainMismatch(
             f"record signed for contract {domain.verifying_contract}, anchored in {anchor.contract}"
         )
     return domain, record
 
 
-def _check_signature(digest: bytes, signature: bytes, device: str) -> None:
+def check_signature(digest: bytes, signature: bytes, device: str) -> None:
     try:
         signer = recover_signer(digest, signature)
     except MalleableSignature as exc:
@@ -351,9 +399,10 @@ def _check_signature(digest: bytes, signature: bytes, device: str) -> None:
         raise SignatureMismatch(f"signed by {signer}, but the record names device {device}")
 
 
-def _check_attributes(
+def check_attributes(
     attributes: dict[str, Any] | None, record: ActivityRecord
 ) -> tuple[CheckStatus, str]:
+    """Recompute the attributes hash the record commits to; SKIPPED when not disclosed."""
     committed = record.attributes_hash
     if attributes is None:
         if committed == _ZERO:
@@ -390,18 +439,21 @@ def _depth_range(leaf_count: int) -> range:
     return range(leaf_count.bit_length() - 1, (2 * leaf_count - 1).bit_length())
 
 
-def _check_merkle_path(leaf_hash: bytes, wire: _Wire, leaf_count: int) -> None:
+def check_merkle_path(
+    leaf_hash: bytes, proof: tuple[bytes, ...], root: bytes, leaf_count: int
+) -> None:
+    """A single-leaf path of a length the tree's size allows, folding to ``root``."""
     depths = _depth_range(leaf_count)
-    if len(wire.proof) not in depths:
+    if len(proof) not in depths:
         raise MerklePathInvalid(
-            f"a proof of {len(wire.proof)} nodes cannot come from a tree of {leaf_count} leaves"
+            f"a proof of {len(proof)} nodes cannot come from a tree of {leaf_count} leaves"
         )
     try:
-        root = process_proof(leaf_hash, wire.proof)
+        folded = process_proof(leaf_hash, proof)
     except MerkleError as exc:
         raise MerklePathInvalid(str(exc)) from None
-    if root != wire.root:
-        raise MerklePathInvalid(f"the path folds to {_hex(root)}, not to the batch root")
+    if folded != root:
+        raise MerklePathInvalid(f"the path folds to {_hex(folded)}, not to the batch root")
 
 
 def manifest_hash(batch: BatchJson) -> bytes:
@@ -409,13 +461,19 @@ def manifest_hash(batch: BatchJson) -> bytes:
     return keccak256(rfc8785.dumps(batch.manifest.model_dump(mode="json", by_alias=True)))
 
 
-def _check_manifest(batch: BatchJson, wire: _Wire, leaf: Leaf, record: ActivityRecord) -> str:
+def check_manifest_counts(batch: BatchJson, stated_hash: bytes) -> None:
+    """The manifest hashes to the stated hash, and its counts agree with the batch's."""
     computed = manifest_hash(batch)
-    if computed != wire.manifest_hash:
+    if computed != stated_hash:
         raise ManifestMismatch(f"manifest hashes to {_hex(computed)}, not {batch.manifest_hash}")
     manifest = batch.manifest
     if manifest.leaf_count != batch.leaf_count or sum(manifest.kinds.values()) != batch.leaf_count:
         raise ManifestMismatch(f"manifest counts disagree with the batch's {batch.leaf_count}")
+
+
+def _check_manifest(batch: BatchJson, wire: _Wire, leaf: Leaf, record: ActivityRecord) -> str:
+    check_manifest_counts(batch, wire.claim.manifest_hash)
+    manifest = batch.manifest
     if manifest.kinds.get(str(int(leaf.kind)), 0) < 1:
         raise ManifestMismatch(f"manifest counts no leaf of kind {int(leaf.kind)}")
     device = parse_address(record.device)
@@ -436,13 +494,13 @@ def _word(value: int) -> bytes:
     return value.to_bytes(32, "big")
 
 
-def _check_chain_id(rpc: ChainReader, expected: int) -> None:
+def check_chain_id(rpc: ChainReader, expected: int) -> None:
     served = rpc.chain_id()
     if served != expected:
         raise ChainIdMismatch(f"the endpoint serves chain {served}, the bundle names {expected}")
 
 
-def _check_contract_code(rpc: ChainReader, contract: bytes, trust: TrustRoot) -> TrustedCode:
+def check_contract_code(rpc: ChainReader, contract: bytes, trust: TrustRoot) -> TrustedCode:
     code = rpc.get_code(contract)
     if not code:
         raise ContractCodeMismatch(f"no contract code at {_hex(contract)} on this chain")
@@ -453,50 +511,51 @@ def _check_contract_code(rpc: ChainReader, contract: bytes, trust: TrustRoot) ->
     return trusted
 
 
-def _check_anchored(rpc: ChainReader, wire: _Wire, bundle: RecordProofBundle) -> None:
-    answer = rpc.call(wire.contract, _BATCH_OF + wire.root)
+def check_anchored(rpc: ChainReader, claim: AnchorClaim) -> None:
+    """``batchOf(root)`` on chain: anchored, with the claimed count, manifest, id and block."""
+    answer = rpc.call(claim.contract, _BATCH_OF + claim.root)
     if len(answer) != 128:
         raise AnchorMismatch(f"batchOf returned {len(answer)} bytes, expected 128")
     batch_id, leaf_count, block_number = (
         int.from_bytes(answer[i : i + 32], "big") for i in (0, 32, 64)
     )
     if leaf_count == 0:
-        raise RootNotAnchored(f"root {bundle.batch.root} is not anchored in this contract")
-    stated = bundle.batch, bundle.anchor
+        raise RootNotAnchored(f"root {_hex(claim.root)} is not anchored in this contract")
     for name, on_chain, in_bundle in (
-        ("leafCount", leaf_count, stated[0].leaf_count),
-        ("manifestHash", answer[96:128], wire.manifest_hash),
-        ("batchId", batch_id, stated[1].batch_id),
-        ("blockNumber", block_number, stated[1].block_number),
+        ("leafCount", leaf_count, claim.leaf_count),
+        ("manifestHash", answer[96:128], claim.manifest_hash),
+        ("batchId", batch_id, claim.batch_id),
+        ("blockNumber", block_number, claim.block_number),
     ):
         if on_chain != in_bundle:
             raise AnchorMismatch(f"{name} on chain differs from the bundle's")
 
 
-def _check_anchor_location(rpc: ChainReader, wire: _Wire, bundle: RecordProofBundle) -> None:
-    anchor = bundle.anchor
-    receipt = rpc.get_transaction_receipt(wire.tx_hash)
+def check_anchor_location(rpc: ChainReader, claim: AnchorClaim) -> None:
+    """The claimed transaction succeeded, in the claimed block, and emitted this batch's
+    ``Anchored`` event at the claimed log index."""
+    receipt = rpc.get_transaction_receipt(claim.tx_hash)
     if receipt is None:
-        raise AnchorLocationMismatch(f"transaction {anchor.tx_hash} is not on this chain")
-    if receipt.status != 1 or receipt.to != wire.contract:
+        raise AnchorLocationMismatch(f"transaction {_hex(claim.tx_hash)} is not on this chain")
+    if receipt.status != 1 or receipt.to != claim.contract:
         raise AnchorLocationMismatch("the transaction is not a successful call of the contract")
-    if receipt.block_number != anchor.block_number or receipt.block_hash != wire.block_hash:
+    if receipt.block_number != claim.block_number or receipt.block_hash != claim.block_hash:
         raise AnchorLocationMismatch("the transaction sits in another block than the bundle's")
-    log = next((e for e in receipt.logs if e.log_index == anchor.log_index), None)
-    if log is None or log.removed or log.address != wire.contract:
-        raise AnchorLocationMismatch(f"no log of the contract at index {anchor.log_index}")
-    topics = (_ANCHORED_TOPIC, _word(anchor.batch_id), wire.root)
-    data = _word(bundle.batch.leaf_count) + wire.manifest_hash
+    log = next((e for e in receipt.logs if e.log_index == claim.log_index), None)
+    if log is None or log.removed or log.address != claim.contract:
+        raise AnchorLocationMismatch(f"no log of the contract at index {claim.log_index}")
+    topics = (_ANCHORED_TOPIC, _word(claim.batch_id), claim.root)
+    data = _word(claim.leaf_count) + claim.manifest_hash
     if log.topics != topics or log.data != data:
-        raise AnchorLocationMismatch(f"log {anchor.log_index} is not this batch's Anchored event")
+        raise AnchorLocationMismatch(f"log {claim.log_index} is not this batch's Anchored event")
 
 
 # --- the run --------------------------------------------------------------------------------
 
 
 @dataclass
-class _Progress:
-    """The run's scratchpad; the result handed out is frozen."""
+class Progress:
+    """A run's scratchpad; the result handed out is frozen."""
 
     checks: list[CheckResult] = field(default_factory=list)
     record: RecordSummary | None = None
@@ -522,7 +581,7 @@ def _summary(record: ActivityRecord, digest: bytes) -> RecordSummary:
 
 
 def _run(
-    bundle: RecordProofBundle, rpc: ChainReader | None, trust: TrustRoot | None, p: _Progress
+    bundle: RecordProofBundle, rpc: ChainReader | None, trust: TrustRoot | None, p: Progress
 ) -> None:
     wire = _check_bundle(bundle)
     p.add("bundle", f"{bundle.format} v{bundle.version}")
@@ -530,13 +589,13 @@ def _run(
     p.add("typed-data", f"chain {domain.chain_id}, contract {domain.verifying_contract}")
     digest = record_digest(domain, record)
     p.record = _summary(record, digest)
-    _check_signature(digest, wire.signature, record.device)
+    check_signature(digest, wire.signature, record.device)
     p.add("signature", f"signed by device {record.device}")
-    status, detail = _check_attributes(bundle.attributes, record)
+    status, detail = check_attributes(bundle.attributes, record)
     p.add("attributes", detail, status)
     leaf = _check_leaf(bundle.leaf, domain, record, wire.signature)
     p.add("leaf", f"kind {int(leaf.kind)}, hash {bundle.leaf.hash}")
-    _check_merkle_path(leaf.hash(), wire, bundle.batch.leaf_count)
+    check_merkle_path(leaf.hash(), wire.proof, wire.claim.root, bundle.batch.leaf_count)
     p.add("merkle-path", f"{len(wire.proof)} nodes up to root {bundle.batch.root}")
     p.add("manifest", _check_manifest(bundle.batch, wire, leaf, record))
     if rpc is None:
@@ -544,13 +603,13 @@ def _run(
             p.add(name, "offline", CheckStatus.SKIPPED)
         return
     anchor = bundle.anchor
-    _check_chain_id(rpc, anchor.chain_id)
+    check_chain_id(rpc, anchor.chain_id)
     p.add("chain-id", f"chain {anchor.chain_id}")
-    trusted = _check_contract_code(rpc, wire.contract, trust or load_default_trust())
+    trusted = check_contract_code(rpc, wire.claim.contract, trust or load_default_trust())
     p.add("contract-code", f"{trusted.contract_name} {trusted.compiler_version}".strip())
-    _check_anchored(rpc, wire, bundle)
+    check_anchored(rpc, wire.claim)
     p.add("anchored", f"batch {anchor.batch_id} of {bundle.batch.leaf_count} leaves")
-    _check_anchor_location(rpc, wire, bundle)
+    check_anchor_location(rpc, wire.claim)
     p.add("anchor-location", f"tx {anchor.tx_hash}, block {anchor.block_number}")
 
 
@@ -561,17 +620,23 @@ def verify_record(
     None. ``trust`` defaults to the shipped trust root. A failed check is in the result; an
     endpoint that cannot answer raises :class:`~verifier.rpc.RpcError`, since no verdict
     can be given then."""
-    progress = _Progress()
+    return run_checks(CHECKS, lambda progress: _run(bundle, rpc, trust, progress))
+
+
+def run_checks(checks: tuple[str, ...], run: Callable[[Progress], None]) -> VerificationResult:
+    """Call ``run``, which adds each check it passes and raises the first failure; the checks
+    it never reached are reported as not run, in ``checks`` order."""
+    progress = Progress()
     failure: VerificationFailure | None = None
     try:
-        _run(bundle, rpc, trust, progress)
+        run(progress)
     except VerificationFailure as exc:
         failure = exc
         progress.add(exc.check, exc.reason, CheckStatus.FAILED)
     ran = {c.name for c in progress.checks}
     rest = [
         CheckResult(name, CheckStatus.NOT_RUN, "an earlier check failed")
-        for name in CHECKS
+        for name in checks
         if name not in ran
     ]
     return VerificationResult(tuple(progress.checks + rest), failure, progress.record)

@@ -1,0 +1,202 @@
+"""A real ledger's figure proofs for the figure-verifier tests, and helpers to tamper with them.
+
+Two aluminium smelters report hourly grid readings for 2025-06-01..02 (48 each). Smelter A's
+readings go into two anchored batches: the first holds only A's seq 1..24; the second A's
+25..48, A's reading of 2025-06-03 (outside the period) and B's readings. A is graded against
+the ruleset's average, B against the population (A and B).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import rfc8785
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from anchoring.deployment import deploy
+from anchoring.devchain import DevChain
+from ledger_api.commands.serve import build_worker
+from ledger_api.local_server import start_server
+from terminal.client import LedgerClient, SignedRecord, Terminal
+from tests.conftest import LedgerServer, server_env
+from tests.ledger_helpers import register
+from verifier.bundle import Manifest
+from verifier.figure_bundle import FigureProofBundle
+from verifier.keccak import keccak256
+from verifier.merkle import MerkleTree
+from verifier.typed_data import ActivityRecord, Domain
+
+ENTERPRISE_A = "88.118.8/ENT-AL-FIG-A"
+ENTERPRISE_B = "88.118.8/ENT-AL-FIG-B"
+GRID_A = "88.118.8/SRC-AL-FIG-A-GRID"
+GRID_B = "88.118.8/SRC-AL-FIG-B-GRID"
+JUNE_2025_CST = 1_748_707_200  # 2025-06-01T00:00:00+08:00
+HOUR = 3_600
+READINGS = 48  # 2025-06-01 and -02, hourly
+PERIOD = {"periodStart": "2025-06-01", "periodEnd": "2025-06-02", "ruleset": "zj-huzhou-2021"}
+
+
+@dataclass(frozen=True)
+class FigureCase:
+    """Bundles of one real ledger, plus what the tampering tests need to forge records."""
+
+    server: LedgerServer
+    domain: Domain
+    total: FigureProofBundle  # A's total
+    grade: FigureProofBundle  # A's rating.grade
+    population: FigureProofBundle  # B's total, B graded against the population
+    outside: SignedRecord  # A's reading of 2025-06-03, anchored but outside the period
+    other: SignedRecord  # one of B's readings
+
+
+def reading(
+    terminal: Terminal, domain: Domain, enterprise: str, source: str, seq: int
+) -> SignedRecord:
+    return terminal.sign(
+        domain,
+        ActivityRecord(
+            enterprise=enterprise,
+            source=source,
+            device=terminal.address,
+            seq=seq,
+            activity="electricity.purchased",
+            quantity=10_000 + seq,
+            decimals=3,
+            unit="MWh",
+            period_start=JUNE_2025_CST + (seq - 1) * HOUR,
+            period_end=JUNE_2025_CST + seq * HOUR,
+        ),
+    )
+
+
+def _proof(server: LedgerServer, identifier: str, figure: str) -> FigureProofBundle:
+    response = httpx.get(
+        f"{server.base_url}/v1/evaluations/{identifier}/proof", params={"figure": figure}
+    )
+    assert response.status_code == 200, response.text
+    return FigureProofBundle.model_validate(response.json())
+
+
+def _evaluate(server: LedgerServer, **body: str) -> str:
+    response = httpx.post(f"{server.base_url}/v1/evaluations", json={**PERIOD, **body})
+    assert response.status_code == 201, response.text
+    return response.json()["identifier"]
+
+
+def build_case(server: LedgerServer) -> FigureCase:
+    client = LedgerClient(server.base_url)
+    domain = client.domain()
+    worker = build_worker(server.settings())
+    a, b = Terminal.create(), Terminal.create()
+    register(server.base_url, ENTERPRISE_A, [GRID_A], a, industry="aluminium")
+    register(server.base_url, ENTERPRISE_B, [GRID_B], b, industry="aluminium")
+    records_a = [reading(a, domain, ENTERPRISE_A, GRID_A, s) for s in range(1, READINGS + 2)]
+    records_b = [reading(b, domain, ENTERPRISE_B, GRID_B, s) for s in range(1, READINGS + 1)]
+    client.submit(records_a[:24])
+    worker.run_once()
+    client.submit(records_a[24:] + records_b)  # A's seq 25..48 and 49 (2025-06-03); all of B
+    worker.run_once()
+    first = _evaluate(server, enterprise=ENTERPRISE_A, addedValue="20")
+    second = _evaluate(server, enterprise=ENTERPRISE_B, addedValue="30", averageSource="population")
+    worker.run_once()
+    return FigureCase(
+        server=server,
+        domain=domain,
+        total=_proof(server, first, "total"),
+        grade=_proof(server, first, "rating.grade"),
+        population=_proof(server, second, "total"),
+        outside=records_a[-1],
+        other=records_b[0],
+    )
+
+
+def figure_case(
+    dev_chain: DevChain, w3: Web3, operator_account: LocalAccount, tmp: Path
+) -> Iterator[FigureCase]:
+    """Start a ledger on its own deployment, build the case, stop the ledger afterwards."""
+    record, _ = deploy(w3, operator_account, tmp / "deployments")
+    server = start_server(tmp, server_env(tmp, dev_chain.rpc_url))
+    try:
+        yield build_case(LedgerServer(server.base_url, tmp, server.env, record, server))
+    finally:
+        server.stop()
+
+
+# --- tampering -------------------------------------------------------------------------------
+
+
+def tamper(
+    bundle: FigureProofBundle, change: Callable[[dict[str, Any]], None]
+) -> FigureProofBundle:
+    """A copy of ``bundle`` with ``change`` applied to its JSON form, parsed again."""
+    data = copy.deepcopy(bundle.to_json())
+    change(data)
+    return FigureProofBundle.model_validate(data)
+
+
+def _hex(data: bytes) -> str:
+    return "0x" + data.hex()
+
+
+def reprove(data: dict[str, Any], b: int, keep: list[int], *, whole: bool) -> None:
+    """Prove only the leaves at positions ``keep`` of ``data["batches"][b]`` (JSON form).
+
+    With ``whole`` the batch's tree is rebuilt from all its leaves (the bundle must hold them
+    all) and the kept ones proven against the real root. Without it, a new tree of just the kept
+    leaves is built, with its own root and manifest: consistent in itself, anchored nowhere."""
+    batch = data["batches"][b]
+    leaves = [bytes.fromhex(x[2:]) for x in batch["leaves"]]
+    kept = [leaves[k] for k in keep]
+    records = [batch["records"][k] for k in keep]
+    tree = MerkleTree.from_leaf_hashes(leaves if whole else kept)
+    if whole:
+        assert tree.leaf_count == batch["batch"]["leafCount"]
+        assert _hex(tree.root) == batch["batch"]["root"]
+    else:
+        _new_manifest(batch, [data["records"][r]["message"] for r in records])
+        batch["batch"]["root"] = _hex(tree.root)
+    proof = tree.get_multiproof(tree.find_leaf(leaf) for leaf in kept)
+    order = dict(zip(kept, records, strict=True))
+    batch["records"] = [order[leaf] for leaf in proof.leaves]
+    batch["leaves"] = [_hex(x) for x in proof.leaves]
+    batch["proof"] = [_hex(x) for x in proof.proof]
+    batch["proofFlags"] = list(proof.proof_flags)
+
+
+def _new_manifest(batch: dict[str, Any], messages: list[dict[str, Any]]) -> None:
+    """The manifest of a batch of just these records (one device, one enterprise)."""
+    seqs = [int(m["seq"]) for m in messages]
+    count = len(messages)
+    manifest = Manifest.model_validate(
+        {
+            "leafCount": count,
+            "kinds": {"1": count},
+            "devices": [
+                {
+                    "device": messages[0]["device"],
+                    "firstSeq": min(seqs),
+                    "lastSeq": max(seqs),
+                    "count": count,
+                }
+            ],
+            "enterprises": [{"enterprise": messages[0]["enterprise"], "count": count}],
+        }
+    )
+    batch["batch"] |= {
+        "leafCount": count,
+        "manifest": manifest.model_dump(mode="json", by_alias=True),
+    }
+    rehash_manifest(batch)
+
+
+def rehash_manifest(batch: dict[str, Any]) -> None:
+    """Set a batch entry's manifestHash to that of its (edited) manifest."""
+    manifest = Manifest.model_validate(batch["batch"]["manifest"])
+    canonical = rfc8785.dumps(manifest.model_dump(mode="json", by_alias=True))
+    batch["batch"]["manifestHash"] = _hex(keccak256(canonical))
