@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -141,3 +144,76 @@ def test_unknown_figure_is_422(month: LedgerServer) -> None:
         f"{month.base_url}/v1/evaluations/{identifier}/proof", params={"figure": "byGas.SF6"}
     )
     assert (response.status_code, response.json()["error"]["code"]) == (422, "unknown_figure")
+
+
+def _one_day(
+    ledger: LedgerServer, enterprise: str, source: str, industry: str, day_start: int
+) -> None:
+    """24 signed, anchored hourly readings of a new enterprise."""
+    terminal = Terminal.create()
+    register(ledger.base_url, enterprise, [source], terminal, industry=industry)
+    client = LedgerClient(ledger.base_url)
+    domain = client.domain()
+    client.submit(
+        [
+            terminal.sign(
+                domain,
+                ActivityRecord(
+                    enterprise=enterprise,
+                    source=source,
+                    device=terminal.address,
+                    seq=i + 1,
+                    activity="electricity.purchased",
+                    quantity=1_000,
+                    decimals=3,
+                    unit="MWh",
+                    period_start=day_start + i * HOUR,
+                    period_end=day_start + (i + 1) * HOUR,
+                ),
+            )
+            for i in range(24)
+        ]
+    )
+    build_worker(ledger.settings()).run_once()
+
+
+def test_ruleset_gaps_are_clear_errors(ledger: LedgerServer) -> None:
+    june_2024_cst = 1_717_171_200  # 2024-06-01T00:00:00+08:00: the ruleset has no 2024 average
+    _one_day(ledger, "88.118.8/ENT-AL-2024", "88.118.8/SRC-AL-2024", "aluminium", june_2024_cst)
+    _one_day(ledger, "88.118.8/ENT-GEN", "88.118.8/SRC-GEN", "general", JUNE_2025_CST)
+    cases = [
+        ("88.118.8/ENT-AL-2024", "2024-06-01", "unknown_industry_average"),
+        ("88.118.8/ENT-GEN", "2025-06-01", "ruleset_not_applicable"),
+    ]
+    for enterprise, day, code in cases:
+        body = evaluation_body(enterprise=enterprise, periodStart=day, periodEnd=day)
+        response = httpx.post(f"{ledger.base_url}/v1/evaluations", json=body)
+        assert (response.status_code, response.json()["error"]["code"]) == (422, code)
+        ratings = httpx.get(f"{ledger.base_url}/v1/enterprises/{enterprise}/ratings").json()
+        assert ratings == []
+
+
+def test_evaluate_command(month: LedgerServer) -> None:
+    def run(first: str, last: str) -> subprocess.CompletedProcess[str]:
+        command = [
+            str(Path(sys.executable).parent / "carbon-ledger"),
+            "evaluate",
+            ENTERPRISE,
+            "--from",
+            first,
+            "--to",
+            last,
+            "--added-value",
+            "200",
+            "--ruleset",
+            "zj-huzhou-2021",
+            "--api",
+            month.base_url,
+        ]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+    done = run("2025-06-01", "2025-06-30")
+    assert done.returncode == 0, done.stderr
+    assert "total 3863.520 tCO2e, grade 2" in done.stdout
+    bad = run("2025-07-01", "2025-07-31")
+    assert bad.returncode == 1 and "no_data" in bad.stderr and "Traceback" not in bad.stderr
