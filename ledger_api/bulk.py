@@ -155,6 +155,8 @@ def _sheet(name: str, records: Iterable[list[Any]]) -> Sheet:
     header: tuple[Any, ...] = ()
     rows: list[tuple[int, tuple[Any, ...]]] = []
     for number, cells in enumerate(records, start=1):
+        if number > 2 * MAX_ROWS:  # blank rows too: a formatted-but-empty sheet can be huge
+            raise BulkFileError("too_many_rows", f"more than {2 * MAX_ROWS} rows", name)
         if number == 1:
             header = tuple(cells)
         elif any(not _empty(c) for c in cells):
@@ -295,6 +297,7 @@ class _Planner:
         self.known = known
         self.allowed = allowed
         self.problems: list[RowProblem] = []
+        self.flagged: set[tuple[str, int | None, str | None]] = set()  # (sheet, row, column)
         self.planned: dict[str, list[PlannedRow]] = {s: [] for s in SHEETS}
         self.seen: dict[str, str] = {}  # identifier → where it first appeared
         self.addresses: dict[str, str] = {}
@@ -305,6 +308,7 @@ class _Planner:
 
     def report(self, sheet: str, row: int | None, column: str | None, code: str, msg: str) -> None:
         self.problems.append(RowProblem(sheet, row, column, code, msg))
+        self.flagged.add((sheet, row, column))
 
     def run(self, sheets: list[Sheet]) -> None:
         by_name: dict[str, Sheet] = {}
@@ -403,10 +407,8 @@ class _Rows(_Planner):
             return None
         self.seen[identifier] = where
         known = self.known
-        if (
-            identifier in known.enterprises
-            or identifier in known.sources
-            or (identifier in known.terminals)
+        if any(
+            identifier in table for table in (known.enterprises, known.sources, known.terminals)
         ):
             self.report(
                 row.sheet,
@@ -473,10 +475,7 @@ class _Rows(_Planner):
         return document, len(self.problems) == before
 
     def _has_problem(self, row: _Row, column: str) -> bool:
-        return any(
-            p.sheet == row.sheet and p.row == row.number and p.column == column
-            for p in self.problems
-        )
+        return (row.sheet, row.number, column) in self.flagged
 
     def _industry(self, template_id: str) -> str | None:
         try:

@@ -245,6 +245,8 @@ class TemplateRegistry:
         self._documents: dict[str, dict[str, Any]] = {}
         self._resources: Registry = Registry()
         self._validators: dict[tuple[str, str, bool], Draft202012Validator] = {}
+        # Templates never change once registered, so what is derived from them is cached.
+        self._fields: dict[tuple[str, str], dict[str, FieldSpec]] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -252,7 +254,7 @@ class TemplateRegistry:
         """A fresh registry holding the shipped public and industry templates."""
         registry = cls()
         for text in _shipped():
-            registry._add(json.loads(text), shipped=True)
+            registry._add(json.loads(text))
         return registry
 
     def templates(self) -> tuple[Template, ...]:
@@ -283,7 +285,12 @@ class TemplateRegistry:
         Without ``$id`` the registry assigns ``…/enterprise/<name>/v<next>``; with one, its
         version must be the next for that name. Raises ``TemplateError`` when refused.
         """
-        document = json.loads(json.dumps(document))  # private copy; also proves it is JSON
+        try:
+            document = json.loads(json.dumps(document))  # a private copy, and proof it is JSON
+        except (TypeError, ValueError):
+            raise TemplateError("invalid_template", "a template is a JSON document") from None
+        if not isinstance(document, dict):
+            raise TemplateError("invalid_template", "a template is a JSON object")
         with self._lock:
             if "$id" not in document:
                 if name is None:
@@ -296,14 +303,14 @@ class TemplateRegistry:
                 raise TemplateError(
                     "version_conflict", f"next version of {slug} is v{self._next_version(slug)}"
                 )
-            parent = self.get(document.get("$ref", "")) if document.get("$ref") else None
+            parent = self._templates.get(document.get("$ref", ""))
             if parent is None or parent.level != "industry" or parent.name != industry:
                 raise TemplateError(
                     "not_extending",
                     f"an enterprise template's root $ref names a {industry} industry template, "
                     f"e.g. {self.for_industry(industry).id}",
                 )
-            return self._add(document, shipped=False)
+            return self._add(document)
 
     def _next_version(self, name: str) -> int:
         versions = [
@@ -313,14 +320,14 @@ class TemplateRegistry:
         ]
         return max(versions, default=0) + 1
 
-    def _add(self, document: dict[str, Any], *, shipped: bool) -> Template:
+    def _add(self, document: dict[str, Any]) -> Template:
         _check_dialect(document)
         level, name, version = _identify(document.get("$id"))
         if document["$id"] in self._templates:
             raise TemplateError("version_conflict", f"{document['$id']} is already registered")
         _check_keywords(document)
         parent = self._parent(document, level)
-        industry = {"public": None, "industry": name}.get(level, parent and parent.industry)
+        industry = name if level == "industry" else parent.industry if parent else None
         if parent is not None:
             _check_extends(document, parent.id)
         resources = self._resources.with_resource(
@@ -466,6 +473,11 @@ class TemplateRegistry:
         if kind not in KINDS:
             raise TemplateError("unknown_kind", f"kind {kind!r} is not one of {KINDS}")
         self.get(template_id)
+        if (template_id, kind) not in self._fields:
+            self._fields[template_id, kind] = self._derive_fields(template_id, kind)
+        return dict(self._fields[template_id, kind])
+
+    def _derive_fields(self, template_id: str, kind: str) -> dict[str, FieldSpec]:
         properties: dict[str, list[tuple[Any, Mapping[str, Any]]]] = {}
         required: set[str] = set()
         resolver = self._resources.resolver()
