@@ -31,12 +31,12 @@ class RecordQuantity:
 
 
 def _params(attributes: Mapping[str, Any] | None) -> dict[str, Decimal] | None:
-    """Measured parameters travel as decimal strings in the signed attributes."""
-    if not attributes:
+    """Measured parameters travel as decimal strings under ``params`` in the signed attributes
+    (the attributes template's shape); everything else there is context, not arithmetic."""
+    params = (attributes or {}).get("params")
+    if not params:
         return None
-    return {
-        name: Decimal(str(value)) for name, value in sorted(attributes.items()) if name != "factor"
-    }
+    return {name: Decimal(str(value)) for name, value in sorted(params.items())}
 
 
 def _key(r: RecordQuantity) -> tuple[str, str, str, str]:
@@ -54,16 +54,8 @@ def entries_from_records(records: Iterable[RecordQuantity]) -> tuple[Entry, ...]
     entries = []
     for key in sorted(sums):
         r = first[key]
-        factor = (r.attributes or {}).get("factor")
         entries.append(
-            Entry(
-                r.activity,
-                sums[key],
-                r.unit,
-                _params(r.attributes),
-                str(factor) if factor else None,
-                r.source,
-            )
+            Entry(r.activity, sums[key], r.unit, _params(r.attributes), source_id=r.source)
         )
     return tuple(entries)
 

@@ -8,7 +8,7 @@ from ledger_api.db import engine_for
 from ledger_api.deps import LedgerContext, find_deployment
 from ledger_api.errors import install_error_handlers
 from ledger_api.migrate import upgrade
-from ledger_api.routers import activity, batches, evaluations, registry
+from ledger_api.routers import activity, batches, bulk, evaluations, handles, registry
 from ledger_api.settings import Settings, get_settings
 
 
@@ -26,6 +26,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.ledger = context
     install_error_handlers(app)
     # evaluations first: its /enterprises/{id}/ratings must win over registry's /enterprises/{id}
-    for router in (evaluations.router, registry.router, activity.router, batches.router):
+    routers = (evaluations.router, bulk.router, registry.router, activity.router, batches.router)
+    for router in routers:
         app.include_router(router, prefix="/v1")
+    app.include_router(handles.router)
     return app

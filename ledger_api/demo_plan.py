@@ -32,7 +32,8 @@ class DemoEnterprise:
         return f"{PREFIX}/CL-ENT-{self.key.upper()}-01"
 
     def source_identifier(self, source_id: str) -> str:
-        return f"{PREFIX}/CL-SRC-{self.key.upper()}-01-{source_id}"
+        # Canonical Handle spelling: suffixes are upper case (see ledger_api.identifiers).
+        return f"{PREFIX}/CL-SRC-{self.key.upper()}-01-{source_id.upper()}"
 
     def inventory(self) -> Inventory:
         return load_sample(self.industry)
@@ -95,9 +96,8 @@ def readings(enterprise: DemoEnterprise) -> Iterator[Reading]:
     for entry in inventory.entries:
         decimals = max(3, -int(entry.quantity.as_tuple().exponent))
         scaled = int(entry.quantity.scaleb(decimals))
-        attributes = {k: str(v) for k, v in sorted((entry.params or {}).items())}
-        if entry.factor:
-            attributes["factor"] = entry.factor
+        params = {k: str(v) for k, v in sorted((entry.params or {}).items())}
+        attributes = {"params": params} if params else None
         source = enterprise.source_identifier(entry.source_id or "site")
         for start, quantity in zip(hours, _split(scaled, len(hours)), strict=True):
             yield Reading(
@@ -108,5 +108,5 @@ def readings(enterprise: DemoEnterprise) -> Iterator[Reading]:
                 entry.unit,
                 start,
                 start + 3600,
-                attributes or None,
+                attributes,
             )

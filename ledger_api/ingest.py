@@ -7,9 +7,11 @@ batches from one device cannot both pass the sequence check.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import rfc8785
 from sqlalchemy import insert, select, update
@@ -26,6 +28,7 @@ from ledger_api.models import (
     Enterprise,
     Leaf,
 )
+from ledger_api.registration import templates
 from ledger_api.schemas import SignedRecordIn
 from verifier.errors import InvalidRecord, SignatureError
 from verifier.leaves import activity_record_leaf
@@ -314,7 +317,28 @@ class _Context:
                 "record.source",
                 f"device {r.device} is not bound to source {r.source}",
             )
+        if c.attributes is not None:
+            return _attribute_problem(c.index, enterprise.industry, c.attributes)
         return None
+
+
+@lru_cache(maxsize=4096)
+def _attribute_violation(industry: str, canonical: str) -> tuple[str, str] | None:
+    """(JSON path, message) of the first template violation; cached because a terminal sends
+    the same attributes with reading after reading."""
+    registry = templates()
+    problems = registry.validate(
+        registry.for_industry(industry).id, "attributes", json.loads(canonical)
+    )
+    return (problems[0].path, problems[0].message) if problems else None
+
+
+def _attribute_problem(index: int, industry: str, canonical: str) -> Problem | None:
+    violation = _attribute_violation(industry, canonical)
+    if violation is None:
+        return None
+    path, message = violation
+    return _problem(index, "template_violation", "attributes" + path.removeprefix("$"), message)
 
 
 def _write(session: Session, context: _Context, new: list[Checked]) -> None:

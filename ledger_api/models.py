@@ -24,6 +24,8 @@ class Enterprise(SQLModel, table=True):
     name: str = Field(max_length=200)
     industry: str = Field(max_length=64)
     region: str | None = Field(default=None, max_length=64)
+    metadata_json: str | None = None  # canonical JSON, validated against the templates
+    template_id: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -36,6 +38,7 @@ class EmissionSource(SQLModel, table=True):
     identifier: str = Field(unique=True, index=True, max_length=128)
     enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
     name: str = Field(max_length=200)
+    metadata_json: str | None = None  # canonical JSON, validated against the templates
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -47,6 +50,8 @@ class Device(SQLModel, table=True):
     enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
     status: str = Field(default="active", max_length=16)  # active | revoked
     last_seq: int | None = Field(default=None)
+    metadata_json: str | None = None  # canonical JSON, validated against the templates
+    successor: str | None = Field(default=None, max_length=42)  # set by a key rotation
     created_at: datetime = Field(default_factory=utcnow)
     revoked_at: datetime | None = None
 
@@ -148,4 +153,18 @@ class Evaluation(SQLModel, table=True):
     leaf_hash: str = Field(foreign_key="leaf.hash", unique=True, max_length=66)
     total: str = Field(max_length=64)  # reported tCO2e
     grade: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class RegistryEvent(SQLModel, table=True):
+    """A registry change (enterprise, source or terminal), anchored as a kind-3 leaf."""
+
+    __tablename__ = "registry_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    type: str = Field(max_length=40, index=True)
+    subject: str = Field(max_length=128, index=True)  # the identifier or device address
+    body: str  # RFC 8785 canonical JSON, the preimage of digest
+    digest: str = Field(unique=True, max_length=66)
+    leaf_hash: str = Field(foreign_key="leaf.hash", unique=True, max_length=66)
     created_at: datetime = Field(default_factory=utcnow)

@@ -18,8 +18,16 @@ from ledger_api.models import (
     EmissionSource,
     Enterprise,
     Leaf,
+    RegistryEvent,
 )
-from verifier.bundle import AnchorLocation, BatchJson, LeafJson, Manifest, RecordProofBundle
+from verifier.bundle import (
+    AnchorLocation,
+    BatchJson,
+    LeafJson,
+    Manifest,
+    RecordProofBundle,
+    RegistryProofJson,
+)
 from verifier.merkle import MerkleTree
 from verifier.typed_data import ActivityRecord, Domain, typed_data
 
@@ -77,7 +85,10 @@ def record_proof(
     batch = confirmed_batch(session, leaf.batch_id, f"record {digest}")
     tree = load_tree(engine, batch.id)
     proof = tree.get_proof(tree.find_leaf(bytes.fromhex(leaf.hash[2:])))
+    device = session.get(Device, row.device_id)
+    assert device is not None
     return RecordProofBundle(
+        authorization=registry_proofs(session, engine, device.address),
         typedData=typed_data(domain, to_record(session, row)),
         signature=row.signature,
         attributes=json.loads(row.attributes) if row.attributes else None,
@@ -86,6 +97,33 @@ def record_proof(
         batch=batch_json(batch),
         anchor=anchor_location(batch),
     )
+
+
+def registry_proofs(
+    session: Session, engine: Engine, subject: str
+) -> tuple[RegistryProofJson, ...]:
+    """The anchored registry events about ``subject``, each with its inclusion proof."""
+    found = session.execute(
+        select(RegistryEvent, Leaf)
+        .join(Leaf, Leaf.hash == RegistryEvent.leaf_hash)
+        .where(RegistryEvent.subject == subject)
+        .order_by(RegistryEvent.id)
+    )
+    proofs = []
+    for event, leaf in found:
+        batch = confirmed_batch(session, leaf.batch_id, f"registry event {event.digest}")
+        tree = load_tree(engine, batch.id)
+        path = tree.get_proof(tree.find_leaf(bytes.fromhex(leaf.hash[2:])))
+        proofs.append(
+            RegistryProofJson(
+                event=json.loads(event.body),
+                leaf=LeafJson(kind=leaf.kind, digest=leaf.digest, aux=leaf.aux, hash=leaf.hash),
+                proof=tuple(_hex(p) for p in path),
+                batch=batch_json(batch),
+                anchor=anchor_location(batch),
+            )
+        )
+    return tuple(proofs)
 
 
 def to_record(session: Session, row: ActivityRecordRow) -> ActivityRecord:

@@ -18,10 +18,15 @@ class Strict(BaseModel):
 
 
 class EnterpriseIn(Strict):
-    identifier: str = Field(pattern=IDENTIFIER)
+    identifier: str | None = Field(
+        default=None, pattern=IDENTIFIER, description="Omit to have the ledger mint one."
+    )
     name: str = Field(min_length=1, max_length=200)
     industry: str = Field(min_length=1, max_length=64)
     region: str | None = Field(default=None, max_length=64)
+    metadata: dict[str, Any] | None = Field(
+        default=None, description="Checked against the industry's enterprise template."
+    )
 
 
 class EnterpriseOut(BaseModel):
@@ -33,8 +38,13 @@ class EnterpriseOut(BaseModel):
 
 
 class SourceIn(Strict):
-    identifier: str = Field(pattern=IDENTIFIER)
+    identifier: str | None = Field(
+        default=None, pattern=IDENTIFIER, description="Omit to have the ledger mint one."
+    )
     name: str = Field(min_length=1, max_length=200)
+    metadata: dict[str, Any] | None = Field(
+        default=None, description="Checked against the industry's source template."
+    )
 
 
 class SourceOut(BaseModel):
@@ -47,6 +57,19 @@ class DeviceIn(Strict):
     address: str = Field(pattern=ADDRESS)
     enterprise: str = Field(pattern=IDENTIFIER)
     sources: list[str] = Field(min_length=1, max_length=1000)
+    metadata: dict[str, Any] | None = Field(
+        default=None, description="Checked against the industry's terminal template."
+    )
+
+
+class RotateIn(Strict):
+    """The terminal's new signing address; the old key is revoked from now on."""
+
+    new_address: str = Field(alias="newAddress", pattern=ADDRESS)
+
+
+class RevokeIn(Strict):
+    reason: str | None = Field(default=None, max_length=200)
 
 
 class DeviceOut(BaseModel):
@@ -56,6 +79,7 @@ class DeviceOut(BaseModel):
     status: Literal["active", "revoked"]
     last_seq: int | None
     revoked_at: datetime | None
+    successor: str | None = None
 
 
 class SignedRecordIn(Strict):

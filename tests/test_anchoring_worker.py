@@ -26,6 +26,9 @@ from verifier.merkle import StandardMerkleTree, process_proof
 REPO = Path(__file__).resolve().parent.parent
 ENTERPRISE = "88.118.8/ENT-AL-01"
 SOURCES = ["88.118.8/SRC-AL-01-POTLINE", "88.118.8/SRC-AL-01-GRID"]
+RECORDS = 40 + 23  # readings 1..40 of one terminal and 7..29 of the other
+EVENTS = 1 + 2 + 2  # registry events: the enterprise, two sources, two terminals
+LEAVES = RECORDS + EVENTS
 
 
 class Crash(Exception):
@@ -85,6 +88,7 @@ def counts(ledger: LedgerServer) -> dict[str, int]:
     with sqlite3.connect(ledger.data_dir / "ledger.sqlite") as db:
         return {
             "leaves": db.execute("select count(*) from leaf").fetchone()[0],
+            "records": db.execute("select count(*) from activity_record").fetchone()[0],
             "unbatched": db.execute("select count(*) from leaf where batch_id is null").fetchone()[
                 0
             ],
@@ -104,8 +108,14 @@ def test_one_round_anchors_everything_and_proofs_check_out(
 ) -> None:
     w = worker(ledger)
     result = w.run_once()
-    assert (result.batches, result.leaves) == (1, 63)
-    assert counts(ledger) == {"leaves": 63, "unbatched": 0, "batches": 1, "confirmed": 1}
+    assert (result.batches, result.leaves) == (1, LEAVES)
+    assert counts(ledger) == {
+        "leaves": LEAVES,
+        "records": RECORDS,
+        "unbatched": 0,
+        "batches": 1,
+        "confirmed": 1,
+    }
     for digest in (submitted[0], submitted[-1]):
         body = httpx.get(f"{ledger.base_url}/v1/records/{digest}/proof").json()
         bundle = RecordProofBundle.model_validate(body)
@@ -120,7 +130,8 @@ def test_one_round_anchors_everything_and_proofs_check_out(
     # The manifest counts per device: 40 readings 1..40 and 23 readings 7..29.
     ranges = sorted((d.first_seq, d.last_seq, d.count) for d in manifest.devices)
     assert ranges == [(1, 40, 40), (7, 29, 23)]
-    assert manifest.enterprises[0].count == 63
+    assert manifest.enterprises[0].count == RECORDS
+    assert manifest.kinds == {"1": RECORDS, "3": EVENTS}
 
 
 def test_nothing_to_anchor_is_a_quiet_round(ledger: LedgerServer) -> None:
@@ -133,8 +144,14 @@ def test_batches_are_capped_and_no_leaf_sits_in_two(
 ) -> None:
     w = worker(ledger, max_batch=25)
     result = w.run_once()
-    assert (result.batches, result.leaves) == (3, 63)  # 25 + 25 + 13
-    assert counts(ledger) == {"leaves": 63, "unbatched": 0, "batches": 3, "confirmed": 3}
+    assert (result.batches, result.leaves) == (3, LEAVES)  # 25 + 25 + 18
+    assert counts(ledger) == {
+        "leaves": LEAVES,
+        "records": RECORDS,
+        "unbatched": 0,
+        "batches": 3,
+        "confirmed": 3,
+    }
     assert onchain_batches(ledger, w) == 3
 
 
@@ -155,8 +172,14 @@ def test_a_crash_at_any_step_is_reconciled_without_double_anchoring(
         first.run_once()
     restarted = worker(ledger)
     result = restarted.run_once()
-    assert result.leaves == 63
-    assert counts(ledger) == {"leaves": 63, "unbatched": 0, "batches": 1, "confirmed": 1}
+    assert result.leaves == LEAVES
+    assert counts(ledger) == {
+        "leaves": LEAVES,
+        "records": RECORDS,
+        "unbatched": 0,
+        "batches": 1,
+        "confirmed": 1,
+    }
     assert onchain_batches(ledger, restarted) == 1
     body = httpx.get(f"{ledger.base_url}/v1/records/{submitted[5]}/proof")
     assert body.status_code == 200
@@ -184,7 +207,7 @@ def test_a_stored_tx_whose_nonce_was_spent_is_signed_again(
         w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
     )
     result = worker(ledger).run_once()
-    assert result.leaves == 63 and counts(ledger)["confirmed"] == 1
+    assert result.leaves == LEAVES and counts(ledger)["confirmed"] == 1
 
 
 def test_tree_endpoint_is_a_standard_v1_dump_that_openzeppelin_loads(
@@ -195,7 +218,7 @@ def test_tree_endpoint_is_a_standard_v1_dump_that_openzeppelin_loads(
     tree = StandardMerkleTree.load(dump)
     batch = httpx.get(f"{ledger.base_url}/v1/batches/1").json()
     assert "0x" + tree.root.hex() == batch["root"] and batch["status"] == "confirmed"
-    assert len(dump["values"]) == 63
+    assert len(dump["values"]) == LEAVES
     proof = ["0x" + p.hex() for p in tree.get_proof(0)]
     multi = tree.get_multiproof([0, 5, 9]).to_json(dump["leafEncoding"])
     case = {"op": "check", "dump": dump, "proofIndex": 0, "proof": proof, "multiproof": multi}

@@ -32,7 +32,7 @@ def client(ledger: LedgerServer) -> LedgerClient:
 def stored_count(ledger: LedgerServer) -> tuple[int, int]:
     with sqlite3.connect(ledger.data_dir / "ledger.sqlite") as db:
         records = db.execute("select count(*) from activity_record").fetchone()[0]
-        leaves = db.execute("select count(*) from leaf").fetchone()[0]
+        leaves = db.execute("select count(*) from leaf where kind = 1").fetchone()[0]
     return records, leaves
 
 

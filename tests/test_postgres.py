@@ -41,7 +41,8 @@ def test_ingest_anchor_and_prove_on_postgres(ledger_pg: LedgerServer) -> None:
     assert count(ledger_pg, "activity_record") == 200
 
     result = build_worker(ledger_pg.settings()).run_once()
-    assert (result.batches, result.leaves) == (1, 200)
+    events = 3  # the enterprise, its source and the terminal were registered
+    assert (result.batches, result.leaves) == (1, 200 + events)
     digest = client.submit(records[7:8])["records"][0]["digest"]
     bundle = RecordProofBundle.model_validate(
         httpx.get(f"{ledger_pg.base_url}/v1/records/{digest}/proof").json()

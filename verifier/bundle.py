@@ -72,6 +72,16 @@ class AnchorLocation(Frozen):
     log_index: int = Field(alias="logIndex", ge=0)
 
 
+class RegistryProofJson(Frozen):
+    """One anchored registry event (kind-3 leaf) about the signing terminal."""
+
+    event: dict[str, Any]
+    leaf: LeafJson
+    proof: tuple[str, ...]
+    batch: BatchJson
+    anchor: AnchorLocation
+
+
 class RecordProofBundle(Frozen):
     """Proof that one signed activity record is in a batch anchored on chain."""
 
@@ -84,6 +94,7 @@ class RecordProofBundle(Frozen):
     proof: tuple[str, ...]
     batch: BatchJson
     anchor: AnchorLocation
+    authorization: tuple[RegistryProofJson, ...] = Field(min_length=1)
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)

@@ -97,12 +97,13 @@ CHECKS: tuple[str, ...] = (
     "leaf",
     "merkle-path",
     "manifest",
+    "authorization",
     "chain-id",
     "contract-code",
     "anchored",
     "anchor-location",
 )
-ONCHAIN_CHECKS = CHECKS[7:]
+ONCHAIN_CHECKS = CHECKS[8:]
 
 _BATCH_OF = keccak256(b"batchOf(bytes32)")[:4]
 _ANCHORED_TOPIC = keccak256(b"Anchored(uint256,bytes32,uint64,bytes32)")
@@ -598,6 +599,12 @@ def _run(
     check_merkle_path(leaf.hash(), wire.proof, wire.claim.root, bundle.batch.leaf_count)
     p.add("merkle-path", f"{len(wire.proof)} nodes up to root {bundle.batch.root}")
     p.add("manifest", _check_manifest(bundle.batch, wire, leaf, record))
+    from verifier.authorization import check_authorization  # it builds on this module
+
+    detail, event_claims = check_authorization(
+        bundle.authorization, record, wire.claim.block_number
+    )
+    p.add("authorization", detail)
     if rpc is None:
         for name in ONCHAIN_CHECKS:
             p.add(name, "offline", CheckStatus.SKIPPED)
@@ -607,9 +614,16 @@ def _run(
     p.add("chain-id", f"chain {anchor.chain_id}")
     trusted = check_contract_code(rpc, wire.claim.contract, trust or load_default_trust())
     p.add("contract-code", f"{trusted.contract_name} {trusted.compiler_version}".strip())
-    check_anchored(rpc, wire.claim)
-    p.add("anchored", f"batch {anchor.batch_id} of {bundle.batch.leaf_count} leaves")
-    check_anchor_location(rpc, wire.claim)
+    claims = list(dict.fromkeys((wire.claim, *event_claims)))  # each distinct claim, once
+    for claim in claims:
+        check_anchored(rpc, claim)
+    p.add(
+        "anchored",
+        f"batch {anchor.batch_id} of {bundle.batch.leaf_count} leaves"
+        + (f" and {len(claims) - 1} registry batch(es)" if len(claims) > 1 else ""),
+    )
+    for claim in claims:
+        check_anchor_location(rpc, claim)
     p.add("anchor-location", f"tx {anchor.tx_hash}, block {anchor.block_number}")
 
 

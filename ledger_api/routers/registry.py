@@ -1,9 +1,19 @@
-"""Minimal registry: enterprises, their emission sources, and collection terminals."""
+"""The registry: enterprises, their emission sources, and collection terminals.
+
+Identifiers are parsed under the ledger's prefix and stored in their one canonical spelling;
+metadata is checked against the industry's templates; every change is a registry event, a
+ledger leaf anchored like any record.
+"""
 
 from __future__ import annotations
 
+import json
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
+import rfc8785
 from fastapi import APIRouter, status
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -11,20 +21,28 @@ from sqlmodel import Session
 
 from accounting.errors import AccountingError
 from accounting.validation import check_industry
-from ledger_api.deps import SessionDep
+from ledger_api.deps import Context, SessionDep
 from ledger_api.errors import ApiError, not_found
+from ledger_api.identifiers import mint
 from ledger_api.models import Device, DeviceBinding, EmissionSource, Enterprise
+from ledger_api.registration import canonical_identifier, check_metadata, checksum_address
+from ledger_api.registry_events import record_event
 from ledger_api.schemas import (
     DeviceIn,
     DeviceOut,
     EnterpriseIn,
     EnterpriseOut,
+    RevokeIn,
+    RotateIn,
     SourceIn,
     SourceOut,
 )
-from verifier.keccak import parse_address, to_checksum_address
 
 router = APIRouter(tags=["registry"])
+
+
+def _canonical_json(document: dict | None) -> str | None:
+    return rfc8785.dumps(document).decode() if document is not None else None
 
 
 def _enterprise(session: Session, identifier: str) -> Enterprise:
@@ -34,23 +52,90 @@ def _enterprise(session: Session, identifier: str) -> Enterprise:
     return found
 
 
-def _conflict(what: str, key: str) -> ApiError:
-    return ApiError(409, f"{what}_exists", f"{what} {key} is already registered", "identifier")
+@contextmanager
+def _writing(session: Session, conflict: ApiError) -> Iterator[None]:
+    """Commit what the block adds; a uniqueness violation anywhere in it is ``conflict``."""
+    try:
+        yield
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise conflict from None
+
+
+def _identifier(given: str | None, prefix: str, kind: str) -> str:
+    if given is None:
+        return mint(prefix, kind, secrets.token_hex(5).upper())
+    return canonical_identifier(given, prefix)
+
+
+def add_enterprise(
+    session: Session,
+    identifier: str,
+    name: str,
+    industry: str,
+    region: str | None,
+    metadata: dict | None,
+) -> Enterprise:
+    """Add an enterprise and its registry event to the session (the caller commits)."""
+    enterprise = Enterprise(
+        identifier=identifier,
+        name=name,
+        industry=industry,
+        region=region,
+        metadata_json=_canonical_json(metadata),
+    )
+    session.add(enterprise)
+    record_event(
+        session,
+        "enterprise.registered",
+        identifier,
+        name=name,
+        industry=industry,
+        region=region,
+        metadata=metadata,
+    )
+    return enterprise
+
+
+def add_source(
+    session: Session, enterprise: Enterprise, identifier: str, name: str, metadata: dict | None
+) -> EmissionSource:
+    """Add a source and its registry event to the session (the caller commits)."""
+    source = EmissionSource(
+        identifier=identifier,
+        enterprise_id=enterprise.id,
+        name=name,
+        metadata_json=_canonical_json(metadata),
+    )
+    session.add(source)
+    record_event(
+        session,
+        "source.registered",
+        identifier,
+        enterprise=enterprise.identifier,
+        name=name,
+        metadata=metadata,
+    )
+    return source
 
 
 @router.post("/enterprises", status_code=status.HTTP_201_CREATED, response_model=EnterpriseOut)
-def register_enterprise(body: EnterpriseIn, session: SessionDep) -> Enterprise:
-    """Register an enterprise under its identifier."""
+def register_enterprise(body: EnterpriseIn, session: SessionDep, context: Context) -> Enterprise:
+    """Register an enterprise under its identifier (minted when omitted)."""
     try:
         check_industry(body.industry)
     except AccountingError as exc:
         raise ApiError(422, exc.code, exc.message, "industry") from None
-    enterprise = Enterprise(**body.model_dump())
-    session.add(enterprise)
-    try:
-        session.commit()
-    except IntegrityError:
-        raise _conflict("enterprise", body.identifier) from None
+    identifier = _identifier(body.identifier, context.settings.identifier_prefix, "ENT")
+    check_metadata(body.industry, "enterprise", body.metadata)
+    conflict = ApiError(
+        409, "enterprise_exists", f"enterprise {identifier} is already registered", "identifier"
+    )
+    with _writing(session, conflict):
+        enterprise = add_enterprise(
+            session, identifier, body.name, body.industry, body.region, body.metadata
+        )
     session.refresh(enterprise)
     return enterprise
 
@@ -72,18 +157,20 @@ def list_sources(identifier: str, session: SessionDep) -> list[SourceOut]:
     status_code=status.HTTP_201_CREATED,
     response_model=SourceOut,
 )
-def register_source(identifier: str, body: SourceIn, session: SessionDep) -> SourceOut:
+def register_source(
+    identifier: str, body: SourceIn, session: SessionDep, context: Context
+) -> SourceOut:
     """Register an emission source inside an enterprise's boundary."""
     enterprise = _enterprise(session, identifier)
     assert enterprise.id is not None
-    session.add(
-        EmissionSource(identifier=body.identifier, enterprise_id=enterprise.id, name=body.name)
+    source_id = _identifier(body.identifier, context.settings.identifier_prefix, "SRC")
+    check_metadata(enterprise.industry, "source", body.metadata)
+    conflict = ApiError(
+        409, "source_exists", f"source {source_id} is already registered", "identifier"
     )
-    try:
-        session.commit()
-    except IntegrityError:
-        raise _conflict("source", body.identifier) from None
-    return SourceOut(identifier=body.identifier, enterprise=identifier, name=body.name)
+    with _writing(session, conflict):
+        add_source(session, enterprise, source_id, body.name, body.metadata)
+    return SourceOut(identifier=source_id, enterprise=identifier, name=body.name)
 
 
 @router.get("/enterprises/{identifier:path}", response_model=EnterpriseOut)
@@ -91,41 +178,71 @@ def get_enterprise(identifier: str, session: SessionDep) -> Enterprise:
     return _enterprise(session, identifier)
 
 
-@router.post("/devices", status_code=status.HTTP_201_CREATED, response_model=DeviceOut)
-def register_device(body: DeviceIn, session: SessionDep) -> DeviceOut:
-    """Register a terminal's signing address, bound to sources of one enterprise."""
-    enterprise = _enterprise(session, body.enterprise)
+def _bound_sources(
+    session: Session, enterprise: Enterprise, identifiers: list[str]
+) -> list[EmissionSource]:
     sources = {
         s.identifier: s
         for s in session.scalars(
-            select(EmissionSource).where(EmissionSource.identifier.in_(body.sources))
+            select(EmissionSource).where(EmissionSource.identifier.in_(identifiers))
         )
     }
-    for i, identifier in enumerate(body.sources):
+    for i, identifier in enumerate(identifiers):
         source = sources.get(identifier)
         if source is None or source.enterprise_id != enterprise.id:
             raise ApiError(
                 422,
                 "source_not_in_enterprise",
-                f"{identifier} is not a source of {body.enterprise}",
+                f"{identifier} is not a source of {enterprise.identifier}",
                 f"sources.{i}",
             )
-    try:
-        address = to_checksum_address(parse_address(body.address))
-    except ValueError as exc:
-        raise ApiError(422, "invalid_address", str(exc), "address") from None
-    device = Device(address=address, enterprise_id=enterprise.id)
+    return list(sources.values())
+
+
+def add_device(
+    session: Session,
+    address: str,
+    enterprise: Enterprise,
+    sources: list[EmissionSource],
+    metadata: dict | None,
+) -> Device:
+    existing = session.scalar(select(Device).where(Device.address == address))
+    if existing is not None:
+        if existing.status == "revoked":
+            raise ApiError(
+                409,
+                "revoked_key_reuse",
+                f"key {address} was revoked and can never be registered again",
+                "address",
+            )
+        raise ApiError(409, "device_exists", f"device {address} is already registered", "address")
+    device = Device(
+        address=address, enterprise_id=enterprise.id, metadata_json=_canonical_json(metadata)
+    )
     session.add(device)
-    try:
-        session.flush()
-        session.add_all(
-            DeviceBinding(device_id=device.id, source_id=s.id) for s in sources.values()
-        )
-        session.commit()
-    except IntegrityError:
-        raise ApiError(
-            409, "device_exists", f"device {address} is already registered", "address"
-        ) from None
+    session.flush()
+    session.add_all(DeviceBinding(device_id=device.id, source_id=s.id) for s in sources)
+    record_event(
+        session,
+        "device.registered",
+        address,
+        enterprise=enterprise.identifier,
+        sources=sorted(s.identifier for s in sources),
+        metadata=metadata,
+    )
+    return device
+
+
+@router.post("/devices", status_code=status.HTTP_201_CREATED, response_model=DeviceOut)
+def register_device(body: DeviceIn, session: SessionDep) -> DeviceOut:
+    """Register a terminal's signing address, bound to sources of one enterprise."""
+    enterprise = _enterprise(session, body.enterprise)
+    sources = _bound_sources(session, enterprise, body.sources)
+    check_metadata(enterprise.industry, "terminal", body.metadata)
+    address = checksum_address(body.address, "address")
+    conflict = ApiError(409, "device_exists", "device registered concurrently", "address")
+    with _writing(session, conflict):
+        device = add_device(session, address, enterprise, sources, body.metadata)
     return _device_out(session, device)
 
 
@@ -134,25 +251,55 @@ def get_device(address: str, session: SessionDep) -> DeviceOut:
     return _device_out(session, _device(session, address))
 
 
+def _revoke(session: Session, device: Device, event: str, **fields: object) -> None:
+    device.status = "revoked"
+    device.revoked_at = datetime.now(UTC)
+    record_event(session, event, device.address, **fields)
+
+
 @router.post("/devices/{address}/revoke", response_model=DeviceOut)
-def revoke_device(address: str, session: SessionDep) -> DeviceOut:
-    """Revoke a terminal: records it signs are refused from now on; stored ones stay."""
+def revoke_device(address: str, session: SessionDep, body: RevokeIn | None = None) -> DeviceOut:
+    """Revoke a terminal: records it signs are refused from now on; stored ones stay valid."""
     device = _device(session, address)
     if device.status != "revoked":
-        device.status = "revoked"
-        device.revoked_at = datetime.now(UTC)
+        _revoke(session, device, "device.revoked", reason=body.reason if body else None)
         session.commit()
     return _device_out(session, device)
 
 
+@router.post(
+    "/devices/{address}/rotate", status_code=status.HTTP_201_CREATED, response_model=DeviceOut
+)
+def rotate_device(address: str, body: RotateIn, session: SessionDep) -> DeviceOut:
+    """Replace a terminal's key: the old one is revoked, the new one takes over its bindings
+    and its sequence (the first record under the new key continues from the old last seq)."""
+    old = _device(session, address)
+    if old.status == "revoked":
+        raise ApiError(409, "device_revoked", f"device {old.address} is revoked", "address")
+    new_address = checksum_address(body.new_address, "newAddress")
+    enterprise = session.get(Enterprise, old.enterprise_id)
+    sources = list(
+        session.scalars(
+            select(EmissionSource).join(DeviceBinding).where(DeviceBinding.device_id == old.id)
+        )
+    )
+    assert enterprise is not None
+    metadata = json.loads(old.metadata_json) if old.metadata_json else None
+    conflict = ApiError(409, "device_exists", "device registered concurrently", "newAddress")
+    with _writing(session, conflict):
+        new = add_device(session, new_address, enterprise, sources, metadata)
+        new.last_seq = old.last_seq
+        old.successor = new_address
+        _revoke(session, old, "device.rotated", successor=new_address)
+    return _device_out(session, new)
+
+
 def _device(session: Session, address: str) -> Device:
-    try:
-        checksum = to_checksum_address(parse_address(address))
-    except ValueError:
-        raise ApiError(422, "invalid_address", f"{address} is not an address", "address") from None
-    found = session.scalar(select(Device).where(Device.address == checksum))
+    found = session.scalar(
+        select(Device).where(Device.address == checksum_address(address, "address"))
+    )
     if found is None:
-        raise not_found("device", checksum)
+        raise not_found("device", address)
     return found
 
 
@@ -172,4 +319,5 @@ def _device_out(session: Session, device: Device) -> DeviceOut:
         status=device.status,  # type: ignore[arg-type]
         last_seq=device.last_seq,
         revoked_at=device.revoked_at,
+        successor=device.successor,
     )

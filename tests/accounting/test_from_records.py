@@ -27,7 +27,9 @@ def hourly(
 def test_records_sum_exactly_into_entries() -> None:
     # 720 hourly readings of 1234.567 kWh, and 30 daily readings of 2.05 (10^4 Nm3) of gas.
     records = hourly("electricity.purchased", GRID, "kWh", [1_234_567] * 720, 3)
-    records += hourly("fuel.natural_gas", GAS, "10^4 Nm3", [205] * 30, 2, {"ncv": "389.31"})
+    records += hourly(
+        "fuel.natural_gas", GAS, "10^4 Nm3", [205] * 30, 2, {"params": {"ncv": "389.31"}}
+    )
     random.Random(7).shuffle(records)
     inventory = inventory_from_records(
         "E", "automotive", date(2025, 6, 1), date(2025, 6, 30), records

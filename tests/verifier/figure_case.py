@@ -96,6 +96,7 @@ def build_case(server: LedgerServer) -> FigureCase:
     a, b = Terminal.create(), Terminal.create()
     register(server.base_url, ENTERPRISE_A, [GRID_A], a, industry="aluminium")
     register(server.base_url, ENTERPRISE_B, [GRID_B], b, industry="aluminium")
+    worker.run_once()  # the registry events in a batch of their own
     records_a = [reading(a, domain, ENTERPRISE_A, GRID_A, s) for s in range(1, READINGS + 2)]
     records_b = [reading(b, domain, ENTERPRISE_B, GRID_B, s) for s in range(1, READINGS + 1)]
     client.submit(records_a[:24])

@@ -11,11 +11,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import coincurve
+import rfc8785
 from eth_account.signers.local import LocalAccount
 
 from anchoring.anchor_contract import AnchorContract
 from anchoring.batching import PendingLeaf, build_batch
-from verifier.bundle import AnchorLocation, BatchJson, LeafJson, RecordProofBundle
+from verifier.bundle import (
+    AnchorLocation,
+    BatchJson,
+    LeafJson,
+    RecordProofBundle,
+    RegistryProofJson,
+)
 from verifier.keccak import keccak256, to_checksum_address
 from verifier.leaves import LeafKind, activity_record_leaf, leaf_hash
 from verifier.typed_data import ActivityRecord, Domain, attributes_hash, sign_record, typed_data
@@ -72,6 +79,20 @@ def _hex(data: bytes) -> str:
     return "0x" + data.hex()
 
 
+def registration_event(device: str, source: str) -> dict[str, Any]:
+    """The ledger's registry event binding ``device`` to ``source`` of ENTERPRISE."""
+    return {
+        "format": "carbon-ledger/registry-event",
+        "version": 1,
+        "type": "device.registered",
+        "subject": device,
+        "at": 1_767_225_600,
+        "enterprise": ENTERPRISE,
+        "sources": [source],
+        "metadata": None,
+    }
+
+
 def make_case(
     anchor: AnchorContract,
     operator: LocalAccount,
@@ -79,13 +100,14 @@ def make_case(
     domain: Domain | None = None,
     chain_id: int = DEV_CHAIN_ID,
     contract: str | None = None,
+    key: coincurve.PrivateKey | None = None,
 ) -> Case:
     """Sign seq 3..6 of one device plus a second device's record and a ledger-entry leaf,
     anchor the batch through ``anchor``, and bundle seq 5. ``chain_id``/``contract`` set the
     bundle's anchor location (default: the real one); ``domain`` defaults to match them."""
     contract = contract or anchor.address
     domain = domain or Domain(chain_id, contract)
-    key, other_key = new_key(), new_key()
+    key, other_key = key or new_key(), new_key()
     device, other = address_of(key), address_of(other_key)
     signed = [(make_record(device, s), key) for s in (3, 4, 5, 6)]
     signed.append((make_record(other, 1, attrs=False), other_key))
@@ -106,12 +128,41 @@ def make_case(
         )
     entry = leaf_hash(LeafKind.LEDGER_ENTRY, secrets.token_bytes(32), bytes(32))
     pending.append(PendingLeaf(len(pending), LeafKind.LEDGER_ENTRY, entry, enterprise=ENTERPRISE))
+    event = registration_event(device, signed[0][0].source)
+    event_leaf = leaf_hash(LeafKind.REGISTRY_EVENT, keccak256(rfc8785.dumps(event)), bytes(32))
+    pending.append(PendingLeaf(len(pending), LeafKind.REGISTRY_EVENT, event_leaf))
     batch = build_batch(pending)
     receipt = anchor.anchor(operator, batch.root, batch.tree.leaf_count, batch.manifest_hash)
     record, signature = signed[2][0], signatures[2]
     leaf = activity_record_leaf(domain, record, signature)
     proof = batch.tree.get_proof(batch.tree.find_leaf(leaf.hash()))
+    batch_json = BatchJson(
+        root=_hex(batch.root),
+        leafCount=batch.tree.leaf_count,
+        manifestHash=_hex(batch.manifest_hash),
+        manifest=batch.manifest,
+    )
+    location = AnchorLocation(
+        chainId=chain_id,
+        contract=contract,
+        batchId=receipt.batch_id,
+        txHash=receipt.tx_hash,
+        blockNumber=receipt.block_number,
+        blockHash=receipt.block_hash,
+        logIndex=receipt.log_index,
+    )
+    event_digest = keccak256(rfc8785.dumps(event))
+    authorization = RegistryProofJson(
+        event=event,
+        leaf=LeafJson(
+            kind=3, digest=_hex(event_digest), aux=_hex(bytes(32)), hash=_hex(event_leaf)
+        ),
+        proof=tuple(_hex(n) for n in batch.tree.get_proof(batch.tree.find_leaf(event_leaf))),
+        batch=batch_json,
+        anchor=location,
+    )
     bundle = RecordProofBundle(
+        authorization=(authorization,),
         typedData=typed_data(domain, record),
         signature=_hex(signature),
         attributes=ATTRIBUTES,

@@ -7,22 +7,29 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import rfc8785
 from eth_account.signers.local import LocalAccount
+from pydantic import ValidationError
 from web3 import Web3
 
 from anchoring.anchor_contract import AnchorContract
+from anchoring.batching import PendingLeaf, build_batch
 from anchoring.deployment import deploy
 from anchoring.devchain import DevChain
 from tests.verifier.record_bundle_factory import (
     DEV_CHAIN_ID,
     Case,
+    address_of,
     make_case,
     make_record,
     new_key,
+    registration_event,
     tamper,
     unused_port,
 )
 from verifier.bundle import RecordProofBundle
+from verifier.keccak import keccak256
+from verifier.leaves import LeafKind, leaf_hash
 from verifier.rpc import JsonRpcReader, RpcUnavailable
 from verifier.typed_data import SECP256K1_N, Domain, sign_record, typed_data
 from verifier.verify import (
@@ -274,3 +281,82 @@ def test_another_batchs_transaction(
 def test_unreachable_rpc_raises(case: Case) -> None:
     with pytest.raises(RpcUnavailable):
         verify_record(case.bundle, JsonRpcReader(f"http://127.0.0.1:{unused_port()}", 2))
+
+
+def _offline(bundle: RecordProofBundle) -> str | None:
+    return failed(verify_record(bundle, None))
+
+
+def test_registration_for_another_source_is_not_authorisation(case: Case) -> None:
+    def change(data: dict[str, Any]) -> None:
+        data["authorization"][0]["event"]["sources"] = ["88.118.8/ENT-0001/SRC-OTHER"]
+
+    # The event no longer hashes to its anchored leaf: the rewrite itself is caught.
+    assert _offline(tamper(case.bundle, change)) == "authorization"
+
+
+def test_event_about_another_terminal_is_refused(case: Case) -> None:
+    def change(data: dict[str, Any]) -> None:
+        data["authorization"][0]["event"]["subject"] = "0x" + "42" * 20
+
+    assert _offline(tamper(case.bundle, change)) == "authorization"
+
+
+def test_a_revocation_anchored_before_the_record_is_caught(
+    anchor: AnchorContract, operator_account: LocalAccount
+) -> None:
+    """A revocation of the terminal anchored in an earlier block than the record: the record
+    cannot have been accepted honestly."""
+    # Anchor the revocation first (its own batch, earlier block), then the record's batch.
+    key = new_key()
+    device = address_of(key)
+    event = {**registration_event(device, "unused"), "type": "device.revoked", "reason": "x"}
+    event_leaf = leaf_hash(LeafKind.REGISTRY_EVENT, keccak256(rfc8785.dumps(event)), bytes(32))
+    revocation_batch = build_batch([PendingLeaf(0, LeafKind.REGISTRY_EVENT, event_leaf)])
+    receipt = anchor.anchor(
+        operator_account, revocation_batch.root, 1, revocation_batch.manifest_hash
+    )
+    case = make_case(anchor, operator_account, key=key)
+    revocation = {
+        "event": event,
+        "leaf": {
+            "kind": 3,
+            "digest": "0x" + keccak256(rfc8785.dumps(event)).hex(),
+            "aux": "0x" + "00" * 32,
+            "hash": "0x" + event_leaf.hex(),
+        },
+        "proof": [],
+        "batch": {
+            "root": "0x" + revocation_batch.root.hex(),
+            "leafCount": 1,
+            "manifestHash": "0x" + revocation_batch.manifest_hash.hex(),
+            "manifest": revocation_batch.manifest.model_dump(mode="json", by_alias=True),
+        },
+        "anchor": {
+            "chainId": 1337,
+            "contract": anchor.address,
+            "batchId": receipt.batch_id,
+            "txHash": receipt.tx_hash,
+            "blockNumber": receipt.block_number,
+            "blockHash": receipt.block_hash,
+            "logIndex": receipt.log_index,
+        },
+    }
+    assert receipt.block_number < case.bundle.anchor.block_number
+
+    def change(data: dict[str, Any]) -> None:
+        data["authorization"].append(revocation)
+
+    result = verify_record(tamper(case.bundle, change), None)
+    assert failed(result) == "authorization"
+    assert result.failure is not None and "after the terminal's device.revoked" in str(
+        result.failure
+    )
+
+
+def test_missing_authorization_is_unusable(case: Case) -> None:
+    def change(data: dict[str, Any]) -> None:
+        data["authorization"] = []
+
+    with pytest.raises(ValidationError):
+        tamper(case.bundle, change)

@@ -13,6 +13,7 @@ from eth_account.signers.local import LocalAccount
 from anchoring.anchor_contract import AnchorContract
 from anchoring.devchain import DevChain
 from tests.verifier.record_bundle_factory import Case, make_case, tamper, unused_port
+from verifier.verify import CHECKS
 
 CARBON_VERIFY = Path(sys.executable).parent / "carbon-verify"
 
@@ -42,7 +43,7 @@ def test_valid_online_and_offline(case: Case, dev_chain: DevChain, tmp_path: Pat
     assert online.returncode == 0, online.stdout + online.stderr
     lines = online.stdout.splitlines()
     assert lines[-1] == "VALID"
-    assert len([line for line in lines if line.startswith("✓")]) == 11
+    assert len([line for line in lines if line.startswith("✓")]) == len(CHECKS)
     offline = run("record", path, "--offline")
     assert offline.returncode == 0
     assert offline.stdout.splitlines()[-1] == "VALID"
@@ -55,7 +56,7 @@ def test_json_output(case: Case, dev_chain: DevChain, tmp_path: Path) -> None:
     report = json.loads(done.stdout)
     assert done.returncode == 0
     assert report["valid"] is True and report["failedCheck"] is None
-    assert [c["status"] for c in report["checks"]] == ["passed"] * 11
+    assert [c["status"] for c in report["checks"]] == ["passed"] * len(CHECKS)
     assert report["record"]["digest"] == case.bundle.leaf.digest
     assert report["record"]["value"] == "125.000"
 
