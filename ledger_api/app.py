@@ -8,7 +8,16 @@ from ledger_api.db import engine_for
 from ledger_api.deps import LedgerContext, find_deployment
 from ledger_api.errors import install_error_handlers
 from ledger_api.migrate import upgrade
-from ledger_api.routers import activity, batches, bulk, evaluations, handles, registry
+from ledger_api.registration import load_stored_templates
+from ledger_api.routers import (
+    activity,
+    batches,
+    bulk,
+    evaluations,
+    handles,
+    registry,
+    templates,
+)
 from ledger_api.settings import Settings, get_settings
 
 
@@ -18,6 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     url = settings.effective_database_url
     upgrade(url)
     context = LedgerContext(settings, engine_for(url), find_deployment(settings))
+    load_stored_templates(context.engine)
     app = FastAPI(
         title="carbon-ledger",
         version="0.1.0",
@@ -26,7 +36,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.ledger = context
     install_error_handlers(app)
     # evaluations first: its /enterprises/{id}/ratings must win over registry's /enterprises/{id}
-    routers = (evaluations.router, bulk.router, registry.router, activity.router, batches.router)
+    routers = (
+        evaluations.router,
+        bulk.router,
+        templates.router,
+        registry.router,
+        activity.router,
+        batches.router,
+    )
     for router in routers:
         app.include_router(router, prefix="/v1")
     app.include_router(handles.router)

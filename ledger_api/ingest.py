@@ -28,7 +28,7 @@ from ledger_api.models import (
     Enterprise,
     Leaf,
 )
-from ledger_api.registration import templates
+from ledger_api.registration import template_for, templates
 from ledger_api.schemas import SignedRecordIn
 from verifier.errors import InvalidRecord, SignatureError
 from verifier.leaves import activity_record_leaf
@@ -318,23 +318,21 @@ class _Context:
                 f"device {r.device} is not bound to source {r.source}",
             )
         if c.attributes is not None:
-            return _attribute_problem(c.index, enterprise.industry, c.attributes)
+            template = template_for(enterprise.industry, enterprise.template_id)
+            return _attribute_problem(c.index, template, c.attributes)
         return None
 
 
 @lru_cache(maxsize=4096)
-def _attribute_violation(industry: str, canonical: str) -> tuple[str, str] | None:
+def _attribute_violation(template_id: str, canonical: str) -> tuple[str, str] | None:
     """(JSON path, message) of the first template violation; cached because a terminal sends
-    the same attributes with reading after reading."""
-    registry = templates()
-    problems = registry.validate(
-        registry.for_industry(industry).id, "attributes", json.loads(canonical)
-    )
+    the same attributes with reading after reading (templates never change once registered)."""
+    problems = templates().validate(template_id, "attributes", json.loads(canonical))
     return (problems[0].path, problems[0].message) if problems else None
 
 
-def _attribute_problem(index: int, industry: str, canonical: str) -> Problem | None:
-    violation = _attribute_violation(industry, canonical)
+def _attribute_problem(index: int, template_id: str, canonical: str) -> Problem | None:
+    violation = _attribute_violation(template_id, canonical)
     if violation is None:
         return None
     path, message = violation

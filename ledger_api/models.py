@@ -168,3 +168,16 @@ class RegistryEvent(SQLModel, table=True):
     digest: str = Field(unique=True, max_length=66)
     leaf_hash: str = Field(foreign_key="leaf.hash", unique=True, max_length=66)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class MetadataTemplate(SQLModel, table=True):
+    """An enterprise template (JSON Schema) registered at runtime; shipped ones are files."""
+
+    __tablename__ = "metadata_template"
+
+    id: int | None = Field(default=None, primary_key=True)
+    template_id: str = Field(unique=True, max_length=255)
+    industry: str = Field(max_length=64)
+    document: str  # RFC 8785 canonical JSON
+    digest: str = Field(max_length=66)
+    created_at: datetime = Field(default_factory=utcnow)

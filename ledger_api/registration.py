@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
 from ledger_api.errors import ApiError, Problem
 from ledger_api.identifiers import IdentifierError, parse
+from ledger_api.models import MetadataTemplate
 from ledger_api.templates import TemplateRegistry
 from verifier.keccak import parse_address, to_checksum_address
 
@@ -41,14 +47,31 @@ def checksum_address(text: str, field: str) -> str:
         raise ApiError(422, "invalid_address", str(exc), field) from None
 
 
+def load_stored_templates(engine: Engine) -> None:
+    """Register the enterprise templates kept in the database, oldest version first."""
+    registry = templates()
+    with Session(engine) as session:
+        for row in session.scalars(select(MetadataTemplate).order_by(MetadataTemplate.id)):
+            if not registry.has(row.template_id):
+                registry.register(json.loads(row.document), industry=row.industry)
+
+
+def template_for(industry: str, template_id: str | None = None) -> str:
+    """The template a document is checked against: the enterprise's own, else its industry's."""
+    return template_id or templates().for_industry(industry).id
+
+
 def check_metadata(
-    industry: str, kind: str, metadata: dict[str, Any] | None, field: str = "metadata"
+    industry: str,
+    kind: str,
+    metadata: dict[str, Any] | None,
+    field: str = "metadata",
+    template_id: str | None = None,
 ) -> None:
-    """Validate registration metadata or record attributes against the industry template."""
+    """Validate registration metadata or record attributes against the template in force."""
     if metadata is None:
         return
-    registry = templates()
-    problems = registry.validate(registry.for_industry(industry).id, kind, metadata)
+    problems = templates().validate(template_for(industry, template_id), kind, metadata)
     if problems:
         first = problems[0]
         raise ApiError(

@@ -27,6 +27,11 @@ class EnterpriseIn(Strict):
     metadata: dict[str, Any] | None = Field(
         default=None, description="Checked against the industry's enterprise template."
     )
+    template: str | None = Field(
+        default=None,
+        max_length=255,
+        description="An enterprise template (extending the industry's) for this enterprise.",
+    )
 
 
 class EnterpriseOut(BaseModel):

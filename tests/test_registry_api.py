@@ -234,3 +234,77 @@ def test_a_terminal_cannot_be_bound_to_another_enterprises_source(ledger: Ledger
         },
     )
     assert error(response) == (422, "source_not_in_enterprise", "sources.0")
+
+
+PUBLIC_DECIMAL = "https://carbon-ledger.example/templates/public/v1#/$defs/decimal"
+
+
+def smelter_template(parent: str) -> dict:
+    """An enterprise template: one more measured parameter, and every source names a workshop."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$ref": parent,
+        "$defs": {
+            "params_fields": {
+                "allOf": [
+                    {"$ref": f"{parent}#/$defs/params_fields"},
+                    {"properties": {"anode_density": {"$ref": PUBLIC_DECIMAL}}},
+                ]
+            },
+            "source_fields": {
+                "allOf": [
+                    {"$ref": f"{parent}#/$defs/source_fields"},
+                    {"properties": {"workshop": {"type": "string"}}, "required": ["workshop"]},
+                ]
+            },
+        },
+    }
+
+
+def test_enterprise_templates_extend_and_persist(ledger: LedgerServer, tmp_path) -> None:
+    parent = "https://carbon-ledger.example/templates/industry/aluminium/v1"
+    created = post(
+        ledger,
+        "/v1/templates",
+        {"industry": "aluminium", "name": "smelter-a", "document": smelter_template(parent)},
+    )
+    assert created.status_code == 201, created.text
+    template = created.json()
+    assert (template["version"], template["parent"]) == (1, parent)
+    refused = post(
+        ledger,
+        "/v1/templates",
+        {"industry": "cement", "name": "kiln", "document": smelter_template(parent)},
+    )
+    assert error(refused) == (422, "not_extending", "document")
+
+    post(
+        ledger,
+        "/v1/enterprises",
+        {
+            "identifier": ENTERPRISE,
+            "name": "A",
+            "industry": "aluminium",
+            "template": template["id"],
+        },
+    )
+    source = {
+        "identifier": POTLINE,
+        "name": "Pot 1",
+        "metadata": {"name": "Pot 1", "kind": "process", "activities": ["process.anode"]},
+    }
+    missing = post(ledger, f"/v1/enterprises/{ENTERPRISE}/sources", source)
+    assert error(missing) == (422, "template_violation", "metadata.workshop")
+    source["metadata"]["workshop"] = "W1"
+    assert post(ledger, f"/v1/enterprises/{ENTERPRISE}/sources", source).status_code == 201
+
+    # The template outlives the process: a restarted server still knows it.
+    ledger.server.stop()
+    from ledger_api.local_server import start_server
+
+    restarted = start_server(ledger.data_dir, ledger.env)
+    try:
+        again = httpx.get(f"{restarted.base_url}/v1/templates/{template['id']}")
+        assert again.status_code == 200 and again.json()["digest"] == template["digest"]
+    finally:
+        restarted.stop()

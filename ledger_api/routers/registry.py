@@ -25,7 +25,12 @@ from ledger_api.deps import Context, SessionDep
 from ledger_api.errors import ApiError, not_found
 from ledger_api.identifiers import mint
 from ledger_api.models import Device, DeviceBinding, EmissionSource, Enterprise
-from ledger_api.registration import canonical_identifier, check_metadata, checksum_address
+from ledger_api.registration import (
+    canonical_identifier,
+    check_metadata,
+    checksum_address,
+    templates,
+)
 from ledger_api.registry_events import record_event
 from ledger_api.schemas import (
     DeviceIn,
@@ -120,6 +125,17 @@ def add_source(
     return source
 
 
+def _check_template(template_id: str, industry: str) -> None:
+    registry = templates()
+    if not registry.has(template_id) or registry.get(template_id).industry != industry:
+        raise ApiError(
+            422,
+            "unknown_template",
+            f"{template_id} is not a registered template of the {industry} industry",
+            "template",
+        )
+
+
 @router.post("/enterprises", status_code=status.HTTP_201_CREATED, response_model=EnterpriseOut)
 def register_enterprise(body: EnterpriseIn, session: SessionDep, context: Context) -> Enterprise:
     """Register an enterprise under its identifier (minted when omitted)."""
@@ -128,7 +144,9 @@ def register_enterprise(body: EnterpriseIn, session: SessionDep, context: Contex
     except AccountingError as exc:
         raise ApiError(422, exc.code, exc.message, "industry") from None
     identifier = _identifier(body.identifier, context.settings.identifier_prefix, "ENT")
-    check_metadata(body.industry, "enterprise", body.metadata)
+    if body.template is not None:
+        _check_template(body.template, body.industry)
+    check_metadata(body.industry, "enterprise", body.metadata, template_id=body.template)
     conflict = ApiError(
         409, "enterprise_exists", f"enterprise {identifier} is already registered", "identifier"
     )
@@ -136,6 +154,7 @@ def register_enterprise(body: EnterpriseIn, session: SessionDep, context: Contex
         enterprise = add_enterprise(
             session, identifier, body.name, body.industry, body.region, body.metadata
         )
+        enterprise.template_id = body.template
     session.refresh(enterprise)
     return enterprise
 
@@ -164,7 +183,7 @@ def register_source(
     enterprise = _enterprise(session, identifier)
     assert enterprise.id is not None
     source_id = _identifier(body.identifier, context.settings.identifier_prefix, "SRC")
-    check_metadata(enterprise.industry, "source", body.metadata)
+    check_metadata(enterprise.industry, "source", body.metadata, template_id=enterprise.template_id)
     conflict = ApiError(
         409, "source_exists", f"source {source_id} is already registered", "identifier"
     )
@@ -238,7 +257,9 @@ def register_device(body: DeviceIn, session: SessionDep) -> DeviceOut:
     """Register a terminal's signing address, bound to sources of one enterprise."""
     enterprise = _enterprise(session, body.enterprise)
     sources = _bound_sources(session, enterprise, body.sources)
-    check_metadata(enterprise.industry, "terminal", body.metadata)
+    check_metadata(
+        enterprise.industry, "terminal", body.metadata, template_id=enterprise.template_id
+    )
     address = checksum_address(body.address, "address")
     conflict = ApiError(409, "device_exists", "device registered concurrently", "address")
     with _writing(session, conflict):

@@ -260,6 +260,9 @@ class TemplateRegistry:
     def templates(self) -> tuple[Template, ...]:
         return tuple(self._templates.values())
 
+    def has(self, template_id: str) -> bool:
+        return template_id in self._templates
+
     def get(self, template_id: str) -> Template:
         try:
             return self._templates[template_id]
