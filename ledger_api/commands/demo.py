@@ -55,6 +55,7 @@ def demo() -> None:
         domain = client.domain()
         signed = {e.key: _ingest(settings, server.base_url, client, domain, e) for e in ENTERPRISES}
         _anchor(settings)
+        _resolve(server.base_url, ENTERPRISES[0].identifier)
         _account(signed)
         proof_file = _fetch_proof(settings, server.base_url, signed["alu"][0])
         evaluations = {e.key: _evaluate(server.base_url, e) for e in ENTERPRISES}
@@ -179,6 +180,16 @@ def _anchor(settings: Settings) -> None:
         )
     if not result.receipts:
         console.print("[bold]anchor[/bold]   everything was already anchored")
+
+
+def _resolve(base_url: str, identifier: str) -> None:
+    """Resolve one identifier the way generic Handle tooling would."""
+    body = httpx.get(f"{base_url}/api/handles/{identifier}", timeout=30).json()
+    values = {v["type"]: v["data"]["value"] for v in body.get("values", [])}
+    console.print(
+        f"[bold]resolve[/bold]  {identifier}: responseCode {body['responseCode']}, "
+        f"{values.get('CL_KIND')}, template {values.get('CL_TEMPLATE')}"
+    )
 
 
 def _account(signed: dict[str, list[SignedRecord]]) -> None:
