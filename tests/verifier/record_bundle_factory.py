@@ -168,21 +168,8 @@ def make_case(
         attributes=ATTRIBUTES,
         leaf=LeafJson(kind=1, digest=_hex(leaf.digest), aux=_hex(leaf.aux), hash=_hex(leaf.hash())),
         proof=tuple(_hex(node) for node in proof),
-        batch=BatchJson(
-            root=_hex(batch.root),
-            leafCount=batch.tree.leaf_count,
-            manifestHash=_hex(batch.manifest_hash),
-            manifest=batch.manifest,
-        ),
-        anchor=AnchorLocation(
-            chainId=chain_id,
-            contract=contract,
-            batchId=receipt.batch_id,
-            txHash=receipt.tx_hash,
-            blockNumber=receipt.block_number,
-            blockHash=receipt.block_hash,
-            logIndex=receipt.log_index,
-        ),
+        batch=batch_json,
+        anchor=location,
     )
     return Case(bundle, key, domain, signatures[1])
 
