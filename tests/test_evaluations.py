@@ -42,33 +42,47 @@ def evaluation_body(**changes: object) -> dict[str, object]:
     return {**body, **changes}
 
 
-@pytest.fixture
-def month(ledger: LedgerServer) -> LedgerServer:
-    """A month of signed, anchored grid readings of one aluminium smelter."""
+def anchored_hours(
+    ledger: LedgerServer,
+    enterprise: str,
+    source: str,
+    industry: str,
+    start: int,
+    hours: int,
+    mwh_thousandths: int,
+) -> None:
+    """Register a terminal and submit and anchor ``hours`` hourly grid readings from ``start``
+    (each ``mwh_thousandths`` / 1000 MWh)."""
     terminal = Terminal.create()
-    register(ledger.base_url, ENTERPRISE, [GRID], terminal, industry="aluminium")
+    register(ledger.base_url, enterprise, [source], terminal, industry=industry)
     client = LedgerClient(ledger.base_url)
     domain = client.domain()
     records = [
         terminal.sign(
             domain,
             ActivityRecord(
-                enterprise=ENTERPRISE,
-                source=GRID,
+                enterprise=enterprise,
+                source=source,
                 device=terminal.address,
                 seq=i + 1,
                 activity="electricity.purchased",
-                quantity=10_000,
+                quantity=mwh_thousandths,
                 decimals=3,
                 unit="MWh",
-                period_start=JUNE_2025_CST + i * HOUR,
-                period_end=JUNE_2025_CST + (i + 1) * HOUR,
+                period_start=start + i * HOUR,
+                period_end=start + (i + 1) * HOUR,
             ),
         )
-        for i in range(READINGS)
+        for i in range(hours)
     ]
     client.submit(records)
     build_worker(ledger.settings()).run_once()
+
+
+@pytest.fixture
+def month(ledger: LedgerServer) -> LedgerServer:
+    """A month of signed, anchored grid readings of one aluminium smelter."""
+    anchored_hours(ledger, ENTERPRISE, GRID, "aluminium", JUNE_2025_CST, READINGS, 10_000)
     return ledger
 
 
@@ -146,41 +160,20 @@ def test_unknown_figure_is_422(month: LedgerServer) -> None:
     assert (response.status_code, response.json()["error"]["code"]) == (422, "unknown_figure")
 
 
-def _one_day(
-    ledger: LedgerServer, enterprise: str, source: str, industry: str, day_start: int
-) -> None:
-    """24 signed, anchored hourly readings of a new enterprise."""
-    terminal = Terminal.create()
-    register(ledger.base_url, enterprise, [source], terminal, industry=industry)
-    client = LedgerClient(ledger.base_url)
-    domain = client.domain()
-    client.submit(
-        [
-            terminal.sign(
-                domain,
-                ActivityRecord(
-                    enterprise=enterprise,
-                    source=source,
-                    device=terminal.address,
-                    seq=i + 1,
-                    activity="electricity.purchased",
-                    quantity=1_000,
-                    decimals=3,
-                    unit="MWh",
-                    period_start=day_start + i * HOUR,
-                    period_end=day_start + (i + 1) * HOUR,
-                ),
-            )
-            for i in range(24)
-        ]
-    )
-    build_worker(ledger.settings()).run_once()
-
-
 def test_ruleset_gaps_are_clear_errors(ledger: LedgerServer) -> None:
     june_2024_cst = 1_717_171_200  # 2024-06-01T00:00:00+08:00: the ruleset has no 2024 average
-    _one_day(ledger, "88.118.8/ENT-AL-2024", "88.118.8/SRC-AL-2024", "aluminium", june_2024_cst)
-    _one_day(ledger, "88.118.8/ENT-GEN", "88.118.8/SRC-GEN", "general", JUNE_2025_CST)
+    anchored_hours(
+        ledger,
+        "88.118.8/ENT-AL-2024",
+        "88.118.8/SRC-AL-2024",
+        "aluminium",
+        june_2024_cst,
+        24,
+        1_000,
+    )
+    anchored_hours(
+        ledger, "88.118.8/ENT-GEN", "88.118.8/SRC-GEN", "general", JUNE_2025_CST, 24, 1_000
+    )
     cases = [
         ("88.118.8/ENT-AL-2024", "2024-06-01", "unknown_industry_average"),
         ("88.118.8/ENT-GEN", "2025-06-01", "ruleset_not_applicable"),
