@@ -73,7 +73,10 @@ def period_bounds(start: date, end: date, utc_offset_h: int) -> tuple[int, int]:
     """Unix seconds of local midnight at ``start`` and after ``end`` (inclusive dates)."""
     zone = timezone(timedelta(hours=utc_offset_h))
     first = datetime(start.year, start.month, start.day, tzinfo=zone)
-    after = datetime(end.year, end.month, end.day, tzinfo=zone) + timedelta(days=1)
+    try:
+        after = datetime(end.year, end.month, end.day, tzinfo=zone) + timedelta(days=1)
+    except OverflowError:  # the last day of year 9999 has no day after it
+        raise ApiError(422, "period_out_of_range", "periodEnd is too late", "periodEnd") from None
     return int(first.timestamp()), int(after.timestamp())
 
 

@@ -68,7 +68,10 @@ def check_offline(index: int, item: SignedRecordIn, domain: Domain, now: int) ->
         return problem
     attributes = None
     if item.attributes is not None:
-        attributes = rfc8785.dumps(item.attributes).decode()
+        try:
+            attributes = rfc8785.dumps(item.attributes).decode()
+        except (rfc8785.CanonicalizationError, UnicodeEncodeError) as exc:  # no JCS form
+            return _problem(index, "invalid_attributes", "attributes", f"not canonical JSON: {exc}")
         if attributes_hash(item.attributes) != record.attributes_hash:
             return _problem(
                 index,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -135,6 +135,7 @@ class BatchOut(BaseModel):
 
 
 DECIMAL_TEXT = r"^(0|[1-9][0-9]{0,17})(\.[0-9]{1,12})?$"
+Code = Annotated[str, Field(pattern=IDENTIFIER)]  # an activity code or a factor id
 
 
 class EvaluationIn(Strict):
@@ -161,7 +162,7 @@ class EvaluationIn(Strict):
     average_source: Literal["ruleset", "population"] = Field(
         default="ruleset", alias="averageSource"
     )
-    factor_choices: dict[str, str] | None = Field(default=None, alias="factorChoices")
+    factor_choices: dict[Code, Code] | None = Field(default=None, alias="factorChoices")
 
 
 class EvaluationOut(BaseModel):

@@ -74,18 +74,23 @@ def anchor(
     settings = get_settings()
     if max_batch:
         settings = settings.model_copy(update={"anchor_max_batch": max_batch})
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
-        worker = build_worker(settings, progress)
-        result = worker.run_once()
-    _report(result)
     if watch:
         _watch(settings, interval or settings.anchor_interval_s)
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        result = build_worker(settings, progress).run_once()
+    _report(result)
 
 
 def _watch(settings: Settings, interval: float) -> None:
-    """Anchor forever; while the chain is away, back off up to 8 intervals and retry."""
-    delay = interval
+    """Anchor forever, starting now; while the chain is away, back off up to 8 intervals.
+
+    Transport failures surface as the built-in ConnectionError, as the HTTP library's own
+    errors (OSError subclasses) or as timeouts: all mean "try again later". A round cut short
+    leaves at most a pending or sent batch, which the next round reconciles.
+    """
+    delay = 0.0
     worker: AnchorWorker | None = None
     while True:
         time.sleep(delay)
@@ -95,7 +100,7 @@ def _watch(settings: Settings, interval: float) -> None:
             if result.receipts:
                 _report(result)
             delay = interval
-        except (ChainUnreachable, ConnectionError, TimeoutError) as exc:
+        except (ChainUnreachable, OSError, TimeoutError) as exc:
             worker = None
-            delay = min(delay * 2, interval * 8)
-            log.warning("chain unavailable (%s); retrying in %.0f s", exc, delay)
+            delay = min(max(delay * 2, interval), interval * 8)
+            log.warning("chain unavailable (%s); retrying in %.0f s", exc.__class__.__name__, delay)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from sqlalchemy import select
 
 from ledger_api.deps import Context, SessionDep
@@ -14,10 +14,12 @@ from ledger_api.proofs import anchor_location, batch_json, confirmed_batch, load
 from verifier.leaves import LEAF_ENCODING
 
 router = APIRouter(tags=["batches"])
+# A database row id: 64-bit; larger numbers would overflow the query, not miss.
+BatchId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 @router.get("/batches/{batch_id}")
-def get_batch(batch_id: int, session: SessionDep) -> dict[str, Any]:
+def get_batch(batch_id: BatchId, session: SessionDep) -> dict[str, Any]:
     """A batch: status, root, manifest and, once confirmed, where it sits on chain."""
     batch = session.get(AnchorBatch, batch_id)
     if batch is None:
@@ -33,7 +35,7 @@ def get_batch(batch_id: int, session: SessionDep) -> dict[str, Any]:
 
 
 @router.get("/batches/{batch_id}/tree")
-def get_batch_tree(batch_id: int, session: SessionDep, context: Context) -> dict[str, Any]:
+def get_batch_tree(batch_id: BatchId, session: SessionDep, context: Context) -> dict[str, Any]:
     """The whole tree as an OpenZeppelin ``standard-v1`` dump."""
     if session.get(AnchorBatch, batch_id) is None:
         raise not_found("batch", str(batch_id))

@@ -55,6 +55,7 @@ async def _plan(request: Request, session: Session, prefix: str) -> BulkPlan | l
     try:
         sheets = json.loads(body)["sheets"]
         assert isinstance(sheets, dict)
+        json.dumps(sheets, ensure_ascii=False).encode()  # lone surrogates: UnicodeEncodeError
     except (ValueError, KeyError, TypeError, AssertionError):
         raise ApiError(
             400,
@@ -62,6 +63,9 @@ async def _plan(request: Request, session: Session, prefix: str) -> BulkPlan | l
             'send an XLSX workbook or JSON {"sheets": {name: csv text}}',
             "body",
         ) from None
+    for name, text in sheets.items():
+        if not isinstance(text, str):
+            raise ApiError(400, "malformed_body", "a sheet is CSV text", f"sheets.{name}")
     return dry_run_csv(sheets, registry, known=known, allowed_prefixes={prefix})
 
 

@@ -47,7 +47,10 @@ router = APIRouter(tags=["registry"])
 
 
 def _canonical_json(document: dict | None) -> str | None:
-    return rfc8785.dumps(document).decode() if document is not None else None
+    try:
+        return rfc8785.dumps(document).decode() if document is not None else None
+    except (rfc8785.CanonicalizationError, UnicodeEncodeError) as exc:  # NaN, 2**53+, surrogates
+        raise ApiError(422, "invalid_metadata", f"not canonical JSON: {exc}", "metadata") from None
 
 
 def _enterprise(session: Session, identifier: str) -> Enterprise:

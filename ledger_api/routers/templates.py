@@ -39,6 +39,8 @@ def register_template(body: TemplateIn, session: SessionDep) -> dict[str, Any]:
         raise ApiError(422, exc.code, exc.message, "industry") from None
     except TemplateError as exc:
         raise ApiError(422, exc.code, str(exc), "document") from None
+    except (rfc8785.CanonicalizationError, UnicodeEncodeError) as exc:  # NaN, 2**53+, surrogates
+        raise ApiError(422, "invalid_template", f"not canonical JSON: {exc}", "document") from None
     session.add(
         MetadataTemplate(
             template_id=template.id,
