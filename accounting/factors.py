@@ -20,7 +20,12 @@ from typing import Any
 import rfc8785
 import sha3
 
-from accounting.errors import FactorSetFormatError, UnknownFactorSetError, UnknownGwpSetError
+from accounting.errors import (
+    AccountingError,
+    FactorSetFormatError,
+    UnknownFactorSetError,
+    UnknownGwpSetError,
+)
 
 DEFAULT_FACTOR_SET_ID = "cn-ghg-v1"
 DEFAULT_GWP_SET = "AR5"
@@ -183,11 +188,18 @@ def parse_factor_set(document: dict[str, Any]) -> FactorSet:
         raise FactorSetFormatError(f"factor set is missing key {exc}") from None
 
 
-def _provenance(raw: dict[str, Any], sources: dict[str, Any]) -> Provenance:
+def parse_provenance(
+    raw: dict[str, Any],
+    sources: dict[str, Any],
+    *,
+    statuses: tuple[str, ...] = STATUSES,
+    error: type[AccountingError] = FactorSetFormatError,
+) -> Provenance:
+    """A value's provenance: its source document (by key) plus its own clause and status."""
     source = sources[raw["source"]]
     status = raw["status"]
-    if status not in STATUSES:
-        raise FactorSetFormatError(f"status {status!r} is not one of {STATUSES}")
+    if status not in statuses:
+        raise error(f"status {status!r} is not one of {statuses}")
     return Provenance(
         document=source["document"],
         clause=raw["clause"],
@@ -199,15 +211,24 @@ def _provenance(raw: dict[str, Any], sources: dict[str, Any]) -> Provenance:
     )
 
 
-def _decimal(text: Any, where: str) -> Decimal:
+def parse_decimal(
+    text: Any,
+    where: str,
+    *,
+    error: type[AccountingError] = FactorSetFormatError,
+    non_negative: bool = True,
+) -> Decimal:
+    """A data file's decimal string as an exact Decimal (never a JSON number, never a float)."""
     if not isinstance(text, str):
-        raise FactorSetFormatError(f"{where}: value must be a decimal string, got {text!r}")
+        raise error(f"{where}: value must be a decimal string, got {text!r}")
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise FactorSetFormatError(f"{where}: {text!r} is not a decimal") from None
-    if not value.is_finite() or value < 0:
-        raise FactorSetFormatError(f"{where}: {text!r} must be finite and non-negative")
+        raise error(f"{where}: {text!r} is not a decimal") from None
+    if non_negative and (not value.is_finite() or value < 0):
+        raise error(f"{where}: {text!r} must be finite and non-negative")
+    if not value.is_finite():
+        raise error(f"{where}: {text!r} is not finite")
     return value
 
 
@@ -222,18 +243,18 @@ def _parse_factor(raw: dict[str, Any], sources: dict[str, Any]) -> Factor:
     return Factor(
         id=raw["id"],
         kind=kind,
-        value=_decimal(raw["value"], raw["id"]),
+        value=parse_decimal(raw["value"], raw["id"]),
         unit=raw["unit"],
-        provenance=_provenance(raw, sources),
+        provenance=parse_provenance(raw, sources),
         gas=raw.get("gas"),
     )
 
 
 def _parse_gwp(key: str, raw: dict[str, Any], sources: dict[str, Any]) -> GwpSet:
-    values = {gas: _decimal(v, f"gwp {key}/{gas}") for gas, v in raw["values"].items()}
+    values = {gas: parse_decimal(v, f"gwp {key}/{gas}") for gas, v in raw["values"].items()}
     return GwpSet(
         id=key,
         title=raw["title"],
         values=MappingProxyType(values),
-        provenance=_provenance(raw, sources),
+        provenance=parse_provenance(raw, sources),
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import cache
 from importlib import resources
 from itertools import pairwise
@@ -28,7 +28,7 @@ from accounting.errors import (
     UnknownRulesetError,
 )
 from accounting.factors import STATUSES as FACTOR_STATUSES
-from accounting.factors import Provenance, digest_document
+from accounting.factors import Provenance, digest_document, parse_decimal, parse_provenance
 from accounting.grading.averages import IndustryAverage, ruleset_average
 from accounting.industries import ACCEPTED_INDUSTRIES
 from accounting.numbers import decimal_str
@@ -286,27 +286,9 @@ def _covered_key(
 
 
 def _provenance(raw: dict[str, Any], sources: dict[str, Any]) -> Provenance:
-    source = sources[raw["source"]]
-    if raw["status"] not in STATUSES:
-        raise RulesetFormatError(f"status {raw['status']!r} is not one of {STATUSES}")
-    return Provenance(
-        document=source["document"],
-        clause=raw["clause"],
-        year=int(source["year"]),
-        notice=source["notice"],
-        status=raw["status"],
-        note=raw.get("note"),
-        url=source.get("url"),
-    )
+    return parse_provenance(raw, sources, statuses=STATUSES, error=RulesetFormatError)
 
 
 def _decimal(text: Any, where: str) -> Decimal:
-    if not isinstance(text, str):
-        raise RulesetFormatError(f"{where}: value must be a decimal string, got {text!r}")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise RulesetFormatError(f"{where}: {text!r} is not a decimal") from None
-    if not value.is_finite():
-        raise RulesetFormatError(f"{where}: {text!r} is not finite")
-    return value
+    # Thresholds and averages are only checked finite here; signs are checked where used.
+    return parse_decimal(text, where, error=RulesetFormatError, non_negative=False)
