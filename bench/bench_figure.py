@@ -17,12 +17,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import ParamSpec, TypeVar
 
-import httpx
 from common import BenchLedger, emit, ledger
 
 from ledger_api.commands.serve import build_worker
 from ledger_api.settings import Settings
-from terminal.client import LedgerClient, SignedRecord, Terminal
+from terminal.client import SignedRecord, Terminal
 from tests.ledger_helpers import register
 from verifier.rpc import JsonRpcReader
 from verifier.typed_data import ActivityRecord, Domain
@@ -59,7 +58,7 @@ def _readings(terminal: Terminal, domain: Domain, count: int) -> list[SignedReco
 
 
 def _ingest(bench: BenchLedger, records: list[SignedRecord], batch: int) -> None:
-    with httpx.Client(base_url=bench.base_url, timeout=300) as http:
+    with bench.client(timeout=300) as http:
         for i in range(0, len(records), batch):
             body = {"records": [r.to_json() for r in records[i : i + batch]]}
             response = http.post("/v1/activity-batches", json=body)
@@ -75,7 +74,7 @@ def _evaluate(bench: BenchLedger, count: int) -> str:
         "addedValue": "5000",
         "ruleset": "zj-huzhou-2021",
     }
-    response = httpx.post(f"{bench.base_url}/v1/evaluations", json=body, timeout=600)
+    response = bench.post("/v1/evaluations", json=body, timeout=600)
     assert response.status_code == 201, response.text
     return response.json()["identifier"]
 
@@ -94,16 +93,16 @@ def main() -> None:
     args = parser.parse_args()
     with ledger() as bench:
         terminal = Terminal.create()
-        register(bench.base_url, ENTERPRISE, [GRID], terminal, industry="aluminium")
-        domain = LedgerClient(bench.base_url).domain()
+        register(bench.server, ENTERPRISE, [GRID], terminal, industry="aluminium")
+        domain = bench.ledger_client().domain()
         records, sign_s = _timed(_readings, terminal, domain, args.records)
         _, ingest_s = _timed(_ingest, bench, records, args.batch)
         worker = build_worker(Settings(data_dir=bench.data_dir, rpc_url=bench.rpc_url))
         _, anchor_s = _timed(worker.run_once)
         identifier, evaluate_s = _timed(_evaluate, bench, args.records)
         worker.run_once()
-        url = f"{bench.base_url}/v1/evaluations/{identifier}/proof"
-        response, build_s = _timed(lambda: httpx.get(url, params={"figure": "total"}, timeout=600))
+        url = f"/v1/evaluations/{identifier}/proof"
+        response, build_s = _timed(lambda: bench.get(url, params={"figure": "total"}, timeout=600))
         assert response.status_code == 200, response.text
         text = response.content
         data, json_s = _timed(json.loads, text)

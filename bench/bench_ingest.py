@@ -7,30 +7,30 @@ import argparse
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 from common import emit, ledger
 
-from terminal.client import LedgerClient, SignedRecord, Terminal
+from ledger_api.local_server import ServerProcess
+from terminal.client import SignedRecord, Terminal
 from tests.ledger_helpers import register, signed_readings
 from verifier.typed_data import record_digest, recover_signer
 
 
-def sign_all(base_url: str, terminals: int, per_terminal: int) -> list[list[SignedRecord]]:
-    client = LedgerClient(base_url)
+def sign_all(server: ServerProcess, terminals: int, per_terminal: int) -> list[list[SignedRecord]]:
+    client = server.ledger_client()
     domain = client.domain()
     streams = []
     for t in range(terminals):
         terminal = Terminal.create()
         enterprise, source = f"88.118.8/BENCH-{t}", f"88.118.8/BENCH-{t}-SRC"
-        register(base_url, enterprise, [source], terminal)
+        register(server, enterprise, [source], terminal)
         # One-minute readings, so even 100,000 of them end before today.
         seqs = range(1, per_terminal + 1)
         streams.append(signed_readings(terminal, domain, enterprise, source, seqs, step=60))
     return streams
 
 
-def recovery_rate(records: list[SignedRecord], domain_url: str) -> float:
-    domain = LedgerClient(domain_url).domain()
+def recovery_rate(records: list[SignedRecord], server: ServerProcess) -> float:
+    domain = server.ledger_client().domain()
     digests = [(record_digest(domain, r.record), r.signature) for r in records]
     start = time.perf_counter()
     for digest, signature in digests:
@@ -38,8 +38,8 @@ def recovery_rate(records: list[SignedRecord], domain_url: str) -> float:
     return len(digests) / (time.perf_counter() - start)
 
 
-def post_stream(base_url: str, stream: list[SignedRecord], batch: int) -> int:
-    with httpx.Client(base_url=base_url, timeout=120) as http:
+def post_stream(server: ServerProcess, stream: list[SignedRecord], batch: int) -> int:
+    with server.client(timeout=120) as http:
         for i in range(0, len(stream), batch):
             body = {"records": [r.to_json() for r in stream[i : i + batch]]}
             response = http.post("/v1/activity-batches", json=body)
@@ -54,11 +54,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1_000)
     args = parser.parse_args()
     with ledger() as bench:
-        streams = sign_all(bench.base_url, args.terminals, args.records)
-        baseline = recovery_rate(streams[0], bench.base_url)
+        streams = sign_all(bench.server, args.terminals, args.records)
+        baseline = recovery_rate(streams[0], bench.server)
         start = time.perf_counter()
         with ThreadPoolExecutor(len(streams)) as pool:
-            total = sum(pool.map(lambda s: post_stream(bench.base_url, s, args.batch), streams))
+            total = sum(pool.map(lambda s: post_stream(bench.server, s, args.batch), streams))
         rate = total / (time.perf_counter() - start)
     emit(
         "ingest_http",

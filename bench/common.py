@@ -9,6 +9,9 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -16,7 +19,8 @@ from anchoring.connection import connect
 from anchoring.deployment import DeploymentRecord, deploy
 from anchoring.devchain import DEV_CHAIN_ID, DevChain
 from anchoring.operator import dev_account
-from ledger_api.local_server import free_port, start_server
+from ledger_api.local_server import ServerProcess, free_port, start_server
+from terminal.client import LedgerClient
 
 
 @dataclass
@@ -25,6 +29,19 @@ class BenchLedger:
     data_dir: Path
     rpc_url: str
     deployment: DeploymentRecord
+    server: ServerProcess
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        return self.server.client(**kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.server.post(path, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.server.get(path, **kwargs)
+
+    def ledger_client(self, **kwargs: Any) -> LedgerClient:
+        return self.server.ledger_client(**kwargs)
 
 
 @contextlib.contextmanager
@@ -51,7 +68,7 @@ def ledger(**env: str) -> Iterator[BenchLedger]:
             {"CARBON_RPC_URL": chain.rpc_url, "CARBON_CONFIG": str(Path(tmp) / "none.toml"), **env},
         )
         try:
-            yield BenchLedger(server.base_url, Path(tmp), chain.rpc_url, record)
+            yield BenchLedger(server.base_url, Path(tmp), chain.rpc_url, record, server)
         finally:
             server.stop()
 

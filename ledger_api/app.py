@@ -7,14 +7,18 @@ from fastapi import FastAPI
 from ledger_api.db import engine_for
 from ledger_api.deps import LedgerContext, find_deployment
 from ledger_api.errors import install_error_handlers
+from ledger_api.middleware import BodyLimit, RequestLog
 from ledger_api.migrate import upgrade
+from ledger_api.rate_limit import IngestLimiter
 from ledger_api.registration import load_stored_templates
 from ledger_api.routers import (
     activity,
     batches,
     bulk,
     evaluations,
+    grants,
     handles,
+    principals,
     registry,
     templates,
 )
@@ -26,7 +30,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     url = settings.effective_database_url
     upgrade(url)
-    context = LedgerContext(settings, engine_for(url), find_deployment(settings))
+    limiter = IngestLimiter(settings.ingest_rate_limit, settings.max_batch_records)
+    context = LedgerContext(settings, engine_for(url), find_deployment(settings), limiter)
     load_stored_templates(context.engine)
     app = FastAPI(
         title="carbon-ledger",
@@ -35,8 +40,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.ledger = context
     install_error_handlers(app)
+    # Added last runs first: the request id is bound before the body limit can answer.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RequestLog)
     # evaluations first: its /enterprises/{id}/ratings must win over registry's /enterprises/{id}
     routers = (
+        grants.router,  # also before registry: /enterprises/{id}/grants
+        principals.router,
         evaluations.router,
         bulk.router,
         templates.router,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ledger_api.commands import calc, chain, contracts, demo, evaluate, serve
+from ledger_api.commands import calc, chain, contracts, demo, evaluate, keys, serve
 
 app = typer.Typer(
     name="carbon-ledger",
@@ -15,6 +15,7 @@ app = typer.Typer(
 
 app.add_typer(chain.app, name="chain")
 app.add_typer(contracts.app, name="contracts")
+app.add_typer(keys.app, name="keys")
 app.command("deploy")(contracts.deploy)
 app.command("calc")(calc.calc)
 app.command("evaluate")(evaluate.evaluate)

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from anchoring.connection import connect
 from anchoring.deployment import DeploymentError, DeploymentRecord, record_path
+from ledger_api.rate_limit import IngestLimiter
 from ledger_api.settings import Settings
 from verifier.typed_data import Domain
 
@@ -23,6 +24,7 @@ class LedgerContext:
     settings: Settings
     engine: Engine
     deployment: DeploymentRecord
+    limiter: IngestLimiter
 
     @property
     def domain(self) -> Domain:

@@ -181,3 +181,46 @@ class MetadataTemplate(SQLModel, table=True):
     document: str  # RFC 8785 canonical JSON
     digest: str = Field(max_length=66)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class Principal(SQLModel, table=True):
+    """Someone who calls the API: an enterprise, a terminal, a verifier, a financier, a
+    regulator or an administrator. Enterprise and terminal principals belong to one
+    enterprise; a terminal principal may be held to one device address."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True, max_length=64)
+    role: str = Field(max_length=16)
+    enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id", index=True)
+    device: str | None = Field(default=None, max_length=42)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ApiKey(SQLModel, table=True):
+    """An API key: only the SHA-256 of its secret is kept, so a stolen database lets nobody in."""
+
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key_id: str = Field(unique=True, index=True, max_length=32)
+    secret_hash: str = Field(max_length=64)
+    principal_id: int = Field(foreign_key="principal.id", index=True)
+    label: str | None = Field(default=None, max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+
+
+class AccessGrant(SQLModel, table=True):
+    """An enterprise's consent that a verifier or financier may read its data; each grant and
+    each withdrawal is also an anchored registry event."""
+
+    __tablename__ = "access_grant"
+
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    grantee_id: int = Field(foreign_key="principal.id", index=True)
+    purpose: str | None = Field(default=None, max_length=200)
+    granted_event: str = Field(max_length=66)  # digest of the anchored registry event
+    revoked_event: str | None = Field(default=None, max_length=66)
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None

@@ -55,6 +55,16 @@ class Settings(BaseSettings):
         8, ge=-12, le=14, description="Local time of reporting periods (China: UTC+8)."
     )
     max_batch_records: int = Field(10_000, gt=0, description="Records per ingestion batch.")
+    max_request_bytes: int = Field(
+        32 * 1024 * 1024, gt=0, description="Largest request body accepted (413 above)."
+    )
+    ingest_rate_limit: str = Field(
+        "600000/minute", description="Records each principal may submit per window."
+    )
+    log_level: str = Field("INFO", description="Level of the JSON logs on standard error.")
+    api_key: SecretStr | None = Field(
+        None, description="The API key CLI commands present to the ledger API (never logged)."
+    )
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     anchor_max_batch: int = Field(100_000, gt=0)

@@ -95,13 +95,25 @@ class Terminal:
         return SignedRecord(record, sign_record(self._key, domain, record), attributes)
 
 
+def _retry_after(response: httpx.Response) -> float:
+    """The server's Retry-After in seconds (capped at a minute), or 0 without one."""
+    value = response.headers.get("Retry-After", "")
+    return min(float(value), 60.0) if value.isdigit() else 0.0
+
+
 class LedgerClient:
     """The ledger API as a terminal sees it."""
 
     def __init__(
-        self, base_url: str, retries: int = 5, backoff_s: float = 0.2, timeout_s: float = 60.0
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        retries: int = 5,
+        backoff_s: float = 0.2,
+        timeout_s: float = 60.0,
     ) -> None:
-        self.http = httpx.Client(base_url=base_url, timeout=timeout_s)
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.http = httpx.Client(base_url=base_url, timeout=timeout_s, headers=headers)
         self.retries = retries
         self.backoff_s = backoff_s
 
@@ -118,6 +130,7 @@ class LedgerClient:
 
     def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         for attempt in range(self.retries + 1):
+            wait_s = self.backoff_s * 2**attempt
             try:
                 response = self.http.request(method, path, **kwargs)
             except httpx.TransportError:
@@ -126,7 +139,8 @@ class LedgerClient:
             else:
                 if response.status_code not in RETRY_STATUSES or attempt == self.retries:
                     break
-            time.sleep(self.backoff_s * 2**attempt)
+                wait_s = max(wait_s, _retry_after(response))
+            time.sleep(wait_s)
         if response.status_code >= 400:
             raise BatchRejected(response.status_code, response.json())
         return response.json()

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
@@ -17,6 +19,7 @@ from anchoring.devchain import DEV_CHAIN_ID, DevChain
 from anchoring.operator import dev_account
 from ledger_api.local_server import ServerProcess, free_port, start_server
 from ledger_api.settings import Settings
+from terminal.client import LedgerClient
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +68,23 @@ class LedgerServer:
     env: dict[str, str]
     deployment: DeploymentRecord
     server: ServerProcess
+
+    @property
+    def token(self) -> str:
+        """The admin key of the server."""
+        return self.server.token
+
+    def get(self, path: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
+        return self.server.get(path, token, **kwargs)
+
+    def post(self, path: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
+        return self.server.post(path, token, **kwargs)
+
+    def client(self, token: str | None = None, **kwargs: Any) -> httpx.Client:
+        return self.server.client(token, **kwargs)
+
+    def ledger_client(self, token: str | None = None, **kwargs: Any) -> LedgerClient:
+        return self.server.ledger_client(token, **kwargs)
 
     def settings(self) -> Settings:
         return Settings(

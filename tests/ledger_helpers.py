@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-import httpx
-
+from ledger_api.local_server import ServerProcess
 from terminal.client import SignedRecord, Terminal
 from verifier.typed_data import ActivityRecord, Domain
 
@@ -15,14 +14,14 @@ HOUR = 3_600
 
 
 def register(
-    base_url: str,
+    server: ServerProcess,
     enterprise: str,
     sources: Sequence[str],
     terminal: Terminal,
     industry: str = "iron_steel",
 ) -> None:
     """Register an enterprise, its sources, and a terminal bound to all of them."""
-    with httpx.Client(base_url=base_url) as http:
+    with server.client() as http:
         assert (
             http.post(
                 "/v1/enterprises",

@@ -7,7 +7,6 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-import httpx
 import pytest
 
 from anchoring.anchor_contract import AnchorContract, AnchorReceipt, SignedAnchor
@@ -16,7 +15,7 @@ from anchoring.worker import AnchorWorker
 from ledger_api.anchor_store import SqlBatchStore
 from ledger_api.commands.serve import build_worker
 from ledger_api.db import make_engine
-from terminal.client import LedgerClient, Terminal
+from terminal.client import Terminal
 from tests.conftest import LedgerServer
 from tests.ledger_helpers import register, signed_readings
 from verifier.bundle import Manifest, RecordProofBundle
@@ -62,16 +61,16 @@ class CrashingStore(SqlBatchStore):
 @pytest.fixture
 def submitted(ledger: LedgerServer) -> list[str]:
     """Two terminals' readings, stored; returns their digests."""
-    client = LedgerClient(ledger.base_url)
+    client = ledger.ledger_client()
     domain = client.domain()
     digests = []
     for source, seqs in zip(SOURCES, (range(1, 41), range(7, 30)), strict=True):
         terminal = Terminal.create()
         if source == SOURCES[0]:
-            register(ledger.base_url, ENTERPRISE, SOURCES, terminal, industry="aluminium")
+            register(ledger.server, ENTERPRISE, SOURCES, terminal, industry="aluminium")
         else:
-            httpx.post(
-                f"{ledger.base_url}/v1/devices",
+            ledger.post(
+                "/v1/devices",
                 json={"address": terminal.address, "enterprise": ENTERPRISE, "sources": [source]},
             )
         result = client.submit(signed_readings(terminal, domain, ENTERPRISE, source, seqs))
@@ -117,7 +116,7 @@ def test_one_round_anchors_everything_and_proofs_check_out(
         "confirmed": 1,
     }
     for digest in (submitted[0], submitted[-1]):
-        body = httpx.get(f"{ledger.base_url}/v1/records/{digest}/proof").json()
+        body = ledger.get(f"/v1/records/{digest}/proof").json()
         bundle = RecordProofBundle.model_validate(body)
         leaf = bytes.fromhex(bundle.leaf.hash[2:])
         proof = [bytes.fromhex(p[2:]) for p in bundle.proof]
@@ -156,9 +155,9 @@ def test_batches_are_capped_and_no_leaf_sits_in_two(
 
 
 def test_proof_before_anchoring_is_409(ledger: LedgerServer, submitted: list[str]) -> None:
-    response = httpx.get(f"{ledger.base_url}/v1/records/{submitted[0]}/proof")
+    response = ledger.get(f"/v1/records/{submitted[0]}/proof")
     assert (response.status_code, response.json()["error"]["code"]) == (409, "not_anchored")
-    missing = httpx.get(f"{ledger.base_url}/v1/records/0x{'00' * 32}/proof")
+    missing = ledger.get(f"/v1/records/0x{'00' * 32}/proof")
     assert missing.status_code == 404
 
 
@@ -181,7 +180,7 @@ def test_a_crash_at_any_step_is_reconciled_without_double_anchoring(
         "confirmed": 1,
     }
     assert onchain_batches(ledger, restarted) == 1
-    body = httpx.get(f"{ledger.base_url}/v1/records/{submitted[5]}/proof")
+    body = ledger.get(f"/v1/records/{submitted[5]}/proof")
     assert body.status_code == 200
 
 
@@ -214,9 +213,9 @@ def test_tree_endpoint_is_a_standard_v1_dump_that_openzeppelin_loads(
     ledger: LedgerServer, submitted: list[str]
 ) -> None:
     worker(ledger).run_once()
-    dump = httpx.get(f"{ledger.base_url}/v1/batches/1/tree").json()
+    dump = ledger.get("/v1/batches/1/tree").json()
     tree = StandardMerkleTree.load(dump)
-    batch = httpx.get(f"{ledger.base_url}/v1/batches/1").json()
+    batch = ledger.get("/v1/batches/1").json()
     assert "0x" + tree.root.hex() == batch["root"] and batch["status"] == "confirmed"
     assert len(dump["values"]) == LEAVES
     proof = ["0x" + p.hex() for p in tree.get_proof(0)]

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
 
-import httpx
 import pytest
 
 from ledger_api.commands.serve import build_worker
-from terminal.client import LedgerClient, Terminal
+from terminal.client import Terminal
 from tests.conftest import LedgerServer
 from tests.ledger_helpers import register
 from verifier.figure_bundle import FigureProofBundle
@@ -54,8 +54,8 @@ def anchored_hours(
     """Register a terminal and submit and anchor ``hours`` hourly grid readings from ``start``
     (each ``mwh_thousandths`` / 1000 MWh)."""
     terminal = Terminal.create()
-    register(ledger.base_url, enterprise, [source], terminal, industry=industry)
-    client = LedgerClient(ledger.base_url)
+    register(ledger.server, enterprise, [source], terminal, industry=industry)
+    client = ledger.ledger_client()
     domain = client.domain()
     records = [
         terminal.sign(
@@ -87,7 +87,7 @@ def month(ledger: LedgerServer) -> LedgerServer:
 
 
 def test_evaluation_grades_and_its_figures_are_provable(month: LedgerServer) -> None:
-    response = httpx.post(f"{month.base_url}/v1/evaluations", json=evaluation_body())
+    response = month.post("/v1/evaluations", json=evaluation_body())
     assert response.status_code == 201, response.text
     result = response.json()
     assert result["total"] == "3863.520" and not result["anchored"]
@@ -98,7 +98,7 @@ def test_evaluation_grades_and_its_figures_are_provable(month: LedgerServer) -> 
     assert result["entry"]["records"]["devices"][0]["firstSeq"] == 1
 
     identifier = result["identifier"]
-    pending = httpx.get(f"{month.base_url}/v1/evaluations/{identifier}/proof")
+    pending = month.get(f"/v1/evaluations/{identifier}/proof")
     assert (pending.status_code, pending.json()["error"]["code"]) == (409, "not_anchored")
     build_worker(month.settings()).run_once()
 
@@ -108,23 +108,21 @@ def test_evaluation_grades_and_its_figures_are_provable(month: LedgerServer) -> 
         ("rating.grade", "2"),
         ("byCategory.purchased_electricity", "3863.520"),
     ]:
-        body = httpx.get(
-            f"{month.base_url}/v1/evaluations/{identifier}/proof", params={"figure": figure}
-        )
+        body = month.get(f"/v1/evaluations/{identifier}/proof", params={"figure": figure})
         assert body.status_code == 200, body.text
         bundle = FigureProofBundle.model_validate(body.json())
         assert (bundle.figure.path, bundle.figure.value) == (figure, value)
         assert len(bundle.records) == READINGS
         assert sum(len(b.records) for b in bundle.batches) == READINGS
 
-    report = httpx.get(f"{month.base_url}/v1/evaluations/{identifier}/report")
+    report = month.get(f"/v1/evaluations/{identifier}/report")
     assert report.status_code == 200 and report.headers["content-type"].startswith("text/html")
     assert "碳效评价报告" in report.text and "3863.520" in report.text
     assert "<svg" in report.text and identifier in report.text
 
-    ratings = httpx.get(f"{month.base_url}/v1/enterprises/{ENTERPRISE}/ratings").json()
+    ratings = month.get(f"/v1/enterprises/{ENTERPRISE}/ratings").json()
     assert [r["grade"] for r in ratings] == [2]
-    figures = httpx.get(f"{month.base_url}/v1/enterprises/{ENTERPRISE}/figures").json()
+    figures = month.get(f"/v1/enterprises/{ENTERPRISE}/figures").json()
     assert figures[0]["total"] == "3863.520"
 
 
@@ -144,19 +142,15 @@ def test_bad_evaluations_record_nothing(
     month: LedgerServer, changes: dict[str, object], status: int, code: str
 ) -> None:
     body = {k: v for k, v in evaluation_body(**changes).items() if v is not None}
-    response = httpx.post(f"{month.base_url}/v1/evaluations", json=body)
+    response = month.post("/v1/evaluations", json=body)
     assert (response.status_code, response.json()["error"]["code"]) == (status, code)
-    assert httpx.get(f"{month.base_url}/v1/enterprises/{ENTERPRISE}/ratings").json() == []
+    assert month.get(f"/v1/enterprises/{ENTERPRISE}/ratings").json() == []
 
 
 def test_unknown_figure_is_422(month: LedgerServer) -> None:
-    identifier = httpx.post(f"{month.base_url}/v1/evaluations", json=evaluation_body()).json()[
-        "identifier"
-    ]
+    identifier = month.post("/v1/evaluations", json=evaluation_body()).json()["identifier"]
     build_worker(month.settings()).run_once()
-    response = httpx.get(
-        f"{month.base_url}/v1/evaluations/{identifier}/proof", params={"figure": "byGas.SF6"}
-    )
+    response = month.get(f"/v1/evaluations/{identifier}/proof", params={"figure": "byGas.SF6"})
     assert (response.status_code, response.json()["error"]["code"]) == (422, "unknown_figure")
 
 
@@ -180,9 +174,9 @@ def test_ruleset_gaps_are_clear_errors(ledger: LedgerServer) -> None:
     ]
     for enterprise, day, code in cases:
         body = evaluation_body(enterprise=enterprise, periodStart=day, periodEnd=day)
-        response = httpx.post(f"{ledger.base_url}/v1/evaluations", json=body)
+        response = ledger.post("/v1/evaluations", json=body)
         assert (response.status_code, response.json()["error"]["code"]) == (422, code)
-        ratings = httpx.get(f"{ledger.base_url}/v1/enterprises/{enterprise}/ratings").json()
+        ratings = ledger.get(f"/v1/enterprises/{enterprise}/ratings").json()
         assert ratings == []
 
 
@@ -203,7 +197,8 @@ def test_evaluate_command(month: LedgerServer) -> None:
             "--api",
             month.base_url,
         ]
-        return subprocess.run(command, capture_output=True, text=True, timeout=120)
+        env = {**os.environ, "CARBON_API_KEY": month.token}
+        return subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
 
     done = run("2025-06-01", "2025-06-30")
     assert done.returncode == 0, done.stderr

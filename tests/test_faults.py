@@ -24,7 +24,7 @@ from anchoring.deployment import deploy
 from anchoring.devchain import DEV_CHAIN_ID, DevChain
 from anchoring.operator import dev_account
 from ledger_api.local_server import ServerProcess, free_port, start_server
-from terminal.client import LedgerClient, SignedRecord, Terminal
+from terminal.client import SignedRecord, Terminal
 from tests.conftest import LedgerServer, server_env
 from tests.fault_helpers import (
     DEADLINE_S,
@@ -61,24 +61,24 @@ def readings(terminal: Terminal, domain: Domain, first: int, count: int) -> list
     )
 
 
-def ledger_domain(base_url: str) -> Domain:
-    client = LedgerClient(base_url)
+def ledger_domain(server: ServerProcess) -> Domain:
+    client = server.ledger_client()
     try:
         return client.domain()
     finally:
         client.close()
 
 
-def post_batch(base_url: str, records: list[SignedRecord]) -> httpx.Response:
+def post_batch(server: ServerProcess, records: list[SignedRecord]) -> httpx.Response:
     """One attempt, no retries: the test decides what happens after a failure."""
     body = {"records": [r.to_json() for r in records]}
-    return httpx.post(base_url + "/v1/activity-batches", json=body, timeout=DEADLINE_S)
+    return server.post("/v1/activity-batches", json=body, timeout=DEADLINE_S)
 
 
 @pytest.fixture
 def terminal(ledger: LedgerServer) -> Terminal:
     terminal = Terminal.create()
-    register(ledger.base_url, ENTERPRISE, [SOURCE], terminal)
+    register(ledger.server, ENTERPRISE, [SOURCE], terminal)
     return terminal
 
 
@@ -107,13 +107,13 @@ def test_api_killed_mid_batch_stores_all_or_nothing_and_one_copy_after_resend(
     ledger: LedgerServer, terminal: Terminal, w3: Web3
 ) -> None:
     db = db_path(ledger.data_dir)
-    domain = ledger_domain(ledger.base_url)
+    domain = ledger_domain(ledger.server)
     env = server_env(ledger.data_dir, ledger.env["CARBON_RPC_URL"])
     next_seq = 1
     # An undisturbed batch first: it warms the server up and times a whole request, so the
     # delayed kills below spread over parsing, signature checks and the transaction.
     started = time.monotonic()
-    response = post_batch(ledger.base_url, readings(terminal, domain, next_seq, API_BATCH))
+    response = post_batch(ledger.server, readings(terminal, domain, next_seq, API_BATCH))
     full_request_s = time.monotonic() - started
     assert (response.status_code, response.json()["accepted"]) == (201, API_BATCH)
     next_seq += API_BATCH
@@ -127,7 +127,7 @@ def test_api_killed_mid_batch_stores_all_or_nothing_and_one_copy_after_resend(
             batch = readings(terminal, domain, next_seq, API_BATCH)
             next_seq += API_BATCH
             with ThreadPoolExecutor(1) as pool:
-                request = pool.submit(post_batch, server.base_url, batch)
+                request = pool.submit(post_batch, server, batch)
                 if point == "in_transaction":
                     kill_while_writing(server, db, request)
                 else:
@@ -147,7 +147,7 @@ def test_api_killed_mid_batch_stores_all_or_nothing_and_one_copy_after_resend(
 
             server = start_server(ledger.data_dir, env)
             # The terminal's retry: the same batch again, until it gets an answer.
-            client = LedgerClient(server.base_url, retries=5, backoff_s=0.5)
+            client = server.ledger_client(retries=5, backoff_s=0.5)
             try:
                 result = client.submit(batch)
                 assert result["accepted"] + result["duplicates"] == API_BATCH
@@ -192,7 +192,7 @@ def test_worker_killed_between_steps_is_reconciled_on_restart(
 ) -> None:
     rpc_url = ledger.env["CARBON_RPC_URL"]
     db = db_path(ledger.data_dir)
-    client = LedgerClient(ledger.base_url)
+    client = ledger.ledger_client()
     domain = client.domain()
     # A batch confirmed before the crash, so reconciliation must leave it alone.
     client.submit(readings(terminal, domain, 1, FIRST_ROUND))
@@ -271,7 +271,7 @@ class ChainLedger:
     def submit(self) -> None:
         """One batch; it must be accepted whatever the chain is doing."""
         batch = readings(self.terminal, self.domain, self.accepted + 1, OUTAGE_ROUND)
-        response = post_batch(self.server.base_url, batch)
+        response = post_batch(self.server, batch)
         assert (response.status_code, response.json()["accepted"]) == (201, OUTAGE_ROUND)
         self.accepted += OUTAGE_ROUND
 
@@ -332,8 +332,8 @@ def chain_ledger(tmp_path: Path) -> Iterator[ChainLedger]:
         server = start_server(data_dir, server_env(data_dir, chain.rpc_url))
         try:
             terminal = Terminal.create()
-            register(server.base_url, ENTERPRISE, [SOURCE], terminal)
-            domain = ledger_domain(server.base_url)
+            register(server, ENTERPRISE, [SOURCE], terminal)
+            domain = ledger_domain(server)
             yield ChainLedger(chain, data_dir, server, record.address, terminal, domain)
         finally:
             server.stop()
@@ -422,13 +422,13 @@ def test_batch_waits_for_a_locked_database_and_is_stored_once(
     ledger: LedgerServer, terminal: Terminal, w3: Web3
 ) -> None:
     count = 500
-    domain = ledger_domain(ledger.base_url)
+    domain = ledger_domain(ledger.server)
     batch = readings(terminal, domain, 1, count)
     locker = sqlite3.connect(db_path(ledger.data_dir), isolation_level=None)
     try:
         locker.execute("BEGIN EXCLUSIVE")
         with ThreadPoolExecutor(1) as pool:
-            request = pool.submit(post_batch, ledger.base_url, batch)
+            request = pool.submit(post_batch, ledger.server, batch)
             time.sleep(2)  # the lock's duration: the fault being injected
             # Nothing can be committed behind our lock, so no answer may have come yet
             # (an early answer would be a 5xx: the batch dropped instead of waiting).

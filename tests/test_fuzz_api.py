@@ -24,7 +24,7 @@ from schemathesis.checks import not_a_server_error
 
 from ledger_api.commands.serve import build_worker
 from ledger_api.registration import templates
-from terminal.client import LedgerClient, SignedRecord, Terminal
+from terminal.client import SignedRecord, Terminal
 from tests.conftest import LedgerServer
 from tests.ledger_helpers import register, resign
 from verifier.typed_data import ActivityRecord, Domain
@@ -72,14 +72,14 @@ def hourly(terminal: Terminal, domain: Domain, hours: range) -> list[SignedRecor
 def seed(ledger: LedgerServer) -> tuple[Known, Terminal]:
     """An enterprise, source and terminal; a day of anchored records; an anchored evaluation."""
     terminal = Terminal.create()
-    register(ledger.base_url, ENTERPRISE, [SOURCE], terminal, industry="aluminium")
-    client = LedgerClient(ledger.base_url)
+    register(ledger.server, ENTERPRISE, [SOURCE], terminal, industry="aluminium")
+    client = ledger.ledger_client()
     records = hourly(terminal, client.domain(), range(24))
     stored = client.submit(records)["records"]
     worker = build_worker(ledger.settings())
     worker.run_once()
-    evaluation = httpx.post(
-        ledger.base_url + "/v1/evaluations",
+    evaluation = ledger.post(
+        "/v1/evaluations",
         json={
             "enterprise": ENTERPRISE,
             "periodStart": "2025-06-01",
@@ -168,7 +168,7 @@ def strategies(operation: Any, known: Known) -> list[tuple[st.SearchStrategy, in
     return found
 
 
-def fuzz(strategy: st.SearchStrategy, examples: int, base_url: str) -> None:
+def fuzz(strategy: st.SearchStrategy, examples: int, ledger: LedgerServer) -> None:
     @settings(
         max_examples=examples,
         derandomize=True,
@@ -179,7 +179,8 @@ def fuzz(strategy: st.SearchStrategy, examples: int, base_url: str) -> None:
     @given(case=strategy)
     def run(case: Any) -> None:
         case.call_and_validate(
-            base_url=base_url,
+            base_url=ledger.base_url,
+            headers={"Authorization": f"Bearer {ledger.token}"},
             checks=[not_a_server_error, error_shape],
             timeout=REQUEST_TIMEOUT_S,
         )
@@ -197,7 +198,7 @@ def test_no_input_gets_a_server_error(ledger: LedgerServer) -> None:
         operations += 1
         for strategy, examples in strategies(operation, known):
             try:
-                fuzz(strategy, examples, ledger.base_url)
+                fuzz(strategy, examples, ledger)
             except Unsatisfiable:
                 pass  # nothing in this operation can be made to violate the schema
             except (Exception, BaseExceptionGroup) as exc:  # report every operation's failures
@@ -210,8 +211,8 @@ def test_no_input_gets_a_server_error(ledger: LedgerServer) -> None:
 
 
 def post_batch(ledger: LedgerServer, body: bytes, content_type: str) -> httpx.Response:
-    return httpx.post(
-        ledger.base_url + "/v1/activity-batches",
+    return ledger.post(
+        "/v1/activity-batches",
         content=body,
         headers={"content-type": content_type},
         timeout=REQUEST_TIMEOUT_S,
@@ -232,8 +233,8 @@ def first_problem(response: httpx.Response) -> tuple[int, str, str, str | None]:
 @pytest.fixture
 def signed(ledger: LedgerServer) -> tuple[Terminal, Domain, SignedRecord]:
     terminal = Terminal.create()
-    register(ledger.base_url, ENTERPRISE, [SOURCE], terminal, industry="aluminium")
-    domain = LedgerClient(ledger.base_url).domain()
+    register(ledger.server, ENTERPRISE, [SOURCE], terminal, industry="aluminium")
+    domain = ledger.ledger_client().domain()
     return terminal, domain, hourly(terminal, domain, range(1))[0]
 
 
@@ -307,7 +308,7 @@ def test_oversized_and_non_json_bodies(
 def test_other_inputs_the_fuzz_found(
     ledger: LedgerServer, signed: tuple[Terminal, Domain, SignedRecord]
 ) -> None:
-    with httpx.Client(base_url=ledger.base_url, timeout=REQUEST_TIMEOUT_S) as http:
+    with ledger.client(timeout=REQUEST_TIMEOUT_S) as http:
         for path in (f"/v1/batches/{10**30}", f"/v1/batches/{2**63}/tree", "/v1/batches/-1"):
             response = http.get(path)
             assert response.status_code == 422, (path, response.text)
@@ -365,8 +366,8 @@ def test_values_without_canonical_json(
         ),
     ]
     for path, body, code, field in cases:
-        response = httpx.post(
-            ledger.base_url + path,
+        response = ledger.post(
+            path,
             content=json.dumps(body, allow_nan=True).encode(),
             headers={"content-type": "application/json"},
         )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 
-import httpx
 import pytest
 from eth_account import Account
 
@@ -20,13 +19,13 @@ SOURCE = "88.118.8/SRC-STEEL-01-GRID"
 @pytest.fixture
 def terminal(ledger: LedgerServer) -> Terminal:
     terminal = Terminal.create()
-    register(ledger.base_url, ENTERPRISE, [SOURCE], terminal)
+    register(ledger.server, ENTERPRISE, [SOURCE], terminal)
     return terminal
 
 
 @pytest.fixture
 def client(ledger: LedgerServer) -> LedgerClient:
-    return LedgerClient(ledger.base_url)
+    return ledger.ledger_client()
 
 
 def stored_count(ledger: LedgerServer) -> tuple[int, int]:
@@ -45,7 +44,7 @@ def rejected(client: LedgerClient, records: list[SignedRecord]) -> BatchRejected
 def test_typed_data_is_bound_to_the_deployment(ledger: LedgerServer, client: LedgerClient) -> None:
     domain = client.domain()
     assert domain == Domain(1337, ledger.deployment.address)
-    body = httpx.get(ledger.base_url + "/v1/typed-data").json()
+    body = ledger.get("/v1/typed-data").json()
     assert body["primaryType"] == "ActivityRecord"
     assert body["domain"] == {
         "name": "carbon-ledger",
@@ -61,7 +60,7 @@ def test_a_record_signed_by_eth_account_is_accepted(
     # Any EIP-712 signer will do: sign the served document with eth-account, not our signer.
     account = Account.create()
     terminal = Terminal(account.key)
-    register(ledger.base_url, ENTERPRISE, [SOURCE], terminal)
+    register(ledger.server, ENTERPRISE, [SOURCE], terminal)
     record = reading(terminal, ENTERPRISE, SOURCE, seq=1)
     document = typed_data(client.domain(), record)
     signature = Account.sign_typed_data(account.key, full_message=document).signature
@@ -131,7 +130,7 @@ def test_revoked_device_is_rejected_but_its_records_stay(
 ) -> None:
     domain = client.domain()
     client.submit(signed_readings(terminal, domain, ENTERPRISE, SOURCE, range(1, 3)))
-    revoked = httpx.post(f"{ledger.base_url}/v1/devices/{terminal.address}/revoke")
+    revoked = ledger.post(f"/v1/devices/{terminal.address}/revoke")
     assert revoked.json()["status"] == "revoked"
     error = rejected(client, signed_readings(terminal, domain, ENTERPRISE, SOURCE, range(3, 4)))
     assert error.problems[0]["code"] == "device_revoked"
@@ -142,8 +141,8 @@ def test_device_not_bound_to_the_source(
     ledger: LedgerServer, client: LedgerClient, terminal: Terminal
 ) -> None:
     other = "88.118.8/SRC-STEEL-01-GAS"
-    httpx.post(
-        f"{ledger.base_url}/v1/enterprises/{ENTERPRISE}/sources",
+    ledger.post(
+        f"/v1/enterprises/{ENTERPRISE}/sources",
         json={"identifier": other, "name": "gas"},
     )
     records = [terminal.sign(client.domain(), reading(terminal, ENTERPRISE, other, 1))]
@@ -155,7 +154,7 @@ def test_device_of_another_enterprise(
 ) -> None:
     other_terminal = Terminal.create()
     register(
-        ledger.base_url,
+        ledger.server,
         "88.118.8/ENT-GLASS-01",
         ["88.118.8/SRC-GLASS-01"],
         other_terminal,
@@ -232,14 +231,14 @@ def test_attributes_must_match_their_hash(client: LedgerClient, terminal: Termin
 
 
 def test_malformed_requests_get_machine_readable_errors(ledger: LedgerServer) -> None:
-    url = ledger.base_url + "/v1/activity-batches"
-    malformed = httpx.post(url, content=b"{not json", headers={"content-type": "application/json"})
+    url = "/v1/activity-batches"
+    malformed = ledger.post(url, content=b"{not json", headers={"content-type": "application/json"})
     assert malformed.status_code == 400
     assert malformed.json()["error"]["code"] == "malformed_json"
-    wrong = httpx.post(url, json={"records": [{"record": {}, "signature": "0x12"}]})
+    wrong = ledger.post(url, json={"records": [{"record": {}, "signature": "0x12"}]})
     assert wrong.status_code == 422
     assert wrong.json()["error"]["field"] == "records.0.signature"
-    empty = httpx.post(url, json={"records": []})
+    empty = ledger.post(url, json={"records": []})
     assert empty.status_code == 422 and empty.json()["error"]["field"] == "records"
 
 
@@ -252,7 +251,7 @@ def test_oversized_batch_is_413(
 
 
 def test_registration_errors(ledger: LedgerServer, terminal: Terminal) -> None:
-    with httpx.Client(base_url=ledger.base_url) as http:
+    with ledger.client() as http:
         again = http.post(
             "/v1/enterprises",
             json={"identifier": ENTERPRISE, "name": "x", "industry": "iron_steel"},

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from sqlalchemy import text
 
 from ledger_api.commands.serve import build_worker
 from ledger_api.db import make_engine
-from terminal.client import BatchRejected, LedgerClient, Terminal
+from terminal.client import BatchRejected, Terminal
 from tests.conftest import LedgerServer
 from tests.ledger_helpers import register, resign, signed_readings
 from verifier.bundle import RecordProofBundle
@@ -27,8 +26,8 @@ def count(ledger: LedgerServer, table: str) -> int:
 
 def test_ingest_anchor_and_prove_on_postgres(ledger_pg: LedgerServer) -> None:
     terminal = Terminal.create()
-    register(ledger_pg.base_url, ENTERPRISE, [SOURCE], terminal, industry="chemicals")
-    client = LedgerClient(ledger_pg.base_url)
+    register(ledger_pg.server, ENTERPRISE, [SOURCE], terminal, industry="chemicals")
+    client = ledger_pg.ledger_client()
     domain = client.domain()
     records = signed_readings(terminal, domain, ENTERPRISE, SOURCE, range(1, 201))
     assert client.submit(records)["accepted"] == 200
@@ -44,8 +43,6 @@ def test_ingest_anchor_and_prove_on_postgres(ledger_pg: LedgerServer) -> None:
     events = 3  # the enterprise, its source and the terminal were registered
     assert (result.batches, result.leaves) == (1, 200 + events)
     digest = client.submit(records[7:8])["records"][0]["digest"]
-    bundle = RecordProofBundle.model_validate(
-        httpx.get(f"{ledger_pg.base_url}/v1/records/{digest}/proof").json()
-    )
+    bundle = RecordProofBundle.model_validate(ledger_pg.get(f"/v1/records/{digest}/proof").json())
     outcome = verify_record(bundle, JsonRpcReader(ledger_pg.env["CARBON_RPC_URL"]))
     assert outcome.valid, outcome.failure

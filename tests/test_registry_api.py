@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from ledger_api.commands.serve import build_worker
-from terminal.client import BatchRejected, LedgerClient, Terminal
+from terminal.client import BatchRejected, Terminal
 from tests.conftest import LedgerServer
 from tests.ledger_helpers import register, signed_readings
 from verifier.typed_data import attributes_hash
@@ -20,7 +20,7 @@ USCC = "91350100M000100Y43"  # a structurally valid unified social credit code
 
 
 def post(ledger: LedgerServer, path: str, body: dict) -> httpx.Response:
-    return httpx.post(f"{ledger.base_url}{path}", json=body)
+    return ledger.post(f"{path}", json=body)
 
 
 def error(response: httpx.Response) -> tuple[int, str, str | None]:
@@ -46,7 +46,7 @@ def test_bad_identifiers_register_nothing(ledger: LedgerServer, identifier: str,
     status, got, field = error(response)
     assert status == 422 and got in {code, "invalid_request"}
     assert field == "identifier"
-    assert httpx.get(f"{ledger.base_url}/v1/enterprises/{identifier}").status_code == 404
+    assert ledger.get(f"/v1/enterprises/{identifier}").status_code == 404
 
 
 def test_identifiers_are_minted_when_omitted(ledger: LedgerServer) -> None:
@@ -74,8 +74,8 @@ def test_metadata_is_checked_against_the_industry_template(ledger: LedgerServer)
 
 def test_record_attributes_are_checked_against_the_template(ledger: LedgerServer) -> None:
     terminal = Terminal.create()
-    register(ledger.base_url, ENTERPRISE, [POTLINE], terminal, industry="aluminium")
-    client = LedgerClient(ledger.base_url)
+    register(ledger.server, ENTERPRISE, [POTLINE], terminal, industry="aluminium")
+    client = ledger.ledger_client()
     (signed,) = signed_readings(terminal, client.domain(), ENTERPRISE, POTLINE, range(1, 2))
     attributes = {"params": {"aem": "not a number"}}
     from dataclasses import replace
@@ -92,8 +92,8 @@ def test_record_attributes_are_checked_against_the_template(ledger: LedgerServer
 
 def test_resolution_answers_in_the_handle_shape(ledger: LedgerServer) -> None:
     terminal = Terminal.create()
-    register(ledger.base_url, ENTERPRISE, [POTLINE], terminal, industry="aluminium")
-    found = httpx.get(f"{ledger.base_url}/api/handles/{ENTERPRISE}")
+    register(ledger.server, ENTERPRISE, [POTLINE], terminal, industry="aluminium")
+    found = ledger.get(f"/api/handles/{ENTERPRISE}")
     assert found.status_code == 200
     body = found.json()
     assert (body["responseCode"], body["handle"]) == (1, ENTERPRISE)
@@ -101,22 +101,22 @@ def test_resolution_answers_in_the_handle_shape(ledger: LedgerServer) -> None:
     assert types["CL_KIND"] == "enterprise" and types["URL"].endswith(ENTERPRISE)
     assert "industry/aluminium/v1" in types["CL_TEMPLATE"]
     assert all({"index", "type", "data"} <= set(v) for v in body["values"])
-    source = httpx.get(f"{ledger.base_url}/api/handles/{POTLINE}").json()
+    source = ledger.get(f"/api/handles/{POTLINE}").json()
     values = {v["type"]: v["data"]["value"] for v in source["values"]}
     assert (values["CL_KIND"], values["CL_ENTERPRISE"]) == ("source", ENTERPRISE)
     assert terminal.address in values["CL_TERMINALS"]
-    device = httpx.get(f"{ledger.base_url}/api/handles/{terminal.address}").json()
+    device = ledger.get(f"/api/handles/{terminal.address}").json()
     assert {v["type"]: v["data"]["value"] for v in device["values"]}["CL_STATUS"] == "active"
-    missing = httpx.get(f"{ledger.base_url}/api/handles/88.118.8/NOBODY")
+    missing = ledger.get("/api/handles/88.118.8/NOBODY")
     assert (missing.status_code, missing.json()["responseCode"]) == (404, 100)
-    malformed = httpx.get(f"{ledger.base_url}/api/handles/88.118.8/\u0430")
+    malformed = ledger.get("/api/handles/88.118.8/\u0430")
     assert (malformed.status_code, malformed.json()["responseCode"]) == (400, 2)
 
 
 def test_rotation_revocation_and_key_reuse(ledger: LedgerServer) -> None:
     old = Terminal.create()
-    register(ledger.base_url, ENTERPRISE, [POTLINE], old, industry="aluminium")
-    client = LedgerClient(ledger.base_url)
+    register(ledger.server, ENTERPRISE, [POTLINE], old, industry="aluminium")
+    client = ledger.ledger_client()
     domain = client.domain()
     assert (
         client.submit(signed_readings(old, domain, ENTERPRISE, POTLINE, range(1, 6)))["accepted"]
@@ -126,9 +126,7 @@ def test_rotation_revocation_and_key_reuse(ledger: LedgerServer) -> None:
     rotated = post(ledger, f"/v1/devices/{old.address}/rotate", {"newAddress": new.address})
     assert rotated.status_code == 201
     assert (rotated.json()["status"], rotated.json()["last_seq"]) == ("active", 5)
-    assert httpx.get(f"{ledger.base_url}/v1/devices/{old.address}").json()["successor"] == (
-        new.address
-    )
+    assert ledger.get(f"/v1/devices/{old.address}").json()["successor"] == (new.address)
     # The old key signs after its revocation: refused. The new key carries on from seq 6.
     with pytest.raises(BatchRejected) as rejected:
         client.submit(signed_readings(old, domain, ENTERPRISE, POTLINE, range(6, 7)))
@@ -149,7 +147,7 @@ def test_rotation_revocation_and_key_reuse(ledger: LedgerServer) -> None:
 
 def test_registry_events_are_anchored_leaves(ledger: LedgerServer) -> None:
     terminal = Terminal.create()
-    register(ledger.base_url, ENTERPRISE, [POTLINE], terminal, industry="aluminium")
+    register(ledger.server, ENTERPRISE, [POTLINE], terminal, industry="aluminium")
     post(ledger, f"/v1/devices/{terminal.address}/revoke", {})
     build_worker(ledger.settings()).run_once()
     with sqlite3.connect(ledger.data_dir / "ledger.sqlite") as db:
@@ -165,7 +163,7 @@ def test_registry_events_are_anchored_leaves(ledger: LedgerServer) -> None:
         "device.revoked",
     ]
     assert unanchored == 0
-    batch = httpx.get(f"{ledger.base_url}/v1/batches/1").json()
+    batch = ledger.get("/v1/batches/1").json()
     assert batch["manifest"]["kinds"] == {"3": 4}
 
 
@@ -186,20 +184,20 @@ def terminals_csv(address: str, enterprise: str = "88.118.8/CL-ENT-BULK-AL") -> 
 
 
 def test_bulk_registration_dry_run_then_apply(ledger: LedgerServer) -> None:
-    url = f"{ledger.base_url}/v1/registrations/bulk"
+    url = "/v1/registrations/bulk"
     terminal = Terminal.create()
     sheets = {
         "enterprises": ENTERPRISES,
         "sources": SOURCES,
         "terminals": terminals_csv(terminal.address),
     }
-    dry = httpx.post(url, params={"dryRun": "true"}, json={"sheets": sheets})
+    dry = ledger.post(url, params={"dryRun": "true"}, json={"sheets": sheets})
     assert dry.status_code == 200
     assert dry.json() == {"dryRun": True, "enterprises": 1, "sources": 1, "terminals": 1}
-    assert httpx.get(f"{ledger.base_url}/v1/enterprises/88.118.8/CL-ENT-BULK-AL").status_code == 404
-    applied = httpx.post(url, json={"sheets": sheets})
+    assert ledger.get("/v1/enterprises/88.118.8/CL-ENT-BULK-AL").status_code == 404
+    applied = ledger.post(url, json={"sheets": sheets})
     assert applied.status_code == 201
-    device = httpx.get(f"{ledger.base_url}/v1/devices/{terminal.address}").json()
+    device = ledger.get(f"/v1/devices/{terminal.address}").json()
     assert device["sources"] == ["88.118.8/CL-SRC-BULK-POT"]
 
 
@@ -209,16 +207,16 @@ def test_bulk_problems_name_sheet_row_and_column(ledger: LedgerServer) -> None:
         "sources": SOURCES,
         "terminals": terminals_csv("0x1234", "88.118.8/CL-ENT-ELSEWHERE"),
     }
-    response = httpx.post(f"{ledger.base_url}/v1/registrations/bulk", json={"sheets": sheets})
+    response = ledger.post("/v1/registrations/bulk", json={"sheets": sheets})
     assert response.status_code == 422
     problems = {(p["field"], p.get("index")) for p in response.json()["error"]["problems"]}
     assert ("enterprises.region", 2) in problems
     assert any(field.startswith("terminals.") for field, _ in problems)
-    assert httpx.get(f"{ledger.base_url}/v1/enterprises/88.118.8/CL-ENT-BULK-AL").status_code == 404
+    assert ledger.get("/v1/enterprises/88.118.8/CL-ENT-BULK-AL").status_code == 404
 
 
 def test_a_terminal_cannot_be_bound_to_another_enterprises_source(ledger: LedgerServer) -> None:
-    register(ledger.base_url, ENTERPRISE, [POTLINE], Terminal.create(), industry="aluminium")
+    register(ledger.server, ENTERPRISE, [POTLINE], Terminal.create(), industry="aluminium")
     post(
         ledger,
         "/v1/enterprises",
@@ -304,7 +302,7 @@ def test_enterprise_templates_extend_and_persist(ledger: LedgerServer, tmp_path)
 
     restarted = start_server(ledger.data_dir, ledger.env)
     try:
-        again = httpx.get(f"{restarted.base_url}/v1/templates/{template['id']}")
+        again = restarted.get(f"/v1/templates/{template['id']}")
         assert again.status_code == 200 and again.json()["digest"] == template["digest"]
     finally:
         restarted.stop()

@@ -27,9 +27,9 @@ from anchoring.devchain import DevChain
 from ledger_api.commands.runtime import chain, clean_errors, console, operator
 from ledger_api.commands.serve import build_worker
 from ledger_api.demo_plan import DEMO_RULESET, ENTERPRISES, DemoEnterprise, Reading, readings
-from ledger_api.local_server import running_server
+from ledger_api.local_server import ServerProcess, running_server
 from ledger_api.settings import Settings, get_settings
-from terminal.client import LedgerClient, SignedRecord, Terminal
+from terminal.client import SignedRecord, Terminal
 from verifier.typed_data import ActivityRecord, Domain, attributes_hash, record_digest
 
 SUBMIT_BATCH = 5_000
@@ -51,18 +51,17 @@ def demo() -> None:
     env = {"CARBON_RPC_URL": settings.rpc_url}
     with running_server(settings.data_dir, env) as server:
         console.print(f"[bold]ledger[/bold]   {server.base_url} (database in {settings.data_dir})")
-        client = LedgerClient(server.base_url)
-        domain = client.domain()
-        signed = {e.key: _ingest(settings, server.base_url, client, domain, e) for e in ENTERPRISES}
+        domain = server.ledger_client().domain()
+        signed = {e.key: _ingest(settings, server, domain, e) for e in ENTERPRISES}
         _anchor(settings)
-        _resolve(server.base_url, ENTERPRISES[0].identifier)
+        _resolve(server, ENTERPRISES[0].identifier)
         _account(signed)
-        proof_file = _fetch_proof(settings, server.base_url, signed["alu"][0])
-        evaluations = {e.key: _evaluate(server.base_url, e) for e in ENTERPRISES}
+        proof_file = _fetch_proof(settings, server, domain, signed["alu"][0])
+        evaluations = {e.key: _evaluate(server, e) for e in ENTERPRISES}
         _anchor(settings)
         _grades(evaluations)
-        _write_report(settings, server.base_url, evaluations["alu"])
-        figure_file = _fetch_figure(settings, server.base_url, evaluations["steel"])
+        _write_report(settings, server, evaluations["alu"])
+        figure_file = _fetch_figure(settings, server, evaluations["steel"])
     _verify("record", proof_file, settings.rpc_url)
     _verify("figure", figure_file, settings.rpc_url)
     console.print("chain still running; stop it with `carbon-ledger chain down`")
@@ -143,25 +142,36 @@ def _sign(
     return signed
 
 
+def _gateway_key(http: httpx.Client, enterprise: DemoEnterprise) -> tuple[str, str]:
+    """A fresh key of the enterprise's gateway, a terminal principal held to its own records."""
+    name = f"{enterprise.key}-gateway"
+    body = {"name": name, "role": "terminal", "enterprise": enterprise.identifier}
+    response = http.post("/v1/principals", json=body)
+    if response.status_code == 409:
+        response = http.post(f"/v1/principals/{name}/keys", json={"label": "demo"})
+    key = response.json()
+    return key.get("key", key)["keyId"], key.get("key", key)["token"]
+
+
 def _ingest(
-    settings: Settings,
-    base_url: str,
-    client: LedgerClient,
-    domain: Domain,
-    enterprise: DemoEnterprise,
+    settings: Settings, server: ServerProcess, domain: Domain, enterprise: DemoEnterprise
 ) -> list[SignedRecord]:
     plan = list(readings(enterprise))
     terminals = {
         s: _terminal(settings, enterprise, s) for s in dict.fromkeys(r.source for r in plan)
     }
-    with httpx.Client(base_url=base_url, timeout=60) as http:
+    with server.client(timeout=60) as http:
         _register(http, enterprise, terminals)
+        key_id, token = _gateway_key(http, enterprise)
     signed = _sign(domain, enterprise, terminals, plan)
     stored = duplicates = 0
+    client = server.ledger_client(token)
     for i in range(0, len(signed), SUBMIT_BATCH):
         result = client.submit(signed[i : i + SUBMIT_BATCH])
         stored += result["accepted"]
         duplicates += result["duplicates"]
+    client.close()
+    server.post(f"/v1/keys/{key_id}/revoke")  # the demo's gateway keys live for one run
     console.print(
         f"[bold]ingest[/bold]   {enterprise.identifier} ({enterprise.name_zh}): "
         f"{len(terminals)} terminals, {len(signed)} signed readings, "
@@ -182,9 +192,9 @@ def _anchor(settings: Settings) -> None:
         console.print("[bold]anchor[/bold]   everything was already anchored")
 
 
-def _resolve(base_url: str, identifier: str) -> None:
+def _resolve(server: ServerProcess, identifier: str) -> None:
     """Resolve one identifier the way generic Handle tooling would."""
-    body = httpx.get(f"{base_url}/api/handles/{identifier}", timeout=30).json()
+    body = server.get(f"/api/handles/{identifier}", timeout=30).json()
     values = {v["type"]: v["data"]["value"] for v in body.get("values", [])}
     console.print(
         f"[bold]resolve[/bold]  {identifier}: responseCode {body['responseCode']}, "
@@ -231,10 +241,11 @@ def _account(signed: dict[str, list[SignedRecord]]) -> None:
     console.print(table)
 
 
-def _fetch_proof(settings: Settings, base_url: str, record: SignedRecord) -> Path:
-    domain = LedgerClient(base_url).domain()
+def _fetch_proof(
+    settings: Settings, server: ServerProcess, domain: Domain, record: SignedRecord
+) -> Path:
     digest = "0x" + record_digest(domain, record.record).hex()
-    bundle = httpx.get(f"{base_url}/v1/records/{digest}/proof")
+    bundle = server.get(f"/v1/records/{digest}/proof")
     bundle.raise_for_status()
     path = settings.data_dir / "proofs" / f"record-{digest[:18]}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -243,11 +254,11 @@ def _fetch_proof(settings: Settings, base_url: str, record: SignedRecord) -> Pat
     return path
 
 
-def _evaluate(base_url: str, enterprise: DemoEnterprise) -> dict[str, Any]:
+def _evaluate(server: ServerProcess, enterprise: DemoEnterprise) -> dict[str, Any]:
     """Evaluate the sample month, unless an evaluation of it is on record already."""
     sample = enterprise.inventory()
     start, end = sample.period_start.isoformat(), sample.period_end.isoformat()
-    with httpx.Client(base_url=base_url, timeout=300) as http:
+    with server.client(timeout=300) as http:
         history = http.get(f"/v1/enterprises/{enterprise.identifier}/ratings").json()
         done = [h for h in history if (h["periodStart"], h["periodEnd"]) == (start, end)]
         if done:
@@ -285,9 +296,9 @@ def _grades(evaluations: dict[str, dict[str, Any]]) -> None:
     console.print(table)
 
 
-def _write_report(settings: Settings, base_url: str, evaluation: dict[str, Any]) -> None:
+def _write_report(settings: Settings, server: ServerProcess, evaluation: dict[str, Any]) -> None:
     identifier = evaluation["identifier"]
-    html = httpx.get(f"{base_url}/v1/evaluations/{identifier}/report", timeout=60)
+    html = server.get(f"/v1/evaluations/{identifier}/report", timeout=60)
     html.raise_for_status()
     path = settings.data_dir / "reports" / f"{identifier.rsplit('/', 1)[-1]}.html"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -295,10 +306,10 @@ def _write_report(settings: Settings, base_url: str, evaluation: dict[str, Any])
     console.print(f"[bold]report[/bold]   {evaluation['enterprise']} -> {path}")
 
 
-def _fetch_figure(settings: Settings, base_url: str, evaluation: dict[str, Any]) -> Path:
+def _fetch_figure(settings: Settings, server: ServerProcess, evaluation: dict[str, Any]) -> Path:
     identifier = evaluation["identifier"]
-    bundle = httpx.get(
-        f"{base_url}/v1/evaluations/{identifier}/proof", params={"figure": "total"}, timeout=300
+    bundle = server.get(
+        f"/v1/evaluations/{identifier}/proof", params={"figure": "total"}, timeout=300
     )
     bundle.raise_for_status()
     path = settings.data_dir / "proofs" / f"figure-{identifier.rsplit('/', 1)[-1]}-total.json"

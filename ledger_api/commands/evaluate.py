@@ -9,6 +9,7 @@ import httpx
 import typer
 
 from ledger_api.commands.runtime import clean_errors, console, fail
+from ledger_api.settings import get_settings
 
 
 @clean_errors
@@ -47,6 +48,7 @@ def evaluate(
         response = httpx.post(
             f"{api}/v1/evaluations",
             json={k: v for k, v in body.items() if v is not None},
+            headers=_auth_header(),
             timeout=300,
         )
     except httpx.TransportError:
@@ -66,3 +68,10 @@ def evaluate(
         f"total {result['total']} tCO2e, grade {rating.get('grade')} "
         f"(K {rating.get('K')}, L {rating.get('L')})"
     )
+
+
+def _auth_header() -> dict[str, str]:
+    key = get_settings().api_key
+    if key is None:
+        raise fail("set CARBON_API_KEY to an enterprise or admin key of the ledger", code=2)
+    return {"Authorization": f"Bearer {key.get_secret_value()}"}

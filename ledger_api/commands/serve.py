@@ -14,6 +14,7 @@ from anchoring.worker import AnchorWorker, RoundResult
 from ledger_api.anchor_store import SqlBatchStore
 from ledger_api.commands.runtime import anchor_contract, chain, clean_errors, console, operator
 from ledger_api.db import engine_for
+from ledger_api.logs import configure_logging
 from ledger_api.migrate import upgrade
 from ledger_api.settings import Settings, get_settings
 
@@ -27,12 +28,14 @@ def serve(
 ) -> None:
     """Run the ledger API (migrates the database first)."""
     settings = get_settings()
+    configure_logging(settings.log_level)
     uvicorn.run(
         "ledger_api.app:create_app",
         factory=True,
         host=host or settings.api_host,
         port=port or settings.api_port,
-        log_level="warning",
+        log_config=None,  # our JSON logging, set up above
+        access_log=False,  # the request log line carries the request id instead
     )
 
 
@@ -75,6 +78,7 @@ def anchor(
     if max_batch:
         settings = settings.model_copy(update={"anchor_max_batch": max_batch})
     if watch:
+        configure_logging(settings.log_level)
         _watch(settings, interval or settings.anchor_interval_s)
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())

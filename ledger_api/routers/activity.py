@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 from sqlalchemy import select
 
+from ledger_api.access import Reader, Submitter, check_submitter, sees
 from ledger_api.deps import Context, SessionDep
 from ledger_api.errors import ApiError, not_found
 from ledger_api.ingest import ingest
@@ -43,13 +44,20 @@ def get_typed_data(context: Context) -> TypedDataOut:
     },
 )
 def submit_batch(
-    body: ActivityBatchIn, session: SessionDep, context: Context, response: Response
+    body: ActivityBatchIn,
+    session: SessionDep,
+    context: Context,
+    response: Response,
+    caller: Submitter,
 ) -> ActivityBatchOut:
     """Store a batch of signed records, all or nothing. A 2xx means durably stored; re-sending
-    stored records is a no-op."""
+    stored records is a no-op. Terminal and enterprise keys submit their own enterprise's
+    records only (403 otherwise); each principal has an allowance of records (429 beyond)."""
     limit = context.settings.max_batch_records
     if len(body.records) > limit:
         raise ApiError(413, "batch_too_large", f"at most {limit} records per batch", "records")
+    check_submitter(caller, body.records)
+    context.limiter.take(caller.name, len(body.records))
     outcome = ingest(session, body.records, context.domain)
     if not outcome.stored:
         response.status_code = status.HTTP_200_OK
@@ -62,10 +70,12 @@ def submit_batch(
 
 
 @router.get("/records/{digest}")
-def get_record(digest: str, session: SessionDep, context: Context) -> dict[str, Any]:
+def get_record(
+    digest: str, session: SessionDep, context: Context, caller: Reader
+) -> dict[str, Any]:
     """A stored record as signed, with its signature and anchoring status."""
     row = session.scalar(select(ActivityRecordRow).where(ActivityRecordRow.digest == digest))
-    if row is None:
+    if row is None or not sees(session, caller, row.enterprise_id):
         raise not_found("record", digest)
     return {
         "digest": row.digest,
@@ -76,6 +86,13 @@ def get_record(digest: str, session: SessionDep, context: Context) -> dict[str, 
 
 
 @router.get("/records/{digest}/proof")
-def get_record_proof(digest: str, session: SessionDep, context: Context) -> dict[str, Any]:
+def get_record_proof(
+    digest: str, session: SessionDep, context: Context, caller: Reader
+) -> dict[str, Any]:
     """The record's proof bundle (docs/proof-format.md); 409 until its batch is anchored."""
+    owner = session.scalar(
+        select(ActivityRecordRow.enterprise_id).where(ActivityRecordRow.digest == digest)
+    )
+    if owner is None or not sees(session, caller, owner):
+        raise not_found("record", digest)
     return record_proof(session, context.engine, context.domain, digest).to_json()

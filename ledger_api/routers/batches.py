@@ -1,4 +1,8 @@
-"""Anchored batches: their on-chain location, manifest and whole tree."""
+"""Anchored batches: their on-chain location, manifest and whole tree.
+
+Batches are for those who audit the ledger as a whole (admins, regulators, verifiers): a
+manifest names every enterprise with leaves in the batch and counts them.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from sqlalchemy import select
 
+from ledger_api.access import Auditor
 from ledger_api.deps import Context, SessionDep
 from ledger_api.errors import not_found
 from ledger_api.models import AnchorBatch, Leaf
@@ -19,7 +24,7 @@ BatchId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 @router.get("/batches/{batch_id}")
-def get_batch(batch_id: BatchId, session: SessionDep) -> dict[str, Any]:
+def get_batch(batch_id: BatchId, session: SessionDep, _: Auditor) -> dict[str, Any]:
     """A batch: status, root, manifest and, once confirmed, where it sits on chain."""
     batch = session.get(AnchorBatch, batch_id)
     if batch is None:
@@ -35,7 +40,9 @@ def get_batch(batch_id: BatchId, session: SessionDep) -> dict[str, Any]:
 
 
 @router.get("/batches/{batch_id}/tree")
-def get_batch_tree(batch_id: BatchId, session: SessionDep, context: Context) -> dict[str, Any]:
+def get_batch_tree(
+    batch_id: BatchId, session: SessionDep, context: Context, _: Auditor
+) -> dict[str, Any]:
     """The whole tree as an OpenZeppelin ``standard-v1`` dump."""
     if session.get(AnchorBatch, batch_id) is None:
         raise not_found("batch", str(batch_id))

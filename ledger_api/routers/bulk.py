@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from ledger_api.access import Admin
 from ledger_api.bulk import BulkPlan, Known, RowProblem, dry_run_csv, dry_run_xlsx
 from ledger_api.deps import Context, SessionDep
 from ledger_api.errors import ApiError, Problem
@@ -113,6 +114,7 @@ async def bulk_register(
     session: SessionDep,
     context: Context,
     response: Response,
+    _: Admin,
     dry_run: bool = Query(False, alias="dryRun", description="Only check and report."),
 ) -> dict[str, Any]:
     """Register a whole file, all or nothing; every problem names its sheet, row and column."""

@@ -9,7 +9,9 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
+from sqlmodel import Session
 
+from ledger_api.access import Caller, Manager, Reader, manages, sees
 from ledger_api.deps import Context, SessionDep
 from ledger_api.errors import ApiError, not_found
 from ledger_api.evaluation import EvaluationRequest, evaluate
@@ -49,8 +51,13 @@ def _out(session: SessionDep, row: Evaluation) -> EvaluationOut:
     response_model=EvaluationOut,
     response_model_by_alias=True,
 )
-def run_evaluation(body: EvaluationIn, session: SessionDep, context: Context) -> EvaluationOut:
+def run_evaluation(
+    body: EvaluationIn, session: SessionDep, context: Context, caller: Manager
+) -> EvaluationOut:
     """Evaluate an enterprise's period from its signed, anchored records; store the entry."""
+    owner = session.scalar(select(Enterprise.id).where(Enterprise.identifier == body.enterprise))
+    if owner is None or not manages(caller, owner):
+        raise not_found("enterprise", body.enterprise)
     if body.period_end < body.period_start:
         raise ApiError(422, "period_reversed", "periodEnd is before periodStart", "periodEnd")
     request = EvaluationRequest(
@@ -75,6 +82,7 @@ def get_figure_proof(
     identifier: str,
     session: SessionDep,
     context: Context,
+    caller: Reader,
     figure: str = Query(
         "total",
         description="total, byCategory.<c>, byGas.<g>, "
@@ -82,12 +90,16 @@ def get_figure_proof(
     ),
 ) -> dict[str, Any]:
     """The figure proof bundle (docs/figure-proof-format.md); 409 until the entry is anchored."""
+    _visible(session, caller, identifier)
     return figure_proof(session, context.engine, context.domain, identifier, figure).to_json()
 
 
 @router.get("/evaluations/{identifier:path}/report", response_class=HTMLResponse)
-def get_report(identifier: str, session: SessionDep, request: Request) -> HTMLResponse:
+def get_report(
+    identifier: str, session: SessionDep, request: Request, caller: Reader
+) -> HTMLResponse:
     """The carbon-efficiency evaluation report (碳效评价报告) as one self-contained HTML page."""
+    _visible(session, caller, identifier)
     base_url = str(request.base_url).rstrip("/")
     return HTMLResponse(render_report(report_data(session, identifier, base_url)))
 
@@ -95,16 +107,21 @@ def get_report(identifier: str, session: SessionDep, request: Request) -> HTMLRe
 @router.get(
     "/evaluations/{identifier:path}", response_model=EvaluationOut, response_model_by_alias=True
 )
-def get_evaluation(identifier: str, session: SessionDep) -> EvaluationOut:
+def get_evaluation(identifier: str, session: SessionDep, caller: Reader) -> EvaluationOut:
+    return _out(session, _visible(session, caller, identifier))
+
+
+def _visible(session: Session, caller: Caller, identifier: str) -> Evaluation:
+    """The evaluation if ``caller`` may see its enterprise; else 404, as for none."""
     row = session.scalar(select(Evaluation).where(Evaluation.identifier == identifier))
-    if row is None:
+    if row is None or not sees(session, caller, row.enterprise_id):
         raise not_found("evaluation", identifier)
-    return _out(session, row)
+    return row
 
 
-def _history(session: SessionDep, identifier: str) -> list[Evaluation]:
+def _history(session: Session, caller: Caller, identifier: str) -> list[Evaluation]:
     enterprise = session.scalar(select(Enterprise).where(Enterprise.identifier == identifier))
-    if enterprise is None:
+    if enterprise is None or enterprise.id is None or not sees(session, caller, enterprise.id):
         raise not_found("enterprise", identifier)
     return list(
         session.scalars(
@@ -116,7 +133,7 @@ def _history(session: SessionDep, identifier: str) -> list[Evaluation]:
 
 
 @router.get("/enterprises/{identifier:path}/ratings")
-def get_ratings(identifier: str, session: SessionDep) -> list[dict[str, Any]]:
+def get_ratings(identifier: str, session: SessionDep, caller: Reader) -> list[dict[str, Any]]:
     """The enterprise's rating history, oldest first."""
     return [
         {
@@ -125,12 +142,12 @@ def get_ratings(identifier: str, session: SessionDep) -> list[dict[str, Any]]:
             "periodEnd": row.period_end,
             **(json.loads(row.entry).get("rating") or {}),
         }
-        for row in _history(session, identifier)
+        for row in _history(session, caller, identifier)
     ]
 
 
 @router.get("/enterprises/{identifier:path}/figures")
-def get_figures(identifier: str, session: SessionDep) -> list[dict[str, Any]]:
+def get_figures(identifier: str, session: SessionDep, caller: Reader) -> list[dict[str, Any]]:
     """The enterprise's reported figures by period (every evaluation, oldest first)."""
     return [
         {
@@ -139,5 +156,5 @@ def get_figures(identifier: str, session: SessionDep) -> list[dict[str, Any]]:
             "periodEnd": row.period_end,
             **json.loads(row.entry)["accounting"]["figures"]["reported"],
         }
-        for row in _history(session, identifier)
+        for row in _history(session, caller, identifier)
     ]

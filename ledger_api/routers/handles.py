@@ -8,6 +8,7 @@ responseCode 100 with HTTP 404, a malformed one responseCode 2 with HTTP 400.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -16,6 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlmodel import Session
 
+from ledger_api.access import CallerDep, sees
 from ledger_api.deps import SessionDep
 from ledger_api.identifiers import IdentifierError, parse
 from ledger_api.models import Device, DeviceBinding, EmissionSource, Enterprise, Evaluation
@@ -25,6 +27,7 @@ from ledger_api.registry_events import device_events
 router = APIRouter(tags=["identifiers"])
 
 HS_SUCCESS, HS_ERROR, HS_NOT_FOUND = 1, 2, 100
+Visible = Callable[[int | None], bool]
 
 
 def _value(index: int, type_: str, value: object) -> dict[str, Any]:
@@ -37,9 +40,9 @@ def _values(base: str, kind: str, path: str, extra: list[tuple[str, object]]) ->
     return [_value(i + 1, t, v) for i, (t, v) in enumerate(pairs) if v is not None]
 
 
-def _enterprise(session: Session, base: str, handle: str) -> list[dict] | None:
+def _enterprise(session: Session, base: str, handle: str, visible: Visible) -> list[dict] | None:
     row = session.scalar(select(Enterprise).where(Enterprise.identifier == handle))
-    if row is None:
+    if row is None or not visible(row.id):
         return None
     template = templates().for_industry(row.industry)
     return _values(
@@ -57,9 +60,9 @@ def _enterprise(session: Session, base: str, handle: str) -> list[dict] | None:
     )
 
 
-def _source(session: Session, base: str, handle: str) -> list[dict] | None:
+def _source(session: Session, base: str, handle: str, visible: Visible) -> list[dict] | None:
     row = session.scalar(select(EmissionSource).where(EmissionSource.identifier == handle))
-    if row is None:
+    if row is None or not visible(row.enterprise_id):
         return None
     enterprise = session.get(Enterprise, row.enterprise_id)
     assert enterprise is not None
@@ -79,9 +82,9 @@ def _source(session: Session, base: str, handle: str) -> list[dict] | None:
     )
 
 
-def _evaluation(session: Session, base: str, handle: str) -> list[dict] | None:
+def _evaluation(session: Session, base: str, handle: str, visible: Visible) -> list[dict] | None:
     row = session.scalar(select(Evaluation).where(Evaluation.identifier == handle))
-    if row is None:
+    if row is None or not visible(row.enterprise_id):
         return None
     path = f"/v1/evaluations/{quote(handle)}"
     return _values(
@@ -98,9 +101,9 @@ def _evaluation(session: Session, base: str, handle: str) -> list[dict] | None:
     )
 
 
-def _device(session: Session, base: str, address: str) -> list[dict] | None:
+def _device(session: Session, base: str, address: str, visible: Visible) -> list[dict] | None:
     row = session.scalar(select(Device).where(Device.address == address))
-    if row is None:
+    if row is None or not visible(row.enterprise_id):
         return None
     return _values(
         base,
@@ -116,11 +119,18 @@ def _device(session: Session, base: str, address: str) -> list[dict] | None:
 
 
 @router.get("/api/handles/{identifier:path}")
-def resolve(identifier: str, session: SessionDep, request: Request) -> JSONResponse:
-    """Resolve an identifier (or a terminal's address) to its metadata and ledger links."""
+def resolve(
+    identifier: str, session: SessionDep, request: Request, caller: CallerDep
+) -> JSONResponse:
+    """Resolve an identifier (or a terminal's address) to its metadata and ledger links; an
+    identifier of an enterprise the caller may not see resolves as unknown."""
     base = str(request.base_url).rstrip("/")
+
+    def visible(enterprise_id: int | None) -> bool:
+        return enterprise_id is not None and sees(session, caller, enterprise_id)
+
     if identifier.startswith("0x") and len(identifier) == 42:
-        values = _device(session, base, checksum_address(identifier, "identifier"))
+        values = _device(session, base, checksum_address(identifier, "identifier"), visible)
     else:
         try:
             handle = parse(identifier).text
@@ -136,7 +146,7 @@ def resolve(identifier: str, session: SessionDep, request: Request) -> JSONRespo
             (
                 v
                 for f in (_enterprise, _source, _evaluation)
-                if (v := f(session, base, handle)) is not None
+                if (v := f(session, base, handle, visible)) is not None
             ),
             None,
         )

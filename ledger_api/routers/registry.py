@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from accounting.errors import AccountingError
 from accounting.validation import check_industry
+from ledger_api.access import Admin, Caller, CallerDep, Manager, Reader, manages, sees
 from ledger_api.deps import Context, SessionDep
 from ledger_api.errors import ApiError, not_found
 from ledger_api.identifiers import mint
@@ -53,9 +54,15 @@ def _canonical_json(document: dict | None) -> str | None:
         raise ApiError(422, "invalid_metadata", f"not canonical JSON: {exc}", "metadata") from None
 
 
-def _enterprise(session: Session, identifier: str) -> Enterprise:
+def _enterprise(
+    session: Session, identifier: str, caller: Caller, *, write: bool = False
+) -> Enterprise:
+    """The enterprise if ``caller`` may see it (or, to ``write``, manage it); else 404, the
+    same answer as for an enterprise that does not exist."""
     found = session.scalar(select(Enterprise).where(Enterprise.identifier == identifier))
-    if found is None:
+    if found is None or found.id is None:
+        raise not_found("enterprise", identifier)
+    if not (manages(caller, found.id) if write else sees(session, caller, found.id)):
         raise not_found("enterprise", identifier)
     return found
 
@@ -140,7 +147,9 @@ def _check_template(template_id: str, industry: str) -> None:
 
 
 @router.post("/enterprises", status_code=status.HTTP_201_CREATED, response_model=EnterpriseOut)
-def register_enterprise(body: EnterpriseIn, session: SessionDep, context: Context) -> Enterprise:
+def register_enterprise(
+    body: EnterpriseIn, session: SessionDep, context: Context, _: Admin
+) -> Enterprise:
     """Register an enterprise under its identifier (minted when omitted)."""
     try:
         check_industry(body.industry)
@@ -163,9 +172,9 @@ def register_enterprise(body: EnterpriseIn, session: SessionDep, context: Contex
 
 
 @router.get("/enterprises/{identifier:path}/sources", response_model=list[SourceOut])
-def list_sources(identifier: str, session: SessionDep) -> list[SourceOut]:
+def list_sources(identifier: str, session: SessionDep, caller: Reader) -> list[SourceOut]:
     """The enterprise's registered emission sources."""
-    enterprise = _enterprise(session, identifier)
+    enterprise = _enterprise(session, identifier, caller)
     rows = session.scalars(
         select(EmissionSource)
         .where(EmissionSource.enterprise_id == enterprise.id)
@@ -180,10 +189,10 @@ def list_sources(identifier: str, session: SessionDep) -> list[SourceOut]:
     response_model=SourceOut,
 )
 def register_source(
-    identifier: str, body: SourceIn, session: SessionDep, context: Context
+    identifier: str, body: SourceIn, session: SessionDep, context: Context, caller: Manager
 ) -> SourceOut:
     """Register an emission source inside an enterprise's boundary."""
-    enterprise = _enterprise(session, identifier)
+    enterprise = _enterprise(session, identifier, caller, write=True)
     assert enterprise.id is not None
     source_id = _identifier(body.identifier, context.settings.identifier_prefix, "SRC")
     check_metadata(enterprise.industry, "source", body.metadata, template_id=enterprise.template_id)
@@ -196,8 +205,8 @@ def register_source(
 
 
 @router.get("/enterprises/{identifier:path}", response_model=EnterpriseOut)
-def get_enterprise(identifier: str, session: SessionDep) -> Enterprise:
-    return _enterprise(session, identifier)
+def get_enterprise(identifier: str, session: SessionDep, caller: Reader) -> Enterprise:
+    return _enterprise(session, identifier, caller)
 
 
 def _bound_sources(
@@ -256,9 +265,9 @@ def add_device(
 
 
 @router.post("/devices", status_code=status.HTTP_201_CREATED, response_model=DeviceOut)
-def register_device(body: DeviceIn, session: SessionDep) -> DeviceOut:
+def register_device(body: DeviceIn, session: SessionDep, caller: Manager) -> DeviceOut:
     """Register a terminal's signing address, bound to sources of one enterprise."""
-    enterprise = _enterprise(session, body.enterprise)
+    enterprise = _enterprise(session, body.enterprise, caller, write=True)
     sources = _bound_sources(session, enterprise, body.sources)
     check_metadata(
         enterprise.industry, "terminal", body.metadata, template_id=enterprise.template_id
@@ -271,8 +280,8 @@ def register_device(body: DeviceIn, session: SessionDep) -> DeviceOut:
 
 
 @router.get("/devices/{address}", response_model=DeviceOut)
-def get_device(address: str, session: SessionDep) -> DeviceOut:
-    return _device_out(session, _device(session, address))
+def get_device(address: str, session: SessionDep, caller: CallerDep) -> DeviceOut:
+    return _device_out(session, _device(session, address, caller))
 
 
 def _revoke(session: Session, device: Device, event: str, **fields: object) -> None:
@@ -282,9 +291,11 @@ def _revoke(session: Session, device: Device, event: str, **fields: object) -> N
 
 
 @router.post("/devices/{address}/revoke", response_model=DeviceOut)
-def revoke_device(address: str, session: SessionDep, body: RevokeIn | None = None) -> DeviceOut:
+def revoke_device(
+    address: str, session: SessionDep, caller: Manager, body: RevokeIn | None = None
+) -> DeviceOut:
     """Revoke a terminal: records it signs are refused from now on; stored ones stay valid."""
-    device = _device(session, address)
+    device = _device(session, address, caller, write=True)
     if device.status != "revoked":
         _revoke(session, device, "device.revoked", reason=body.reason if body else None)
         session.commit()
@@ -294,10 +305,10 @@ def revoke_device(address: str, session: SessionDep, body: RevokeIn | None = Non
 @router.post(
     "/devices/{address}/rotate", status_code=status.HTTP_201_CREATED, response_model=DeviceOut
 )
-def rotate_device(address: str, body: RotateIn, session: SessionDep) -> DeviceOut:
+def rotate_device(address: str, body: RotateIn, session: SessionDep, caller: Manager) -> DeviceOut:
     """Replace a terminal's key: the old one is revoked, the new one takes over its bindings
     and its sequence (the first record under the new key continues from the old last seq)."""
-    old = _device(session, address)
+    old = _device(session, address, caller, write=True)
     if old.status == "revoked":
         raise ApiError(409, "device_revoked", f"device {old.address} is revoked", "address")
     new_address = checksum_address(body.new_address, "newAddress")
@@ -318,11 +329,19 @@ def rotate_device(address: str, body: RotateIn, session: SessionDep) -> DeviceOu
     return _device_out(session, new)
 
 
-def _device(session: Session, address: str) -> Device:
+def _device(session: Session, address: str, caller: Caller, *, write: bool = False) -> Device:
+    """The device if ``caller`` may see (or manage) its enterprise; else 404."""
     found = session.scalar(
         select(Device).where(Device.address == checksum_address(address, "address"))
     )
     if found is None:
+        raise not_found("device", address)
+    visible = (
+        manages(caller, found.enterprise_id)
+        if write
+        else sees(session, caller, found.enterprise_id)
+    )
+    if not visible:
         raise not_found("device", address)
     return found
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from accounting.errors import AccountingError
 from accounting.validation import check_industry
+from ledger_api.access import Admin, CallerDep
 from ledger_api.deps import SessionDep
 from ledger_api.errors import ApiError
 from ledger_api.models import MetadataTemplate
@@ -29,7 +30,7 @@ class TemplateIn(BaseModel):
 
 
 @router.post("/templates", status_code=status.HTTP_201_CREATED)
-def register_template(body: TemplateIn, session: SessionDep) -> dict[str, Any]:
+def register_template(body: TemplateIn, session: SessionDep, _: Admin) -> dict[str, Any]:
     """Register an enterprise template that extends its industry's; the next version is
     assigned, and the template's digest is anchored as a registry event."""
     try:
@@ -62,7 +63,7 @@ def register_template(body: TemplateIn, session: SessionDep) -> dict[str, Any]:
 
 
 @router.get("/templates/{template_id:path}")
-def get_template(template_id: str) -> dict[str, Any]:
+def get_template(template_id: str, _: CallerDep) -> dict[str, Any]:
     """A template document by its id (shipped or registered)."""
     try:
         template = templates().get(template_id)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import rfc8785
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
@@ -23,7 +22,7 @@ from anchoring.deployment import deploy
 from anchoring.devchain import DevChain
 from ledger_api.commands.serve import build_worker
 from ledger_api.local_server import start_server
-from terminal.client import LedgerClient, SignedRecord, Terminal
+from terminal.client import SignedRecord, Terminal
 from tests.conftest import LedgerServer, server_env
 from tests.ledger_helpers import register
 from verifier.bundle import Manifest
@@ -76,26 +75,24 @@ def reading(
 
 
 def _proof(server: LedgerServer, identifier: str, figure: str) -> FigureProofBundle:
-    response = httpx.get(
-        f"{server.base_url}/v1/evaluations/{identifier}/proof", params={"figure": figure}
-    )
+    response = server.get(f"/v1/evaluations/{identifier}/proof", params={"figure": figure})
     assert response.status_code == 200, response.text
     return FigureProofBundle.model_validate(response.json())
 
 
 def _evaluate(server: LedgerServer, **body: str) -> str:
-    response = httpx.post(f"{server.base_url}/v1/evaluations", json={**PERIOD, **body})
+    response = server.post("/v1/evaluations", json={**PERIOD, **body})
     assert response.status_code == 201, response.text
     return response.json()["identifier"]
 
 
 def build_case(server: LedgerServer) -> FigureCase:
-    client = LedgerClient(server.base_url)
+    client = server.ledger_client()
     domain = client.domain()
     worker = build_worker(server.settings())
     a, b = Terminal.create(), Terminal.create()
-    register(server.base_url, ENTERPRISE_A, [GRID_A], a, industry="aluminium")
-    register(server.base_url, ENTERPRISE_B, [GRID_B], b, industry="aluminium")
+    register(server, ENTERPRISE_A, [GRID_A], a, industry="aluminium")
+    register(server, ENTERPRISE_B, [GRID_B], b, industry="aluminium")
     worker.run_once()  # the registry events in a batch of their own
     records_a = [reading(a, domain, ENTERPRISE_A, GRID_A, s) for s in range(1, READINGS + 2)]
     records_b = [reading(b, domain, ENTERPRISE_B, GRID_B, s) for s in range(1, READINGS + 1)]
