@@ -2,6 +2,7 @@
 
     carbon-verify record BUNDLE (--rpc URL | --offline) [--json] [--artifact PATH]
     carbon-verify figure BUNDLE (--rpc URL | --offline) [--json] [--artifact PATH]
+    carbon-verify asset BUNDLE (--rpc URL | --offline) [--json] [--artifact PATH]
 
 Exit codes: 0 valid, 1 invalid (the failed check is named), 2 unusable input — a file that is
 missing or not a bundle, no RPC URL, an endpoint that does not answer — reported in one line.
@@ -27,6 +28,7 @@ from verifier.verify import (
     parse_bundle,
     verify_record,
 )
+from verifier.verify_asset import parse_asset_bundle, verify_asset
 from verifier.verify_figure import parse_figure_bundle, verify_figure
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
@@ -45,6 +47,7 @@ class Unusable(Exception):
 _COMMANDS: dict[str, tuple[Callable[[Any], Any], Callable[..., VerificationResult], str]] = {
     "record": (parse_bundle, verify_record, "verify a record proof bundle"),
     "figure": (parse_figure_bundle, verify_figure, "verify a figure proof bundle"),
+    "asset": (parse_asset_bundle, verify_asset, "verify a carbon-asset proof bundle"),
 }
 
 
@@ -132,6 +135,9 @@ def _print_human(result: VerificationResult, figure: dict[str, str] | None) -> N
         print("note: offline, so the anchor on chain was not checked")
     if figure is not None:
         print(f"figure {figure['path']} = {figure['value']}")
+    summary = getattr(result, "summary", None)  # what an asset proof claims, as of when
+    if summary:
+        print(summary)
     print("VALID")
 
 

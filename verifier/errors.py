@@ -71,3 +71,23 @@ class InvalidLeafValue(MerkleError, ValueError):
 
 class LeafNotFound(MerkleError, LookupError):
     """The requested leaf hash is not in the tree."""
+
+
+# --- carbon assets ---------------------------------------------------------------------------
+
+
+class InvalidAssetOperation(InvalidRecord):
+    """A field of a carbon-asset operation is out of its type's range or shape."""
+
+
+class AssetRuleError(VerifierError, ValueError):
+    """An asset operation breaks a lot's rules. ``code`` is a stable machine-readable name,
+    ``field`` the operation's message field at fault; each code has its own subclass in
+    :mod:`verifier.asset_replay`."""
+
+    code: str = "asset_rule"
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(f"{self.code}: {message}")
+        self.message = message
+        self.field = field

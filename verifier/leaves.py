@@ -53,8 +53,8 @@ class LeafKind(IntEnum):
     #: An emission-factor set. digest = the factor set's canonical digest; aux zero unless its
     #: layer defines one.
     FACTOR_SET = 4
-    #: A carbon-asset operation (issue, transfer, retire). digest = keccak256 of the
-    #: operation's canonical JSON; aux as defined by the asset ledger.
+    #: A carbon-asset operation (issue, transfer, retire, surrender). digest = its EIP-712
+    #: digest (asset_ops.asset_operation_digest); aux = keccak256(65-byte signature r‖s‖v).
     ASSET_OPERATION = 5
 
 
