@@ -13,6 +13,7 @@ from ledger_api.rate_limit import IngestLimiter
 from ledger_api.registration import load_stored_templates
 from ledger_api.routers import (
     activity,
+    assets,
     batches,
     bulk,
     evaluations,
@@ -45,7 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLog)
     # evaluations first: its /enterprises/{id}/ratings must win over registry's /enterprises/{id}
     routers = (
-        grants.router,  # also before registry: /enterprises/{id}/grants
+        grants.router,  # before registry: /enterprises/{id}/grants
+        assets.router,  # before registry: /enterprises/{id}/assets, /signer
         principals.router,
         evaluations.router,
         bulk.router,

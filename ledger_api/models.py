@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, LargeBinary, UniqueConstraint
+from sqlalchemy import BigInteger, Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -26,6 +26,7 @@ class Enterprise(SQLModel, table=True):
     region: str | None = Field(default=None, max_length=64)
     metadata_json: str | None = None  # canonical JSON, validated against the templates
     template_id: str | None = Field(default=None, max_length=200)
+    asset_signer: str | None = Field(default=None, max_length=42)  # signs its asset operations
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -224,3 +225,62 @@ class AccessGrant(SQLModel, table=True):
     revoked_event: str | None = Field(default=None, max_length=66)
     created_at: datetime = Field(default_factory=utcnow)
     revoked_at: datetime | None = None
+
+
+class AssetLot(SQLModel, table=True):
+    """A lot of carbon assets: one issuance of an external registry's serial range."""
+
+    __tablename__ = "asset_lot"
+
+    id: int | None = Field(default=None, primary_key=True)
+    identifier: str = Field(unique=True, index=True, max_length=128)
+    program: str = Field(max_length=16, index=True)
+    vintage: int
+    serial_prefix: str = Field(max_length=64, index=True)
+    first: int = Field(sa_type=BigInteger)
+    last: int = Field(sa_type=BigInteger)
+    head: str = Field(max_length=66)  # digest of the lot's latest operation
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AssetOperationRow(SQLModel, table=True):
+    """A signed asset operation exactly as its owner signed it, anchored as a kind-5 leaf."""
+
+    __tablename__ = "asset_operation"
+    __table_args__ = (UniqueConstraint("lot_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    lot_id: int = Field(foreign_key="asset_lot.id", index=True)
+    position: int  # 0 for the issue, then 1, 2, … along the lot's chain
+    action: str = Field(max_length=16)
+    digest: str = Field(unique=True, index=True, max_length=66)
+    leaf_hash: str = Field(foreign_key="leaf.hash", unique=True, max_length=66)
+    message: str  # RFC 8785 canonical JSON of the EIP-712 message
+    signature: str = Field(max_length=132)
+    owner_id: int = Field(foreign_key="enterprise.id", index=True)
+    recipient_id: int | None = Field(default=None, foreign_key="enterprise.id", index=True)
+    first: int = Field(sa_type=BigInteger)
+    last: int = Field(sa_type=BigInteger)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AssetJournalLine(SQLModel, table=True):
+    """One line of the double-entry journal: each operation's lines sum to zero."""
+
+    __tablename__ = "asset_journal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    operation_id: int = Field(foreign_key="asset_operation.id", index=True)
+    lot_id: int = Field(foreign_key="asset_lot.id", index=True)
+    account: str = Field(max_length=160, index=True)  # holding:<id>, retired:<id>, registry:<p>
+    quantity: int = Field(sa_type=BigInteger)
+
+
+class AssetLedgerLock(SQLModel, table=True):
+    """One row every asset operation updates first: its write lock orders all asset
+    operations, in SQLite and PostgreSQL alike, so two can never both pass the checks."""
+
+    __tablename__ = "asset_ledger_lock"
+
+    id: int = Field(primary_key=True)
+    operations: int = 0

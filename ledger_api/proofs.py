@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -100,30 +101,37 @@ def record_proof(
 
 
 def registry_proofs(
-    session: Session, engine: Engine, subject: str
+    session: Session, engine: Engine, subject: str, types: tuple[str, ...] | None = None
 ) -> tuple[RegistryProofJson, ...]:
-    """The anchored registry events about ``subject``, each with its inclusion proof."""
-    found = session.execute(
+    """The anchored registry events about ``subject`` (of ``types``, when given), each with
+    its inclusion proof."""
+    query = (
         select(RegistryEvent, Leaf)
         .join(Leaf, Leaf.hash == RegistryEvent.leaf_hash)
         .where(RegistryEvent.subject == subject)
         .order_by(RegistryEvent.id)
     )
+    if types is not None:
+        query = query.where(RegistryEvent.type.in_(types))  # type: ignore[attr-defined]
+    found = session.execute(query)
     proofs = []
     for event, leaf in found:
-        batch = confirmed_batch(session, leaf.batch_id, f"registry event {event.digest}")
-        tree = load_tree(engine, batch.id)
-        path = tree.get_proof(tree.find_leaf(bytes.fromhex(leaf.hash[2:])))
-        proofs.append(
-            RegistryProofJson(
-                event=json.loads(event.body),
-                leaf=LeafJson(kind=leaf.kind, digest=leaf.digest, aux=leaf.aux, hash=leaf.hash),
-                proof=tuple(_hex(p) for p in path),
-                batch=batch_json(batch),
-                anchor=anchor_location(batch),
-            )
-        )
+        included = inclusion(session, engine, leaf, f"registry event {event.digest}")
+        proofs.append(RegistryProofJson(event=json.loads(event.body), **included))
     return tuple(proofs)
+
+
+def inclusion(session: Session, engine: Engine, leaf: Leaf, what: str) -> dict[str, Any]:
+    """The leaf, its Merkle path, its batch and where the batch is anchored (409 until then)."""
+    batch = confirmed_batch(session, leaf.batch_id, what)
+    tree = load_tree(engine, batch.id)
+    path = tree.get_proof(tree.find_leaf(bytes.fromhex(leaf.hash[2:])))
+    return {
+        "leaf": LeafJson(kind=leaf.kind, digest=leaf.digest, aux=leaf.aux, hash=leaf.hash),
+        "proof": tuple(_hex(p) for p in path),
+        "batch": batch_json(batch),
+        "anchor": anchor_location(batch),
+    }
 
 
 def to_record(session: Session, row: ActivityRecordRow) -> ActivityRecord:

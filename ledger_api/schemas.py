@@ -246,3 +246,54 @@ class MeOut(PrincipalOut):
     grants: list[GrantOut] = Field(
         description="Grants this principal holds (verifiers, financiers)."
     )
+
+
+class SignerIn(Strict):
+    """The address of the key that signs the enterprise's asset operations."""
+
+    address: str = Field(pattern=ADDRESS)
+
+
+class SignerOut(BaseModel):
+    enterprise: str
+    signer: str
+    event: str = Field(description="Digest of the anchored enterprise.signer_set event.")
+
+
+class AssetOperationIn(Strict):
+    """An asset operation as its owner signed it (see GET /v1/asset-operations/typed-data)."""
+
+    operation: dict[str, Any] = Field(description="The EIP-712 AssetOperation message.")
+    signature: str = Field(pattern=HEX_SIGNATURE)
+
+
+class SerialRangeOut(BaseModel):
+    first: int
+    last: int
+    status: Literal["held", "retired", "surrendered"]
+    holder: str
+
+
+class LotOut(BaseModel):
+    identifier: str
+    program: str
+    vintage: int
+    serial_prefix: str = Field(serialization_alias="serialPrefix")
+    first: int
+    last: int
+    head: str
+    operations: int
+    ranges: list[SerialRangeOut]
+
+
+class AssetOperationOut(BaseModel):
+    digest: str
+    lot: str
+    position: int
+    action: str
+    first: int
+    last: int
+    quantity: int
+    status: Literal["stored", "duplicate"]
+    anchored: bool
+    state: LotOut

@@ -18,6 +18,7 @@ import coincurve
 import httpx
 from eth_account import Account
 
+from verifier.asset_ops import AssetOperation, sign_asset_operation
 from verifier.keccak import keccak256, to_checksum_address
 from verifier.typed_data import ActivityRecord, Domain, attributes_hash, sign_record
 
@@ -55,7 +56,8 @@ class SignedRecord:
 
 
 class Terminal:
-    """A terminal's signing key."""
+    """A signing key in an encrypted keystore: a collection terminal's, or the key an
+    enterprise signs its asset operations with."""
 
     def __init__(self, private_key: bytes) -> None:
         self._key = coincurve.PrivateKey(private_key)
@@ -93,6 +95,10 @@ class Terminal:
         if attributes is not None and attributes_hash(attributes) != record.attributes_hash:
             raise ValueError("record.attributes_hash does not match the attributes")
         return SignedRecord(record, sign_record(self._key, domain, record), attributes)
+
+    def sign_asset_operation(self, domain: Domain, operation: AssetOperation) -> str:
+        """Sign an asset operation; the 0x-hex signature the ledger API takes."""
+        return "0x" + sign_asset_operation(self._key, domain, operation).hex()
 
 
 def _retry_after(response: httpx.Response) -> float:
