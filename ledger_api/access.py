@@ -118,6 +118,8 @@ Submitter = Annotated[Caller, Depends(allow(Role.ADMIN, Role.ENTERPRISE, Role.TE
 Admin = Annotated[Caller, Depends(allow(Role.ADMIN))]
 #: Audit the ledger's batches, whose manifests name enterprises.
 Auditor = Annotated[Caller, Depends(allow(Role.ADMIN, Role.REGULATOR, Role.VERIFIER))]
+#: Read the financier's portfolio view.
+Lender = Annotated[Caller, Depends(allow(Role.ADMIN, Role.REGULATOR, Role.FINANCIER))]
 #: Read across all enterprises (aggregates).
 Overseer = Annotated[Caller, Depends(allow(Role.ADMIN, Role.REGULATOR))]
 

@@ -13,10 +13,12 @@ from ledger_api.rate_limit import IngestLimiter
 from ledger_api.registration import load_stored_templates
 from ledger_api.routers import (
     activity,
+    aggregates,
     assets,
     batches,
     bulk,
     evaluations,
+    financier,
     grants,
     handles,
     principals,
@@ -48,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = (
         grants.router,  # before registry: /enterprises/{id}/grants
         assets.router,  # before registry: /enterprises/{id}/assets, /signer
+        financier.router,  # before registry: /enterprises/{id}/profile
         principals.router,
         evaluations.router,
         bulk.router,
@@ -55,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         registry.router,
         activity.router,
         batches.router,
+        aggregates.router,
     )
     for router in routers:
         app.include_router(router, prefix="/v1")

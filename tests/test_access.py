@@ -386,6 +386,26 @@ ENDPOINTS = [
     ),
     Endpoint("get template", EVERYONE, False, lambda w, e: ("GET", "/v1/templates/none", None)),
     Endpoint("me", EVERYONE, False, lambda w, e: ("GET", "/v1/me", None)),
+    Endpoint(
+        "set asset signer",
+        MANAGERS,
+        True,
+        lambda w, e: ("PUT", f"/v1/enterprises/{e}/signer", {"address": Terminal.create().address}),
+    ),
+    Endpoint("assets", READERS, True, lambda w, e: ("GET", f"/v1/enterprises/{e}/assets", None)),
+    Endpoint("profile", READERS, True, lambda w, e: ("GET", f"/v1/enterprises/{e}/profile", None)),
+    Endpoint(
+        "portfolio",
+        frozenset({"admin", "regulator", "financier"}),
+        False,
+        lambda w, e: ("GET", "/v1/portfolio", None),
+    ),
+    Endpoint(
+        "aggregates",
+        frozenset({"admin", "regulator"}),
+        False,
+        lambda w, e: ("GET", "/v1/aggregates/ratings", None),
+    ),
 ]
 
 
@@ -463,3 +483,11 @@ def test_no_live_key_is_401_everywhere(world: World, header: str | None) -> None
         assert response.json()["error"]["code"] == "unauthenticated"
         assert response.headers["WWW-Authenticate"] == "Bearer"
     assert httpx.get(world.server.base_url + "/v1/typed-data").status_code == 200  # public
+
+
+def test_a_financiers_portfolio_lists_only_consenting_enterprises(world: World) -> None:
+    mine = world.call("financier", "GET", "/v1/portfolio").json()
+    assert [item["enterprise"] for item in mine["items"]] == [A] and mine["total"] == 1
+    assert B_NAME not in world.call("financier", "GET", "/v1/portfolio?format=csv").text
+    everyone = world.call("regulator", "GET", "/v1/portfolio?limit=500").json()
+    assert {A, B} <= {item["enterprise"] for item in everyone["items"]}

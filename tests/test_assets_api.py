@@ -170,3 +170,36 @@ def test_holding_and_retirement_prove_against_the_chain(book: Book) -> None:
         f"/v1/assets/{LOT}/proof", params={**params, "holder": STEEL}
     )  # the cement works holds these now
     assert _error(not_held) == (422, "not_held")
+
+
+def test_a_consenting_enterprise_appears_in_its_financiers_view(book: Book) -> None:
+    assert book.post(book.op("issue", FIRST, LAST)).status_code == 201
+    assert book.post(book.op("retire", *RETIRED, reference="2025 voluntary")).status_code == 201
+    bank = book.ledger.post("/v1/principals", json={"name": "bank", "role": "financier"}).json()
+    token = bank["key"]["token"]
+    assert book.ledger.get(f"/v1/enterprises/{STEEL}/profile", token).status_code == 404
+    grant = {"grantee": "bank", "purpose": "green loan"}
+    assert book.ledger.post(f"/v1/enterprises/{STEEL}/grants", json=grant).status_code == 201
+
+    profile = book.ledger.get(f"/v1/enterprises/{STEEL}/profile", token).json()
+    (lot,) = profile["assets"]
+    retired = RETIRED[1] - RETIRED[0] + 1
+    assert (lot["held"], lot["retired"]) == (LAST - FIRST + 1 - retired, retired)
+    held = [(r["first"], r["last"]) for r in lot["heldRanges"]]
+    assert held == [(FIRST, RETIRED[0] - 1), (RETIRED[1] + 1, LAST)]
+    retirement = lot["retirements"][0]["proof"]
+    assert retirement.endswith(f"/v1/asset-operations/0x{book.head.hex()}/proof")
+    assert profile["latestRating"] is None and profile["ratings"] == []
+
+    page = book.ledger.get("/v1/portfolio", token, params={"format": "csv"})
+    assert page.headers["content-type"].startswith("text/csv")
+    header, row = page.text.splitlines()
+    assert header.split(",")[:3] == ["enterprise", "name", "industry"]
+    values = dict(zip(header.split(","), row.split(","), strict=True))
+    assert (values["enterprise"], values["heldTCO2e"], values["retiredTCO2e"]) == (
+        STEEL,
+        str(LAST - FIRST + 1 - retired),
+        str(retired),
+    )
+    paged = book.ledger.get("/v1/portfolio", token, params={"limit": 1, "offset": 1}).json()
+    assert (paged["total"], paged["items"]) == (1, [])
