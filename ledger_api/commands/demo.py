@@ -24,6 +24,7 @@ from accounting import account, report
 from accounting.from_records import RecordQuantity, inventory_from_records
 from anchoring.deployment import deploy
 from anchoring.devchain import DevChain
+from ledger_api.commands.demo_assets import book_assets, financier_view
 from ledger_api.commands.runtime import chain, clean_errors, console, operator
 from ledger_api.commands.serve import build_worker
 from ledger_api.demo_plan import DEMO_RULESET, ENTERPRISES, DemoEnterprise, Reading, readings
@@ -62,8 +63,13 @@ def demo() -> None:
         _grades(evaluations)
         _write_report(settings, server, evaluations["alu"])
         figure_file = _fetch_figure(settings, server, evaluations["steel"])
+        steel, alu = (next(e for e in ENTERPRISES if e.key == k) for k in ("steel", "alu"))
+        book_assets(settings, server, domain, steel, alu)
+        _anchor(settings)
+        asset_file = financier_view(settings, server, steel)
     _verify("record", proof_file, settings.rpc_url)
     _verify("figure", figure_file, settings.rpc_url)
+    _verify("asset", asset_file, settings.rpc_url)
     console.print("chain still running; stop it with `carbon-ledger chain down`")
 
 
