@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from ledger_api.api_keys import authenticate
 from ledger_api.deps import Context
-from ledger_api.errors import ApiError, Problem
+from ledger_api.errors import ApiError, Problem, not_found
 from ledger_api.models import AccessGrant, Enterprise
 from ledger_api.schemas import SignedRecordIn
 
@@ -144,6 +144,19 @@ def sees(session: Session, caller: Caller, enterprise_id: int) -> bool:
     if caller.role in TENANT_ROLES:
         return caller.enterprise_id == enterprise_id
     return has_grant(session, enterprise_id, caller.principal_id)
+
+
+def enterprise_for(
+    session: Session, caller: Caller, identifier: str, *, write: bool = False
+) -> Enterprise:
+    """The enterprise if ``caller`` may see it (or, to ``write``, manage it); else 404, the
+    same answer as for an enterprise that does not exist."""
+    found = session.scalar(select(Enterprise).where(Enterprise.identifier == identifier))
+    if found is None or found.id is None:
+        raise not_found("enterprise", identifier)
+    if not (manages(caller, found.id) if write else sees(session, caller, found.id)):
+        raise not_found("enterprise", identifier)
+    return found
 
 
 def manages(caller: Caller, enterprise_id: int) -> bool:

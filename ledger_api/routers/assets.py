@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
-from ledger_api.access import Caller, Manager, Reader, manages, sees
+from ledger_api.access import Caller, Manager, Reader, enterprise_for, manages, sees
 from ledger_api.asset_proofs import SIGNER_SET, asset_proof
 from ledger_api.assets import accept, lot_state, parse_operation
 from ledger_api.deps import Context, SessionDep
@@ -75,9 +75,7 @@ def set_signer(
 ) -> SignerOut:
     """Register the key that signs the enterprise's asset operations (an anchored event);
     operations signed by an earlier key are refused from now on."""
-    enterprise = session.scalar(select(Enterprise).where(Enterprise.identifier == identifier))
-    if enterprise is None or enterprise.id is None or not manages(caller, enterprise.id):
-        raise not_found("enterprise", identifier)
+    enterprise = enterprise_for(session, caller, identifier, write=True)
     signer = checksum_address(body.address, "address")
     if enterprise.asset_signer != signer:
         event = record_event(session, SIGNER_SET, identifier, signer=signer)
@@ -300,7 +298,5 @@ def get_enterprise_assets(
     identifier: str, session: SessionDep, request: Request, caller: Reader
 ) -> list[dict[str, Any]]:
     """The enterprise's balances per lot (held, retired, surrendered) with proof links."""
-    enterprise = session.scalar(select(Enterprise).where(Enterprise.identifier == identifier))
-    if enterprise is None or enterprise.id is None or not sees(session, caller, enterprise.id):
-        raise not_found("enterprise", identifier)
+    enterprise = enterprise_for(session, caller, identifier)
     return holding_summary(session, str(request.base_url).rstrip("/"), enterprise)

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlmodel import Session
 
-from ledger_api.access import Caller, Manager, Reader, manages, sees
+from ledger_api.access import Caller, Manager, Reader, enterprise_for, sees
 from ledger_api.deps import Context, SessionDep
 from ledger_api.errors import ApiError, not_found
 from ledger_api.evaluation import EvaluationRequest, evaluate
@@ -55,9 +55,7 @@ def run_evaluation(
     body: EvaluationIn, session: SessionDep, context: Context, caller: Manager
 ) -> EvaluationOut:
     """Evaluate an enterprise's period from its signed, anchored records; store the entry."""
-    owner = session.scalar(select(Enterprise.id).where(Enterprise.identifier == body.enterprise))
-    if owner is None or not manages(caller, owner):
-        raise not_found("enterprise", body.enterprise)
+    enterprise_for(session, caller, body.enterprise, write=True)
     if body.period_end < body.period_start:
         raise ApiError(422, "period_reversed", "periodEnd is before periodStart", "periodEnd")
     request = EvaluationRequest(
@@ -120,9 +118,7 @@ def _visible(session: Session, caller: Caller, identifier: str) -> Evaluation:
 
 
 def _history(session: Session, caller: Caller, identifier: str) -> list[Evaluation]:
-    enterprise = session.scalar(select(Enterprise).where(Enterprise.identifier == identifier))
-    if enterprise is None or enterprise.id is None or not sees(session, caller, enterprise.id):
-        raise not_found("enterprise", identifier)
+    enterprise = enterprise_for(session, caller, identifier)
     return list(
         session.scalars(
             select(Evaluation)

@@ -19,9 +19,8 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlmodel import Session
 
-from ledger_api.access import Caller, Lender, Reader, sees
+from ledger_api.access import Caller, Lender, Reader, enterprise_for, sees
 from ledger_api.deps import SessionDep
-from ledger_api.errors import not_found
 from ledger_api.models import Enterprise, Evaluation
 from ledger_api.routers.assets import holding_summary
 
@@ -85,7 +84,8 @@ def _change(history: list[Evaluation]) -> str | None:
 def profile_of(
     session: Session, base: str, enterprise: Enterprise, since: date | None, until: date | None
 ) -> dict[str, Any]:
-    history = [_rating_row(base, row) for row in _history(session, enterprise, since, until)]
+    evaluations = _history(session, enterprise, since, until)
+    history = [_rating_row(base, row) for row in evaluations]
     return {
         "enterprise": {
             "identifier": enterprise.identifier,
@@ -95,7 +95,7 @@ def profile_of(
         },
         "latestRating": history[-1] if history else None,
         "ratings": history,
-        "emissionsChangePercent": _change(_history(session, enterprise, since, until)),
+        "emissionsChangePercent": _change(evaluations),
         "assets": holding_summary(session, base, enterprise),
     }
 
@@ -110,9 +110,7 @@ def get_profile(
     until: date | None = Query(None, alias="to", description="Periods ending on or before."),
 ) -> dict[str, Any]:
     """One enterprise's profile: ratings history, emissions trend, assets, proof links."""
-    enterprise = session.scalar(select(Enterprise).where(Enterprise.identifier == identifier))
-    if enterprise is None or enterprise.id is None or not sees(session, caller, enterprise.id):
-        raise not_found("enterprise", identifier)
+    enterprise = enterprise_for(session, caller, identifier)
     return profile_of(session, str(request.base_url).rstrip("/"), enterprise, since, until)
 
 

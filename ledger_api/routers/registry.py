@@ -21,7 +21,16 @@ from sqlmodel import Session
 
 from accounting.errors import AccountingError
 from accounting.validation import check_industry
-from ledger_api.access import Admin, Caller, CallerDep, Manager, Reader, manages, sees
+from ledger_api.access import (
+    Admin,
+    Caller,
+    CallerDep,
+    Manager,
+    Reader,
+    enterprise_for,
+    manages,
+    sees,
+)
 from ledger_api.deps import Context, SessionDep
 from ledger_api.errors import ApiError, not_found
 from ledger_api.identifiers import mint
@@ -52,19 +61,6 @@ def _canonical_json(document: dict | None) -> str | None:
         return rfc8785.dumps(document).decode() if document is not None else None
     except (rfc8785.CanonicalizationError, UnicodeEncodeError) as exc:  # NaN, 2**53+, surrogates
         raise ApiError(422, "invalid_metadata", f"not canonical JSON: {exc}", "metadata") from None
-
-
-def _enterprise(
-    session: Session, identifier: str, caller: Caller, *, write: bool = False
-) -> Enterprise:
-    """The enterprise if ``caller`` may see it (or, to ``write``, manage it); else 404, the
-    same answer as for an enterprise that does not exist."""
-    found = session.scalar(select(Enterprise).where(Enterprise.identifier == identifier))
-    if found is None or found.id is None:
-        raise not_found("enterprise", identifier)
-    if not (manages(caller, found.id) if write else sees(session, caller, found.id)):
-        raise not_found("enterprise", identifier)
-    return found
 
 
 @contextmanager
@@ -174,7 +170,7 @@ def register_enterprise(
 @router.get("/enterprises/{identifier:path}/sources", response_model=list[SourceOut])
 def list_sources(identifier: str, session: SessionDep, caller: Reader) -> list[SourceOut]:
     """The enterprise's registered emission sources."""
-    enterprise = _enterprise(session, identifier, caller)
+    enterprise = enterprise_for(session, caller, identifier)
     rows = session.scalars(
         select(EmissionSource)
         .where(EmissionSource.enterprise_id == enterprise.id)
@@ -192,7 +188,7 @@ def register_source(
     identifier: str, body: SourceIn, session: SessionDep, context: Context, caller: Manager
 ) -> SourceOut:
     """Register an emission source inside an enterprise's boundary."""
-    enterprise = _enterprise(session, identifier, caller, write=True)
+    enterprise = enterprise_for(session, caller, identifier, write=True)
     assert enterprise.id is not None
     source_id = _identifier(body.identifier, context.settings.identifier_prefix, "SRC")
     check_metadata(enterprise.industry, "source", body.metadata, template_id=enterprise.template_id)
@@ -206,7 +202,7 @@ def register_source(
 
 @router.get("/enterprises/{identifier:path}", response_model=EnterpriseOut)
 def get_enterprise(identifier: str, session: SessionDep, caller: Reader) -> Enterprise:
-    return _enterprise(session, identifier, caller)
+    return enterprise_for(session, caller, identifier)
 
 
 def _bound_sources(
@@ -267,7 +263,7 @@ def add_device(
 @router.post("/devices", status_code=status.HTTP_201_CREATED, response_model=DeviceOut)
 def register_device(body: DeviceIn, session: SessionDep, caller: Manager) -> DeviceOut:
     """Register a terminal's signing address, bound to sources of one enterprise."""
-    enterprise = _enterprise(session, body.enterprise, caller, write=True)
+    enterprise = enterprise_for(session, caller, body.enterprise, write=True)
     sources = _bound_sources(session, enterprise, body.sources)
     check_metadata(
         enterprise.industry, "terminal", body.metadata, template_id=enterprise.template_id
