@@ -76,18 +76,41 @@ class Sample:
     confirmed_batches: int
 
 
+def family(pid: int) -> list[int]:
+    """``pid`` and its descendants: with several API workers the server is a process tree."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        found.append(current := todo.pop())
+        todo.extend(children.get(current, []))
+    return found
+
+
 def rss_mb(pid: int, field: str = "VmRSS") -> float:
-    """Resident set size (or its ``RssAnon`` part) from /proc; psutil is not a dependency."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return round(int(line.split()[1]) / 1024, 1)
-    raise RuntimeError(f"no {field} for pid {pid}")
+    """Resident set size (or its ``RssAnon`` part) of a process tree from /proc, summed (pages
+    shared between the workers count once per worker); psutil is not a dependency."""
+    total_kb = 0
+    for member in family(pid):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith(field + ":"):
+                    total_kb += int(line.split()[1])
+    return round(total_kb / 1024, 1)
 
 
 def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process so far, to see who took the two cores."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds of a process tree so far, to see who took the two cores."""
+    total = 0
+    for member in family(pid):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def read_only(db: Path) -> sqlite3.Connection:
@@ -390,6 +413,7 @@ def main() -> int:
     parser.add_argument("--terminals", type=int, default=8)
     parser.add_argument("--batch", type=int, default=1_000)
     parser.add_argument("--anchor-interval", type=float, default=5.0)
+    parser.add_argument("--api-workers", type=int, default=2, help="CARBON_API_WORKERS")
     args = parser.parse_args()
     duration_s = args.minutes * 60
     # One minute of warm-up out of ten; a short trial run keeps its last four fifths.
@@ -400,7 +424,7 @@ def main() -> int:
             f"{each:,} one-minute readings per terminal would end in the future: "
             f"use more than {args.terminals} terminals"
         )
-    with ledger() as bench:
+    with ledger(CARBON_API_WORKERS=str(args.api_workers)) as bench:
         db = bench.data_dir / "ledger.sqlite"
         worker = start_worker(bench, args.anchor_interval)
         try:
@@ -468,6 +492,7 @@ def main() -> int:
     emit(
         "soak",
         minutes=args.minutes,
+        api_workers=args.api_workers,
         terminals=args.terminals,
         batch=args.batch,
         target_records_per_s=args.rate,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from accounting.factors import load_factor_set
+from accounting.units import converter_for
 from ledger_api.db import engine_for
 from ledger_api.deps import LedgerContext, find_deployment
 from ledger_api.errors import install_error_handlers
@@ -36,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     limiter = IngestLimiter(settings.ingest_rate_limit, settings.max_batch_records)
     context = LedgerContext(settings, engine_for(url), find_deployment(settings), limiter)
     load_stored_templates(context.engine)
+    converter_for(load_factor_set())  # the unit registry takes a second: now, not in a batch
     app = FastAPI(
         title="carbon-ledger",
         version="0.1.0",

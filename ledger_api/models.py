@@ -195,6 +195,10 @@ class Principal(SQLModel, table=True):
     enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id", index=True)
     device: str | None = Field(default=None, max_length=42)
     created_at: datetime = Field(default_factory=utcnow)
+    # When its ingest allowance is next fully spent, in unix microseconds (see rate_limit.py).
+    ingest_tat_us: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
+    )
 
 
 class ApiKey(SQLModel, table=True):

@@ -1,21 +1,29 @@
-"""Per-principal limits on how many records each principal may submit.
+"""Per-principal allowances of records, shared by every API process through the database.
 
-A batch costs its record count, so one caller cannot starve the others by sending fewer,
-larger batches. Counters live in this process's memory: a deployment that runs several API
-processes behind one address should give each a share of the limit, or move the counters to a
-shared store (the limits library speaks Redis and Memcached too).
+A limit such as ``"600000/minute"`` lets a principal send a whole window's worth of records at
+once and then refills at the same rate. Each principal row holds one number, the moment its
+allowance will be full again (the generic cell rate algorithm's "theoretical arrival time"): a
+batch of ``n`` records moves it ``n × window / amount`` later, and is refused when that would
+put it more than one window ahead of now. A batch is charged in the transaction that stores
+it, so a refused or rolled-back batch costs nothing, and several API processes, or a restart,
+see one allowance. A read-only check before the signature work refuses an exhausted
+principal cheaply.
 """
 
 from __future__ import annotations
 
-import math
 import time
 
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
-from limits.strategies import SlidingWindowCounterRateLimiter
+from sqlalchemy import case, select, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from ledger_api.errors import ApiError
+from ledger_api.models import Principal
+
+_principals = Principal.__table__  # type: ignore[attr-defined]
+_tat = _principals.c.ingest_tat_us
 
 
 class IngestLimiter:
@@ -26,17 +34,46 @@ class IngestLimiter:
         if self.item.amount < max_batch_records:
             # A batch bigger than the whole allowance could never be accepted.
             raise ValueError(f"ingest rate limit {limit} is below one full batch")
-        self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self.window_us = self.item.get_expiry() * 1_000_000
 
-    def take(self, principal: str, records: int) -> None:
-        """Spend ``records`` of ``principal``'s allowance, or answer 429 with Retry-After."""
-        if self._limiter.hit(self.item, principal, cost=records):
-            return
-        reset_at = self._limiter.get_window_stats(self.item, principal).reset_time
-        wait_s = max(1, math.ceil(reset_at - time.time()))
-        raise ApiError(
+    def check(self, engine: Engine, principal_id: int, name: str, records: int) -> None:
+        """Refuse (429) now if ``records`` would not fit; spends nothing."""
+        with engine.connect() as connection:
+            tat = connection.scalar(select(_tat).where(_principals.c.id == principal_id)) or 0
+        now = _now_us()
+        if self._after(tat, now, records) > now + self.window_us:
+            raise self._refused(name, tat, now, records)
+
+    def spend(self, session: Session, principal_id: int, name: str, records: int) -> None:
+        """Charge ``records`` inside the caller's transaction, or raise 429 (nothing charged)."""
+        now = _now_us()
+        cost = self._cost_us(records)
+        after = case((_tat > now, _tat), else_=now) + cost
+        charged = session.execute(
+            update(_principals)
+            .where(_principals.c.id == principal_id, after <= now + self.window_us)
+            .values(ingest_tat_us=after)
+        )
+        if charged.rowcount != 1:  # type: ignore[attr-defined]
+            tat = session.scalar(select(_tat).where(_principals.c.id == principal_id)) or 0
+            raise self._refused(name, tat, now, records)
+
+    def _cost_us(self, records: int) -> int:
+        return -(-records * self.window_us // self.item.amount)  # ceiling, in integers
+
+    def _after(self, tat: int, now: int, records: int) -> int:
+        return max(tat, now) + self._cost_us(records)
+
+    def _refused(self, name: str, tat: int, now: int, records: int) -> ApiError:
+        over_us = self._after(tat, now, records) - now - self.window_us
+        wait_s = max(1, -(-over_us // 1_000_000))
+        return ApiError(
             429,
             "rate_limited",
-            f"{principal} is over its ingestion allowance of {self.item}; retry in {wait_s} s",
+            f"{name} is over its ingestion allowance of {self.item}; retry in {wait_s} s",
             headers={"Retry-After": str(wait_s)},
         )
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1_000

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
 from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import false, select, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -47,13 +48,54 @@ def checksum_address(text: str, field: str) -> str:
         raise ApiError(422, "invalid_address", str(exc), field) from None
 
 
+class StoredTemplates:
+    """Adds the enterprise templates kept in the database to this process's registry, oldest
+    first, from the row after the last one it read; one loader at a time."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.read_up_to = 0
+        self._lock = threading.RLock()
+        self._loading = False
+
+    def __call__(self) -> None:
+        with self._lock:
+            if self._loading:  # registering a stored template looked up its parent
+                return
+            self._loading = True
+            try:
+                self._load(templates())
+            finally:
+                self._loading = False
+
+    def _load(self, registry: TemplateRegistry) -> None:
+        with Session(self.engine) as session:
+            rows = session.scalars(
+                select(MetadataTemplate)
+                .where(MetadataTemplate.id > self.read_up_to)  # type: ignore[arg-type,operator]
+                .order_by(MetadataTemplate.id)  # type: ignore[arg-type]
+            )
+            for row in rows:
+                if not registry.knows(row.template_id):
+                    registry.register(json.loads(row.document), industry=row.industry)
+                self.read_up_to = row.id  # type: ignore[assignment]
+
+
 def load_stored_templates(engine: Engine) -> None:
-    """Register the enterprise templates kept in the database, oldest version first."""
-    registry = templates()
-    with Session(engine) as session:
-        for row in session.scalars(select(MetadataTemplate).order_by(MetadataTemplate.id)):
-            if not registry.has(row.template_id):
-                registry.register(json.loads(row.document), industry=row.industry)
+    """Register the stored enterprise templates now, and again whenever an id is unknown."""
+    loader = StoredTemplates(engine)
+    loader()
+    templates().catch_up_with(loader)
+
+
+def lock_templates(session: Session) -> None:
+    """Take a write lock that orders template registrations across API processes, then catch
+    up, so the next version number is assigned from everything stored."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE metadata_template IN SHARE ROW EXCLUSIVE MODE"))
+    else:  # SQLite's first write in a transaction takes its single write lock
+        session.execute(update(MetadataTemplate).where(false()).values(industry=""))
+    templates().catch_up()
 
 
 def template_for(industry: str, template_id: str | None = None) -> str:

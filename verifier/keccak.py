@@ -7,6 +7,7 @@ default eth-hash backend. Tree building is bound by this call, so keep it a plai
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from sha3 import keccak_256
 
@@ -25,6 +26,13 @@ def to_checksum_address(raw: bytes) -> str:
     is upper case iff the matching nibble of ``keccak256(lowercase_hex)`` is >= 8."""
     if len(raw) != 20:
         raise ValueError(f"address must be 20 bytes, got {len(raw)}")
+    return _checksummed(bytes(raw))
+
+
+# A ledger sees the same few thousand device addresses record after record; rendering one is
+# most of the cost of parsing a record, so recent ones are kept (about 150 bytes each).
+@lru_cache(maxsize=4096)
+def _checksummed(raw: bytes) -> str:
     lower = raw.hex()
     nibbles = keccak_256(lower.encode("ascii")).hexdigest()
     return "0x" + "".join(

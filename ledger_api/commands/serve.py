@@ -29,9 +29,11 @@ def serve(
     """Run the ledger API (migrates the database first)."""
     settings = get_settings()
     configure_logging(settings.log_level)
+    upgrade(settings.effective_database_url)  # once, before several processes could race to
     uvicorn.run(
         "ledger_api.app:create_app",
         factory=True,
+        workers=settings.api_workers,
         host=host or settings.api_host,
         port=port or settings.api_port,
         log_config=None,  # our JSON logging, set up above

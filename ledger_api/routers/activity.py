@@ -57,8 +57,14 @@ def submit_batch(
     if len(body.records) > limit:
         raise ApiError(413, "batch_too_large", f"at most {limit} records per batch", "records")
     check_submitter(caller, body.records)
-    context.limiter.take(caller.name, len(body.records))
-    outcome = ingest(session, body.records, context.domain)
+    limiter, count = context.limiter, len(body.records)
+    limiter.check(context.engine, caller.principal_id, caller.name, count)
+    outcome = ingest(
+        session,
+        body.records,
+        context.domain,
+        lambda locked: limiter.spend(locked, caller.principal_id, caller.name, count),
+    )
     if not outcome.stored:
         response.status_code = status.HTTP_200_OK
     return ActivityBatchOut(

@@ -14,7 +14,7 @@ from ledger_api.access import Admin, CallerDep
 from ledger_api.deps import SessionDep
 from ledger_api.errors import ApiError
 from ledger_api.models import MetadataTemplate
-from ledger_api.registration import templates
+from ledger_api.registration import lock_templates, templates
 from ledger_api.registry_events import record_event
 from ledger_api.templates import TemplateError
 
@@ -35,6 +35,7 @@ def register_template(body: TemplateIn, session: SessionDep, _: Admin) -> dict[s
     assigned, and the template's digest is anchored as a registry event."""
     try:
         check_industry(body.industry)
+        lock_templates(session)
         template = templates().register(body.document, industry=body.industry, name=body.name)
     except AccountingError as exc:
         raise ApiError(422, exc.code, exc.message, "industry") from None

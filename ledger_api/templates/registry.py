@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -248,6 +248,7 @@ class TemplateRegistry:
         # Templates never change once registered, so what is derived from them is cached.
         self._fields: dict[tuple[str, str], dict[str, FieldSpec]] = {}
         self._lock = threading.Lock()
+        self._catch_up: Callable[[], None] = lambda: None
 
     @classmethod
     def default(cls) -> TemplateRegistry:
@@ -260,14 +261,34 @@ class TemplateRegistry:
     def templates(self) -> tuple[Template, ...]:
         return tuple(self._templates.values())
 
-    def has(self, template_id: str) -> bool:
+    def catch_up_with(self, loader: Callable[[], None]) -> None:
+        """Call ``loader`` when an id is unknown here: where several processes serve one
+        ledger, another may have registered it (``loader`` adds what is stored elsewhere)."""
+        self._catch_up = loader
+
+    def catch_up(self) -> None:
+        """Add what other processes registered since (see :meth:`catch_up_with`)."""
+        self._catch_up()
+
+    def knows(self, template_id: str) -> bool:
+        """Whether this registry holds ``template_id`` now, without catching up."""
         return template_id in self._templates
 
+    def has(self, template_id: str) -> bool:
+        return self._find(template_id) is not None
+
     def get(self, template_id: str) -> Template:
-        try:
-            return self._templates[template_id]
-        except KeyError:
-            raise TemplateError("unknown_template", f"no template {template_id}") from None
+        found = self._find(template_id)
+        if found is None:
+            raise TemplateError("unknown_template", f"no template {template_id}")
+        return found
+
+    def _find(self, template_id: str) -> Template | None:
+        found = self._templates.get(template_id)
+        if found is None:
+            self._catch_up()
+            found = self._templates.get(template_id)
+        return found
 
     def for_industry(self, industry: str) -> Template:
         """The latest industry template for ``industry``; ``general`` gets the public one."""
