@@ -13,7 +13,7 @@ from verifier.keccak import keccak256
 from verifier.merkle import MerkleTree
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per leaf, up to a batch's worth at a time
 class PendingLeaf:
     """A leaf waiting for a batch, with what the manifest counts about it."""
 

@@ -85,9 +85,13 @@ class AnchorWorker:
             open_batch = OpenBatch(
                 batch_id, "pending", built.root, len(pending), built.manifest_hash, None
             )
+            # Stored: let this batch's leaves and tree go before the next batch is read, so
+            # two batches never sit in memory at once.
+            del built
             receipts.append(self._settle(open_batch))
             leaves += len(pending)
             self.on_progress("anchored", len(pending))
+            del pending
         return RoundResult(len(receipts), leaves, tuple(receipts))
 
     def _settle(self, batch: OpenBatch) -> AnchorReceipt:

@@ -97,7 +97,10 @@ def main() -> None:
         domain = bench.ledger_client().domain()
         records, sign_s = _timed(_readings, terminal, domain, args.records)
         _, ingest_s = _timed(_ingest, bench, records, args.batch)
-        worker = build_worker(Settings(data_dir=bench.data_dir, rpc_url=bench.rpc_url))
+        settings = Settings(
+            data_dir=bench.data_dir, rpc_url=bench.rpc_url, anchor_max_batch=args.records
+        )
+        worker = build_worker(settings)  # every record in one tree
         _, anchor_s = _timed(worker.run_once)
         identifier, evaluate_s = _timed(_evaluate, bench, args.records)
         worker.run_once()

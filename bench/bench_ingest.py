@@ -52,8 +52,9 @@ def main() -> None:
     parser.add_argument("--terminals", type=int, default=4)
     parser.add_argument("--records", type=int, default=10_000, help="per terminal")
     parser.add_argument("--batch", type=int, default=1_000)
+    parser.add_argument("--api-workers", type=int, default=1, help="CARBON_API_WORKERS")
     args = parser.parse_args()
-    with ledger() as bench:
+    with ledger(CARBON_API_WORKERS=str(args.api_workers)) as bench:
         streams = sign_all(bench.server, args.terminals, args.records)
         baseline = recovery_rate(streams[0], bench.server)
         start = time.perf_counter()
@@ -65,6 +66,7 @@ def main() -> None:
         records=total,
         batch=args.batch,
         clients=args.terminals,
+        api_workers=args.api_workers,
         records_per_s=round(rate),
         bare_recover_per_s=round(baseline),
         ratio_to_recover=round(rate / baseline, 3),

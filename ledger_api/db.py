@@ -29,7 +29,14 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # No prepared-statement cache: an IN list of n ids is a new statement for every n, and
+        # SQLite keeps ~165 bytes a parameter for each cached one, so a long-running process
+        # would fill 128 slots per connection with statements it never reuses. Preparing
+        # anew costs microseconds; re-measured ingestion did not move.
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30, "cached_statements": 0},
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)

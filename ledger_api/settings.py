@@ -70,7 +70,9 @@ class Settings(BaseSettings):
     api_workers: int = Field(
         1, ge=1, description="API processes; one keeps a core busy at about 6,000 records/s."
     )
-    anchor_max_batch: int = Field(100_000, gt=0)
+    anchor_max_batch: int = Field(
+        25_000, gt=0, description="Leaves per tree: bounds the worker's memory (~30 MB a tree)."
+    )
     anchor_interval_s: float = Field(5.0, gt=0)
 
     @property

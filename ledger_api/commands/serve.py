@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import time
+from collections.abc import Callable
 
 import typer
 import uvicorn
@@ -89,6 +92,22 @@ def anchor(
     _report(result)
 
 
+def _libc_trim() -> Callable[[int], int] | None:
+    name = ctypes.util.find_library("c")
+    return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+
+
+_MALLOC_TRIM = _libc_trim()
+
+
+def _return_freed_heap() -> None:
+    """Give the pages a round freed back to the system: glibc keeps them after a big tree is
+    dropped, so a worker that ran flat out once would stay that large (measured: 6–27 MB a
+    round). A no-op without glibc."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
 def _watch(settings: Settings, interval: float) -> None:
     """Anchor forever, starting now; while the chain is away, back off up to 8 intervals.
 
@@ -103,6 +122,7 @@ def _watch(settings: Settings, interval: float) -> None:
         try:
             worker = worker or build_worker(settings)
             result = worker.run_once()
+            _return_freed_heap()
             if result.receipts:
                 _report(result)
             delay = interval
