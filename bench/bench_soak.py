@@ -76,13 +76,18 @@ class Sample:
     confirmed_batches: int
 
 
+def stat_fields(pid: int) -> list[str]:
+    """``/proc/<pid>/stat`` after the command name (which may hold spaces): state, ppid, …"""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def family(pid: int) -> list[int]:
     """``pid`` and its descendants: with several API workers the server is a process tree."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError):
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                parent = int(stat_fields(int(entry.name))[1])
                 children.setdefault(parent, []).append(int(entry.name))
     found, todo = [], [pid]
     while todo:
@@ -108,7 +113,7 @@ def cpu_s(pid: int) -> float:
     total = 0
     for member in family(pid):
         with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+            fields = stat_fields(member)
             total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
 

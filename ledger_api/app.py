@@ -10,7 +10,6 @@ from ledger_api.db import engine_for
 from ledger_api.deps import LedgerContext, find_deployment
 from ledger_api.errors import install_error_handlers
 from ledger_api.middleware import BodyLimit, RequestLog
-from ledger_api.migrate import upgrade
 from ledger_api.rate_limit import IngestLimiter
 from ledger_api.registration import load_stored_templates
 from ledger_api.routers import (
@@ -31,10 +30,10 @@ from ledger_api.settings import Settings, get_settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app: migrate the database, bind to the deployment, mount the routers."""
+    """Build the app on a migrated database (``carbon-ledger serve`` migrates once, before it
+    starts the API processes): bind to the deployment, mount the routers."""
     settings = settings or get_settings()
     url = settings.effective_database_url
-    upgrade(url)
     limiter = IngestLimiter(settings.ingest_rate_limit, settings.max_batch_records)
     context = LedgerContext(settings, engine_for(url), find_deployment(settings), limiter)
     load_stored_templates(context.engine)

@@ -155,7 +155,7 @@ def ingest(
     session: Session,
     items: Sequence[SignedRecordIn],
     domain: Domain,
-    charge: Callable[[Session], None] = lambda _session: None,
+    charge: Callable[[Session], None],
 ) -> Outcome:
     """Store a batch atomically or raise ``ApiError`` 422 listing every offending record.
     ``charge`` runs inside the storing transaction (the caller's allowance), after the locks."""

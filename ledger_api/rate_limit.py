@@ -16,7 +16,7 @@ import time
 
 from limits import RateLimitItem, parse
 from sqlalchemy import case, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from ledger_api.errors import ApiError
@@ -39,7 +39,7 @@ class IngestLimiter:
     def check(self, engine: Engine, principal_id: int, name: str, records: int) -> None:
         """Refuse (429) now if ``records`` would not fit; spends nothing."""
         with engine.connect() as connection:
-            tat = connection.scalar(select(_tat).where(_principals.c.id == principal_id)) or 0
+            tat = _tat_of(connection, principal_id)
         now = _now_us()
         if self._after(tat, now, records) > now + self.window_us:
             raise self._refused(name, tat, now, records)
@@ -55,7 +55,7 @@ class IngestLimiter:
             .values(ingest_tat_us=after)
         )
         if charged.rowcount != 1:  # type: ignore[attr-defined]
-            tat = session.scalar(select(_tat).where(_principals.c.id == principal_id)) or 0
+            tat = _tat_of(session, principal_id)
             raise self._refused(name, tat, now, records)
 
     def _cost_us(self, records: int) -> int:
@@ -73,6 +73,10 @@ class IngestLimiter:
             f"{name} is over its ingestion allowance of {self.item}; retry in {wait_s} s",
             headers={"Retry-After": str(wait_s)},
         )
+
+
+def _tat_of(reader: Connection | Session, principal_id: int) -> int:
+    return reader.scalar(select(_tat).where(_principals.c.id == principal_id)) or 0
 
 
 def _now_us() -> int:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from ledger_api.local_server import ServerProcess
+from ledger_api.templates import PUBLIC_ID
 from terminal.client import SignedRecord, Terminal
 from verifier.typed_data import ActivityRecord, Domain
 
@@ -99,3 +100,28 @@ def resign(
 ) -> SignedRecord:
     """The same record with some fields changed, signed again."""
     return terminal.sign(domain, replace(signed.record, **changes))  # type: ignore[arg-type]
+
+
+PUBLIC_DECIMAL = f"{PUBLIC_ID}#/$defs/decimal"
+
+
+def smelter_template(parent: str) -> dict:
+    """An enterprise template: one more measured parameter, and every source names a workshop."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$ref": parent,
+        "$defs": {
+            "params_fields": {
+                "allOf": [
+                    {"$ref": f"{parent}#/$defs/params_fields"},
+                    {"properties": {"anode_density": {"$ref": PUBLIC_DECIMAL}}},
+                ]
+            },
+            "source_fields": {
+                "allOf": [
+                    {"$ref": f"{parent}#/$defs/source_fields"},
+                    {"properties": {"workshop": {"type": "string"}}, "required": ["workshop"]},
+                ]
+            },
+        },
+    }

@@ -21,8 +21,7 @@ from anchoring.devchain import DevChain
 from ledger_api.local_server import ServerProcess, start_server
 from terminal.client import Terminal
 from tests.conftest import server_env
-from tests.ledger_helpers import register, signed_readings
-from tests.test_registry_api import smelter_template
+from tests.ledger_helpers import register, signed_readings, smelter_template
 
 BATCH = 20  # records a batch may hold
 ALLOWANCE = 30  # records a principal may send a minute

@@ -11,7 +11,7 @@ import pytest
 from ledger_api.commands.serve import build_worker
 from terminal.client import BatchRejected, Terminal
 from tests.conftest import LedgerServer
-from tests.ledger_helpers import register, signed_readings
+from tests.ledger_helpers import register, signed_readings, smelter_template
 from verifier.typed_data import attributes_hash
 
 ENTERPRISE = "88.118.8/ENT-AL-REG"
@@ -232,31 +232,6 @@ def test_a_terminal_cannot_be_bound_to_another_enterprises_source(ledger: Ledger
         },
     )
     assert error(response) == (422, "source_not_in_enterprise", "sources.0")
-
-
-PUBLIC_DECIMAL = "https://carbon-ledger.example/templates/public/v1#/$defs/decimal"
-
-
-def smelter_template(parent: str) -> dict:
-    """An enterprise template: one more measured parameter, and every source names a workshop."""
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$ref": parent,
-        "$defs": {
-            "params_fields": {
-                "allOf": [
-                    {"$ref": f"{parent}#/$defs/params_fields"},
-                    {"properties": {"anode_density": {"$ref": PUBLIC_DECIMAL}}},
-                ]
-            },
-            "source_fields": {
-                "allOf": [
-                    {"$ref": f"{parent}#/$defs/source_fields"},
-                    {"properties": {"workshop": {"type": "string"}}, "required": ["workshop"]},
-                ]
-            },
-        },
-    }
 
 
 def test_enterprise_templates_extend_and_persist(ledger: LedgerServer, tmp_path) -> None:

@@ -14,8 +14,8 @@ from accounting.industries import INDUSTRIES
 from accounting.methods import ACTIVITIES
 from ledger_api.templates import PUBLIC_ID, TemplateError, TemplateRegistry
 from ledger_api.templates.registry import SCHEMA_DIR
+from tests.ledger_helpers import smelter_template
 
-PUBLIC_DECIMAL = f"{PUBLIC_ID}#/$defs/decimal"
 ENTERPRISE = {
     "name": "Example Smelter Co., Ltd.",
     "uscc": "91350100M000100Y43",
@@ -213,33 +213,10 @@ def test_unknown_kind(registry: TemplateRegistry) -> None:
     assert info.value.code == "unknown_kind"
 
 
-def _enterprise_template(parent: str) -> dict[str, Any]:
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$ref": parent,
-        "$defs": {
-            "params_fields": {
-                "allOf": [
-                    {"$ref": f"{parent}#/$defs/params_fields"},
-                    {"properties": {"anode_density": {"$ref": PUBLIC_DECIMAL}}},
-                ]
-            },
-            "source_fields": {
-                "allOf": [
-                    {"$ref": f"{parent}#/$defs/source_fields"},
-                    {"properties": {"workshop": {"type": "string"}}, "required": ["workshop"]},
-                ]
-            },
-        },
-    }
-
-
 def test_enterprise_template_extending_its_industry_is_accepted() -> None:
     registry = TemplateRegistry.default()
     parent = registry.for_industry("aluminium").id
-    template = registry.register(
-        _enterprise_template(parent), industry="aluminium", name="smelter-a"
-    )
+    template = registry.register(smelter_template(parent), industry="aluminium", name="smelter-a")
     assert template.id == "https://carbon-ledger.example/templates/enterprise/smelter-a/v1"
     assert (template.level, template.version, template.parent, template.industry) == (
         "enterprise",
@@ -259,7 +236,7 @@ def test_enterprise_template_extending_its_industry_is_accepted() -> None:
     assert [p.path for p in registry.validate(template.id, "enterprise", enterprise)] == [
         "$.industry"
     ]
-    second = registry.register(_enterprise_template(parent), industry="aluminium", name="smelter-a")
+    second = registry.register(smelter_template(parent), industry="aluminium", name="smelter-a")
     assert second.version == 2 and second.digest != template.digest
 
 
@@ -368,7 +345,7 @@ def test_enterprise_templates_that_do_not_extend_are_refused(
 ) -> None:
     registry = TemplateRegistry.default()
     parent = registry.for_industry("aluminium").id
-    document = mutate(_enterprise_template(parent), parent)
+    document = mutate(smelter_template(parent), parent)
     with pytest.raises(TemplateError) as info:
         registry.register(document, industry=industry, name="x")
     assert info.value.code == code
@@ -378,7 +355,7 @@ def test_enterprise_templates_that_do_not_extend_are_refused(
 def test_register_does_not_keep_a_reference_to_the_callers_document() -> None:
     registry = TemplateRegistry.default()
     parent = registry.for_industry("cement").id
-    document = _enterprise_template(parent)
+    document = smelter_template(parent)
     template = registry.register(document, industry="cement", name="kiln-co")
     document["$defs"].clear()
     assert "params_fields" in registry.get(template.id).document["$defs"]

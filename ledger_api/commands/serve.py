@@ -32,7 +32,7 @@ def serve(
     """Run the ledger API (migrates the database first)."""
     settings = get_settings()
     configure_logging(settings.log_level)
-    upgrade(settings.effective_database_url)  # once, before several processes could race to
+    upgrade(settings.effective_database_url)  # once, here: several API processes would race
     uvicorn.run(
         "ledger_api.app:create_app",
         factory=True,
