@@ -10,7 +10,7 @@ NPM_STAMP := node_modules/.installed
 .PHONY: demo test bench lint setup postgres contracts clean
 
 demo: setup
-	$(BIN)/carbon-ledger demo
+	$(BIN)/carbon-ledger-demo
 
 test: setup postgres
 	$(BIN)/ruff check .

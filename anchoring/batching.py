@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import rfc8785
 
-from verifier.bundle import DeviceRange, EnterpriseCount, Manifest
-from verifier.keccak import keccak256
-from verifier.merkle import MerkleTree
+from verifier.formats.record import DeviceRange, EnterpriseCount, Manifest
+from verifier.protocol.keccak import keccak256
+from verifier.protocol.merkle import MerkleTree
 
 
 @dataclass(frozen=True, slots=True)  # one per leaf, up to a batch's worth at a time

@@ -13,7 +13,7 @@ from typing import Any
 import solcx
 
 from anchoring.artifact import BUILD_DIR, CONTRACTS_DIR, REPO_ROOT, artifact_hash
-from verifier.keccak import keccak256
+from verifier.protocol.keccak import keccak256
 
 SOLC_VERSION = "0.8.26"
 SOLC_WRAPPER = CONTRACTS_DIR / "solc.js"

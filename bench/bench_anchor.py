@@ -20,12 +20,12 @@ from anchoring.connection import connect
 from anchoring.deployment import deploy
 from anchoring.devchain import DEV_CHAIN_ID
 from anchoring.operator import dev_account
-from ledger_api.anchor_store import SqlBatchStore
-from ledger_api.db import make_engine
-from ledger_api.migrate import upgrade
-from ledger_api.models import Leaf
-from verifier.keccak import keccak256
-from verifier.leaves import leaf_hash
+from ledger_api.core.db import make_engine
+from ledger_api.core.migrate import upgrade
+from ledger_api.core.models import Leaf
+from ledger_api.ledger.anchor_store import SqlBatchStore
+from verifier.protocol.keccak import keccak256
+from verifier.protocol.leaves import leaf_hash
 
 
 def make_leaves(n: int) -> list[PendingLeaf]:

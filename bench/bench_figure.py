@@ -19,13 +19,13 @@ from typing import ParamSpec, TypeVar
 
 from common import BenchLedger, emit, ledger
 
+from devtools.seeding import register
 from ledger_api.commands.serve import build_worker
-from ledger_api.settings import Settings
+from ledger_api.core.config import Settings
 from terminal.client import SignedRecord, Terminal
-from tests.ledger_helpers import register
+from verifier.checks.figure import parse_figure_bundle, verify_figure
+from verifier.protocol.typed_data import ActivityRecord, Domain
 from verifier.rpc import JsonRpcReader
-from verifier.typed_data import ActivityRecord, Domain
-from verifier.verify_figure import parse_figure_bundle, verify_figure
 
 ENTERPRISE = "88.118.8/ENT-AL-BENCH"
 GRID = "88.118.8/SRC-AL-BENCH-GRID"

@@ -9,10 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from common import emit, ledger
 
-from ledger_api.local_server import ServerProcess
+from devtools.local_server import ServerProcess
+from devtools.seeding import register, signed_readings
 from terminal.client import SignedRecord, Terminal
-from tests.ledger_helpers import register, signed_readings
-from verifier.typed_data import record_digest, recover_signer
+from verifier.protocol.typed_data import record_digest, recover_signer
 
 
 def sign_all(server: ServerProcess, terminals: int, per_terminal: int) -> list[list[SignedRecord]]:

@@ -15,8 +15,8 @@ import time
 
 from sha3 import keccak_256
 
-from verifier.leaves import LEAF_ENCODING, LeafKind, leaf_hash
-from verifier.merkle import MerkleTree, StandardMerkleTree
+from verifier.protocol.leaves import LEAF_ENCODING, LeafKind, leaf_hash
+from verifier.protocol.merkle import MerkleTree, StandardMerkleTree
 
 
 def _timed(fn, *args):  # type: ignore[no-untyped-def]

@@ -17,8 +17,8 @@ import coincurve
 from eth_account import Account
 from eth_account.messages import SignableMessage, encode_typed_data
 
-from verifier.keccak import to_checksum_address
-from verifier.typed_data import (
+from verifier.protocol.keccak import to_checksum_address
+from verifier.protocol.typed_data import (
     ActivityRecord,
     Domain,
     record_digest,

@@ -29,9 +29,9 @@ from eth_account import Account
 from anchoring.anchor_contract import AnchorContract
 from anchoring.connection import connect
 from anchoring.devchain import DEV_CHAIN_ID
+from devtools.seeding import PERIOD_START, register, signed_readings
 from terminal.client import Terminal
-from tests.ledger_helpers import PERIOD_START, register, signed_readings
-from verifier.typed_data import Domain
+from verifier.protocol.typed_data import Domain
 
 TARGET_RATE = 5_000
 SAMPLE_EVERY_S = 10.0

@@ -25,11 +25,11 @@ from typing import Any
 import coincurve
 
 from anchoring.batching import BuiltBatch, PendingLeaf, build_batch
-from verifier.bundle import AnchorLocation, BatchJson, LeafJson, RecordProofBundle
-from verifier.keccak import keccak256, to_checksum_address
-from verifier.leaves import LeafKind, activity_record_leaf
-from verifier.rpc import JsonRpcReader
-from verifier.typed_data import (
+from verifier.checks.record import parse_bundle, verify_record
+from verifier.formats.record import AnchorLocation, BatchJson, LeafJson, RecordProofBundle
+from verifier.protocol.keccak import keccak256, to_checksum_address
+from verifier.protocol.leaves import LeafKind, activity_record_leaf
+from verifier.protocol.typed_data import (
     ActivityRecord,
     Domain,
     record_digest,
@@ -37,7 +37,7 @@ from verifier.typed_data import (
     sign_record,
     typed_data,
 )
-from verifier.verify import parse_bundle, verify_record
+from verifier.rpc import JsonRpcReader
 
 PLACEHOLDER_CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 

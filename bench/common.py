@@ -19,7 +19,7 @@ from anchoring.connection import connect
 from anchoring.deployment import DeploymentRecord, deploy
 from anchoring.devchain import DEV_CHAIN_ID, DevChain
 from anchoring.operator import dev_account
-from ledger_api.local_server import ServerProcess, free_port, start_server
+from devtools.local_server import ServerProcess, free_port, start_server
 from terminal.client import LedgerClient
 
 

@@ -6,27 +6,23 @@ from fastapi import FastAPI
 
 from accounting.factors import load_factor_set
 from accounting.units import converter_for
-from ledger_api.db import engine_for
-from ledger_api.deps import LedgerContext, find_deployment
-from ledger_api.errors import install_error_handlers
-from ledger_api.middleware import BodyLimit, RequestLog
-from ledger_api.rate_limit import IngestLimiter
-from ledger_api.registration import load_stored_templates
-from ledger_api.routers import (
-    activity,
-    aggregates,
-    assets,
-    batches,
-    bulk,
-    evaluations,
-    financier,
-    grants,
-    handles,
-    principals,
-    registry,
-    templates,
-)
-from ledger_api.settings import Settings, get_settings
+from ledger_api.access import grant_routes
+from ledger_api.access import routes as access_routes
+from ledger_api.activity import routes as activity_routes
+from ledger_api.assets import routes as asset_routes
+from ledger_api.core.allowance import IngestLimiter
+from ledger_api.core.config import Settings, get_settings
+from ledger_api.core.db import engine_for
+from ledger_api.core.deps import LedgerContext, find_deployment
+from ledger_api.core.errors import install_error_handlers
+from ledger_api.core.middleware import BodyLimit, RequestLog
+from ledger_api.evaluations import routes as evaluation_routes
+from ledger_api.financier import aggregate_routes
+from ledger_api.financier import routes as financier_routes
+from ledger_api.ledger import routes as batch_routes
+from ledger_api.registry import bulk_routes, handle_routes, template_routes
+from ledger_api.registry import routes as registry_routes
+from ledger_api.registry.service import load_stored_templates
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -50,19 +46,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLog)
     # evaluations first: its /enterprises/{id}/ratings must win over registry's /enterprises/{id}
     routers = (
-        grants.router,  # before registry: /enterprises/{id}/grants
-        assets.router,  # before registry: /enterprises/{id}/assets, /signer
-        financier.router,  # before registry: /enterprises/{id}/profile
-        principals.router,
-        evaluations.router,
-        bulk.router,
-        templates.router,
-        registry.router,
-        activity.router,
-        batches.router,
-        aggregates.router,
+        grant_routes.router,  # before registry: /enterprises/{id}/grants
+        asset_routes.router,  # before registry: /enterprises/{id}/assets, /signer
+        financier_routes.router,  # before registry: /enterprises/{id}/profile
+        access_routes.router,
+        evaluation_routes.router,
+        bulk_routes.router,
+        template_routes.router,
+        registry_routes.router,
+        activity_routes.router,
+        batch_routes.router,
+        aggregate_routes.router,
     )
     for router in routers:
         app.include_router(router, prefix="/v1")
-    app.include_router(handles.router)
+    app.include_router(handle_routes.router)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ledger_api.commands import calc, chain, contracts, demo, evaluate, keys, serve
+from ledger_api.commands import calc, chain, contracts, evaluate, keys, serve
 
 app = typer.Typer(
     name="carbon-ledger",
@@ -21,4 +21,3 @@ app.command("calc")(calc.calc)
 app.command("evaluate")(evaluate.evaluate)
 app.command("serve")(serve.serve)
 app.command("anchor")(serve.anchor)
-app.command("demo")(demo.demo)

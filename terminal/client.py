@@ -18,9 +18,9 @@ import coincurve
 import httpx
 from eth_account import Account
 
-from verifier.asset_ops import AssetOperation, sign_asset_operation
-from verifier.keccak import keccak256, to_checksum_address
-from verifier.typed_data import ActivityRecord, Domain, attributes_hash, sign_record
+from verifier.protocol.asset_ops import AssetOperation, sign_asset_operation
+from verifier.protocol.keccak import keccak256, to_checksum_address
+from verifier.protocol.typed_data import ActivityRecord, Domain, attributes_hash, sign_record
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 DEFAULT_SCRYPT_N = 2**18  # the Web3 Secret Storage default

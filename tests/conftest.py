@@ -17,8 +17,8 @@ from anchoring.connection import connect
 from anchoring.deployment import DeploymentRecord, deploy
 from anchoring.devchain import DEV_CHAIN_ID, DevChain
 from anchoring.operator import dev_account
-from ledger_api.local_server import ServerProcess, free_port, start_server
-from ledger_api.settings import Settings
+from devtools.local_server import ServerProcess, free_port, start_server
+from ledger_api.core.config import Settings
 from terminal.client import LedgerClient
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ledger_api.local_server import free_port
+from devtools.local_server import free_port
 
 
 def postgres_bin() -> Path | None:

@@ -19,17 +19,17 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from verifier.rpc import JsonRpcReader, RpcError
-from verifier.trust import TrustError, load_artifact_trust, load_default_trust
-from verifier.verify import (
+from verifier.checks.asset import parse_asset_bundle, verify_asset
+from verifier.checks.figure import parse_figure_bundle, verify_figure
+from verifier.checks.record import (
     BundleInvalid,
     CheckStatus,
     VerificationResult,
     parse_bundle,
     verify_record,
 )
-from verifier.verify_asset import parse_asset_bundle, verify_asset
-from verifier.verify_figure import parse_figure_bundle, verify_figure
+from verifier.rpc import JsonRpcReader, RpcError
+from verifier.trust import TrustError, load_artifact_trust, load_default_trust
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
 PROG = "carbon-verify"

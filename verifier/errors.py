@@ -83,7 +83,7 @@ class InvalidAssetOperation(InvalidRecord):
 class AssetRuleError(VerifierError, ValueError):
     """An asset operation breaks a lot's rules. ``code`` is a stable machine-readable name,
     ``field`` the operation's message field at fault; each code has its own subclass in
-    :mod:`verifier.asset_replay`."""
+    :mod:`verifier.protocol.lot_rules`."""
 
     code: str = "asset_rule"
 

@@ -2,7 +2,7 @@
 
 The verifier talks to exactly one endpoint, the one its user names. Nothing here retries,
 caches or falls back to another node: an answer we cannot get is reported, never guessed.
-Responses are parsed into frozen models, so the checks in ``verifier.verify`` compare bytes
+Responses are parsed into frozen models, so the checks in ``verifier.checks.record`` compare bytes
 and integers, never loosely formatted hex strings.
 """
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from verifier.errors import VerifierError
-from verifier.keccak import keccak256
+from verifier.protocol.keccak import keccak256
 
 __all__ = ["TrustError", "TrustRoot", "TrustedCode", "load_artifact_trust", "load_default_trust"]
 

@@ -7,7 +7,7 @@ import typer
 from anchoring.deployment import live_deployment, record_path
 from anchoring.devchain import DevChain, rpc_chain_id
 from ledger_api.commands.runtime import chain, clean_errors, console
-from ledger_api.settings import get_settings
+from ledger_api.core.config import get_settings
 
 app = typer.Typer(help="Run the local dev chain (ganache from node_modules, loopback only).")
 

@@ -7,7 +7,7 @@ import typer
 from anchoring.artifact import check_fresh, load_artifact
 from anchoring.deployment import deploy as deploy_anchor
 from ledger_api.commands.runtime import chain, clean_errors, console, operator
-from ledger_api.settings import get_settings
+from ledger_api.core.config import get_settings
 
 app = typer.Typer(help="Compile the contracts and check the committed artifacts.")
 

@@ -9,7 +9,7 @@ import httpx
 import typer
 
 from ledger_api.commands.runtime import clean_errors, console, fail
-from ledger_api.settings import get_settings
+from ledger_api.core.config import get_settings
 
 
 @clean_errors

@@ -9,9 +9,9 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from ledger_api.access.principals import PrincipalError, key_for, keys, revoke
 from ledger_api.commands.runtime import console, fail
-from ledger_api.principals import PrincipalError, key_for, keys, revoke
-from ledger_api.settings import get_settings
+from ledger_api.core.config import get_settings
 
 app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 

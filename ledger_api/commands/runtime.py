@@ -17,7 +17,7 @@ from anchoring.connection import ChainUnreachable, WrongChain, connect
 from anchoring.deployment import DeploymentError, DeploymentRecord, live_deployment
 from anchoring.devchain import ChainError
 from anchoring.operator import OperatorKeyError, dev_account, load_keystore
-from ledger_api.settings import Settings
+from ledger_api.core.config import Settings
 
 P = ParamSpec("P")
 R = TypeVar("R")

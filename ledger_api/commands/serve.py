@@ -14,12 +14,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from anchoring.connection import ChainUnreachable
 from anchoring.worker import AnchorWorker, RoundResult
-from ledger_api.anchor_store import SqlBatchStore
 from ledger_api.commands.runtime import anchor_contract, chain, clean_errors, console, operator
-from ledger_api.db import engine_for
-from ledger_api.logs import configure_logging
-from ledger_api.migrate import upgrade
-from ledger_api.settings import Settings, get_settings
+from ledger_api.core.config import Settings, get_settings
+from ledger_api.core.db import engine_for
+from ledger_api.core.logs import configure_logging
+from ledger_api.core.migrate import upgrade
+from ledger_api.ledger.anchor_store import SqlBatchStore
 
 log = logging.getLogger("carbon_ledger.anchor")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-from ledger_api import models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from ledger_api.db import make_engine
+from ledger_api.core import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from ledger_api.core.db import make_engine
 
 config = context.config
 target_metadata = SQLModel.metadata

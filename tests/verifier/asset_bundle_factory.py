@@ -21,17 +21,17 @@ from eth_account.signers.local import LocalAccount
 from anchoring.anchor_contract import AnchorContract, AnchorReceipt
 from anchoring.batching import BuiltBatch, PendingLeaf, build_batch
 from tests.verifier.record_bundle_factory import DEV_CHAIN_ID, address_of, new_key
-from verifier.asset_bundle import AssetProofBundle
-from verifier.asset_ops import (
+from verifier.formats.asset import AssetProofBundle
+from verifier.protocol.asset_ops import (
     ZERO_PREV,
     AssetOperation,
     asset_operation_digest,
     asset_operation_leaf,
     sign_asset_operation,
 )
-from verifier.keccak import keccak256
-from verifier.leaves import LeafKind, leaf_hash
-from verifier.typed_data import Domain
+from verifier.protocol.keccak import keccak256
+from verifier.protocol.leaves import LeafKind, leaf_hash
+from verifier.protocol.typed_data import Domain
 
 ENTERPRISE_A = "88.118.8/ENT-0001"
 ENTERPRISE_B = "88.118.8/ENT-0002"

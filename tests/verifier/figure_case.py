@@ -20,16 +20,16 @@ from web3 import Web3
 
 from anchoring.deployment import deploy
 from anchoring.devchain import DevChain
+from devtools.local_server import start_server
+from devtools.seeding import register
 from ledger_api.commands.serve import build_worker
-from ledger_api.local_server import start_server
 from terminal.client import SignedRecord, Terminal
 from tests.conftest import LedgerServer, server_env
-from tests.ledger_helpers import register
-from verifier.bundle import Manifest
-from verifier.figure_bundle import FigureProofBundle
-from verifier.keccak import keccak256
-from verifier.merkle import MerkleTree
-from verifier.typed_data import ActivityRecord, Domain
+from verifier.formats.figure import FigureProofBundle
+from verifier.formats.record import Manifest
+from verifier.protocol.keccak import keccak256
+from verifier.protocol.merkle import MerkleTree
+from verifier.protocol.typed_data import ActivityRecord, Domain
 
 ENTERPRISE_A = "88.118.8/ENT-AL-FIG-A"
 ENTERPRISE_B = "88.118.8/ENT-AL-FIG-B"

@@ -16,16 +16,22 @@ from eth_account.signers.local import LocalAccount
 
 from anchoring.anchor_contract import AnchorContract
 from anchoring.batching import PendingLeaf, build_batch
-from verifier.bundle import (
+from verifier.formats.record import (
     AnchorLocation,
     BatchJson,
     LeafJson,
     RecordProofBundle,
     RegistryProofJson,
 )
-from verifier.keccak import keccak256, to_checksum_address
-from verifier.leaves import LeafKind, activity_record_leaf, leaf_hash
-from verifier.typed_data import ActivityRecord, Domain, attributes_hash, sign_record, typed_data
+from verifier.protocol.keccak import keccak256, to_checksum_address
+from verifier.protocol.leaves import LeafKind, activity_record_leaf, leaf_hash
+from verifier.protocol.typed_data import (
+    ActivityRecord,
+    Domain,
+    attributes_hash,
+    sign_record,
+    typed_data,
+)
 
 DEV_CHAIN_ID = 1337
 ENTERPRISE = "88.118.8/ENT-0001"

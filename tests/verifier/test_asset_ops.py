@@ -16,7 +16,8 @@ from eth_account.messages import encode_typed_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verifier.asset_ops import (
+from verifier.errors import InvalidAssetOperation, InvalidRecord
+from verifier.protocol.asset_ops import (
     ASSET_OPERATION_TYPE_STRING,
     AssetOperation,
     asset_operation_digest,
@@ -25,10 +26,9 @@ from verifier.asset_ops import (
     parse_asset_typed_data,
     sign_asset_operation,
 )
-from verifier.errors import InvalidAssetOperation, InvalidRecord
-from verifier.keccak import keccak256, to_checksum_address
-from verifier.leaves import LeafKind, leaf_hash
-from verifier.typed_data import Domain, hash_struct, recover_signer
+from verifier.protocol.keccak import keccak256, to_checksum_address
+from verifier.protocol.leaves import LeafKind, leaf_hash
+from verifier.protocol.typed_data import Domain, hash_struct, recover_signer
 
 DOMAIN = Domain(1337, "0x5FbDB2315678afecb367f032d93F642f64180aa3")
 KEY = keccak256(b"cow")

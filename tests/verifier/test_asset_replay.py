@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verifier.asset_ops import AssetOperation
-from verifier.asset_replay import (
+from verifier.protocol.asset_ops import AssetOperation
+from verifier.protocol.keccak import keccak256
+from verifier.protocol.lot_rules import (
     HELD,
     RETIRED,
     RULE_CODES,
@@ -28,7 +29,6 @@ from verifier.asset_replay import (
     ranges_within,
     replay,
 )
-from verifier.keccak import keccak256
 
 A, B, C = "ENT-A", "ENT-B", "ENT-C"
 FIRST, LAST = 101, 200  # 100 serials

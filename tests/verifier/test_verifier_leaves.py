@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from verifier.errors import InvalidLeafValue
-from verifier.keccak import keccak256
-from verifier.leaves import LEAF_ENCODING, Leaf, LeafKind, activity_record_leaf, leaf_hash
-from verifier.merkle import MerkleTree, StandardMerkleTree, standard_leaf_hash
-from verifier.typed_data import ActivityRecord, Domain, record_digest, sign_record
+from verifier.protocol.keccak import keccak256
+from verifier.protocol.leaves import LEAF_ENCODING, Leaf, LeafKind, activity_record_leaf, leaf_hash
+from verifier.protocol.merkle import MerkleTree, StandardMerkleTree, standard_leaf_hash
+from verifier.protocol.typed_data import ActivityRecord, Domain, record_digest, sign_record
 
 words = st.binary(min_size=32, max_size=32)
 

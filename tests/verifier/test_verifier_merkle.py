@@ -17,8 +17,8 @@ from verifier.errors import (
     LeafNotFound,
     MalformedNode,
 )
-from verifier.keccak import keccak256, to_checksum_address
-from verifier.merkle import (
+from verifier.protocol.keccak import keccak256, to_checksum_address
+from verifier.protocol.merkle import (
     MerkleTree,
     StandardMerkleTree,
     hash_pair,

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from verifier.keccak import to_checksum_address
-from verifier.leaves import LEAF_ENCODING
-from verifier.merkle import Multiproof, StandardMerkleTree, verify_multiproof, verify_proof
+from verifier.protocol.keccak import to_checksum_address
+from verifier.protocol.leaves import LEAF_ENCODING
+from verifier.protocol.merkle import Multiproof, StandardMerkleTree, verify_multiproof, verify_proof
 
 RunOz = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 

@@ -18,8 +18,8 @@ from verifier.errors import (
     SignatureError,
     UnrecoverableSignature,
 )
-from verifier.keccak import keccak256, to_checksum_address
-from verifier.typed_data import (
+from verifier.protocol.keccak import keccak256, to_checksum_address
+from verifier.protocol.typed_data import (
     SECP256K1_N,
     ActivityRecord,
     Domain,

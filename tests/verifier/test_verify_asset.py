@@ -39,11 +39,22 @@ from tests.verifier.asset_bundle_factory import (
     tamper,
 )
 from tests.verifier.record_bundle_factory import DEV_CHAIN_ID, address_of, new_key, unused_port
-from verifier.asset_bundle import AssetProofBundle
-from verifier.asset_ops import sign_asset_operation
-from verifier.rpc import JsonRpcReader, RpcUnavailable
-from verifier.typed_data import SECP256K1_N, Domain
-from verifier.verify import (
+from verifier.checks.asset import (
+    ASSET_CHECKS,
+    AssetVerificationResult,
+    ClaimInvalid,
+    ClaimNotHeld,
+    ClaimNotRetired,
+    ForeignOperation,
+    HistoryBroken,
+    ReplayRejected,
+    SignerEventInvalid,
+    SignerNotAuthorised,
+    SignerRotatedAway,
+    parse_asset_bundle,
+    verify_asset,
+)
+from verifier.checks.record import (
     ONCHAIN_CHECKS,
     AnchorLocationMismatch,
     AnchorMismatch,
@@ -60,21 +71,10 @@ from verifier.verify import (
     TypedDataInvalid,
     VerificationFailure,
 )
-from verifier.verify_asset import (
-    ASSET_CHECKS,
-    AssetVerificationResult,
-    ClaimInvalid,
-    ClaimNotHeld,
-    ClaimNotRetired,
-    ForeignOperation,
-    HistoryBroken,
-    ReplayRejected,
-    SignerEventInvalid,
-    SignerNotAuthorised,
-    SignerRotatedAway,
-    parse_asset_bundle,
-    verify_asset,
-)
+from verifier.formats.asset import AssetProofBundle
+from verifier.protocol.asset_ops import sign_asset_operation
+from verifier.protocol.typed_data import SECP256K1_N, Domain
+from verifier.rpc import JsonRpcReader, RpcUnavailable
 
 CARBON_VERIFY = Path(sys.executable).parent / "carbon-verify"
 ISSUED = LOT_LAST - LOT_FIRST + 1

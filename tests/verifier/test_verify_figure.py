@@ -25,11 +25,7 @@ from tests.verifier.figure_case import (
     reprove,
     tamper,
 )
-from verifier.figure_bundle import FigureProofBundle
-from verifier.rpc import JsonRpcReader
-from verifier.typed_data import ActivityRecord, Domain
-from verifier.verify import BundleInvalid, CheckStatus, RootNotAnchored, VerificationResult
-from verifier.verify_figure import (
+from verifier.checks.figure import (
     FIGURE_CHECKS,
     BatchIncomplete,
     EntryLeafMismatch,
@@ -46,6 +42,10 @@ from verifier.verify_figure import (
     RulesetMismatch,
     verify_figure,
 )
+from verifier.checks.record import BundleInvalid, CheckStatus, RootNotAnchored, VerificationResult
+from verifier.formats.figure import FigureProofBundle
+from verifier.protocol.typed_data import ActivityRecord, Domain
+from verifier.rpc import JsonRpcReader
 
 CARBON_VERIFY = Path(sys.executable).parent / "carbon-verify"
 

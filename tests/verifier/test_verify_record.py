@@ -27,12 +27,7 @@ from tests.verifier.record_bundle_factory import (
     tamper,
     unused_port,
 )
-from verifier.bundle import RecordProofBundle
-from verifier.keccak import keccak256
-from verifier.leaves import LeafKind, leaf_hash
-from verifier.rpc import JsonRpcReader, RpcUnavailable
-from verifier.typed_data import SECP256K1_N, Domain, sign_record, typed_data
-from verifier.verify import (
+from verifier.checks.record import (
     CHECKS,
     ONCHAIN_CHECKS,
     AnchorLocationMismatch,
@@ -46,6 +41,11 @@ from verifier.verify import (
     VerificationResult,
     verify_record,
 )
+from verifier.formats.record import RecordProofBundle
+from verifier.protocol.keccak import keccak256
+from verifier.protocol.leaves import LeafKind, leaf_hash
+from verifier.protocol.typed_data import SECP256K1_N, Domain, sign_record, typed_data
+from verifier.rpc import JsonRpcReader, RpcUnavailable
 
 # Init code that deploys the one-byte runtime 0x00: CODECOPY(0, 12, 1); RETURN(0, 1); 0x00.
 TINY_CONTRACT = "0x6001600c60003960016000f300"

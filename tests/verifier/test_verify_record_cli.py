@@ -13,7 +13,7 @@ from eth_account.signers.local import LocalAccount
 from anchoring.anchor_contract import AnchorContract
 from anchoring.devchain import DevChain
 from tests.verifier.record_bundle_factory import Case, make_case, tamper, unused_port
-from verifier.verify import CHECKS
+from verifier.checks.record import CHECKS
 
 CARBON_VERIFY = Path(sys.executable).parent / "carbon-verify"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import rfc8785
 
-from verifier.keccak import keccak256
-from verifier.verify import parse_bundle, verify_record
+from verifier.checks.record import parse_bundle, verify_record
+from verifier.protocol.keccak import keccak256
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "proof-format.md"
 

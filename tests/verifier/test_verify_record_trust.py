@@ -10,7 +10,7 @@ import pytest
 from web3 import Web3
 
 from anchoring.deployment import DeploymentRecord
-from verifier.keccak import keccak256
+from verifier.protocol.keccak import keccak256
 from verifier.rpc import JsonRpcReader, RpcUnavailable
 from verifier.trust import TrustError, load_artifact_trust, load_default_trust
 

@@ -1,0 +1,104 @@
+"""Signed activity data: the typed-data definition, batch ingestion, records and their proofs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response, status
+from sqlalchemy import select
+
+from ledger_api.access.deps import Reader, Submitter, check_submitter, sees
+from ledger_api.activity.service import ingest
+from ledger_api.core.deps import Context, SessionDep
+from ledger_api.core.errors import ApiError, not_found
+from ledger_api.core.models import ActivityRecordRow
+from ledger_api.ledger.proofs import record_proof, to_record
+from ledger_api.schemas import ActivityBatchIn, ActivityBatchOut, StoredRecord, TypedDataOut
+from verifier.protocol.typed_data import (
+    ACTIVITY_RECORD_FIELDS,
+    ACTIVITY_RECORD_TYPE,
+    DOMAIN_FIELDS,
+    typed_data,
+)
+
+router = APIRouter(tags=["activity"])
+
+
+@router.get("/typed-data", response_model=TypedDataOut)
+def get_typed_data(context: Context) -> TypedDataOut:
+    """The EIP-712 domain and types; any EIP-712 signer can sign records we accept with them."""
+    return TypedDataOut(
+        domain=context.domain.as_dict(),
+        types={"EIP712Domain": DOMAIN_FIELDS, ACTIVITY_RECORD_TYPE: ACTIVITY_RECORD_FIELDS},
+        primaryType=ACTIVITY_RECORD_TYPE,
+    )
+
+
+@router.post(
+    "/activity-batches",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ActivityBatchOut,
+    responses={
+        200: {"description": "Every record was already stored"},
+        422: {"description": "Nothing stored; one problem per offending record"},
+    },
+)
+def submit_batch(
+    body: ActivityBatchIn,
+    session: SessionDep,
+    context: Context,
+    response: Response,
+    caller: Submitter,
+) -> ActivityBatchOut:
+    """Store a batch of signed records, all or nothing. A 2xx means durably stored; re-sending
+    stored records is a no-op. Terminal and enterprise keys submit their own enterprise's
+    records only (403 otherwise); each principal has an allowance of records (429 beyond)."""
+    limit = context.settings.max_batch_records
+    if len(body.records) > limit:
+        raise ApiError(413, "batch_too_large", f"at most {limit} records per batch", "records")
+    check_submitter(caller, body.records)
+    limiter, count = context.limiter, len(body.records)
+    limiter.check(context.engine, caller.principal_id, caller.name, count)
+    outcome = ingest(
+        session,
+        body.records,
+        context.domain,
+        lambda locked: limiter.spend(locked, caller.principal_id, caller.name, count),
+    )
+    if not outcome.stored:
+        response.status_code = status.HTTP_200_OK
+    return ActivityBatchOut(
+        accepted=len(outcome.stored),
+        duplicates=len(outcome.duplicates),
+        records=[StoredRecord(digest=d, status="stored") for d in outcome.stored]
+        + [StoredRecord(digest=d, status="duplicate") for d in outcome.duplicates],
+    )
+
+
+@router.get("/records/{digest}")
+def get_record(
+    digest: str, session: SessionDep, context: Context, caller: Reader
+) -> dict[str, Any]:
+    """A stored record as signed, with its signature and anchoring status."""
+    row = session.scalar(select(ActivityRecordRow).where(ActivityRecordRow.digest == digest))
+    if row is None or not sees(session, caller, row.enterprise_id):
+        raise not_found("record", digest)
+    return {
+        "digest": row.digest,
+        "typedData": typed_data(context.domain, to_record(session, row)),
+        "signature": row.signature,
+        "receivedAt": row.received_at.isoformat(),
+    }
+
+
+@router.get("/records/{digest}/proof")
+def get_record_proof(
+    digest: str, session: SessionDep, context: Context, caller: Reader
+) -> dict[str, Any]:
+    """The record's proof bundle (docs/proof-format.md); 409 until its batch is anchored."""
+    owner = session.scalar(
+        select(ActivityRecordRow.enterprise_id).where(ActivityRecordRow.digest == digest)
+    )
+    if owner is None or not sees(session, caller, owner):
+        raise not_found("record", digest)
+    return record_proof(session, context.engine, context.domain, digest).to_json()

@@ -1,0 +1,55 @@
+"""Asset proof bundles (``docs/asset-proof-format.md``): a lot's whole signed history, each
+operation with its inclusion proof, and the anchored events naming its signers' keys."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from ledger_api.core.models import AssetLot, AssetOperationRow, Leaf
+from ledger_api.ledger.proofs import inclusion, registry_proofs
+from verifier.formats.asset import AssetOperationProofJson, AssetProofBundle
+from verifier.protocol.typed_data import Domain
+
+SIGNER_SET = "enterprise.signer_set"
+
+
+def asset_proof(
+    session: Session, engine: Engine, domain: Domain, lot: AssetLot, claim: dict[str, Any]
+) -> AssetProofBundle:
+    """The bundle proving ``claim`` about ``lot``; 409 while any part is not yet anchored."""
+    rows = list(
+        session.scalars(
+            select(AssetOperationRow)
+            .where(AssetOperationRow.lot_id == lot.id)
+            .order_by(AssetOperationRow.position)
+        )
+    )
+    operations = []
+    owners: dict[str, None] = {}
+    for row in rows:
+        message = json.loads(row.message)
+        owners[message["owner"]] = None
+        leaf = session.scalar(select(Leaf).where(Leaf.hash == row.leaf_hash))
+        assert leaf is not None
+        included = inclusion(session, engine, leaf, f"asset operation {row.digest}")
+        operations.append(
+            AssetOperationProofJson(operation=message, signature=row.signature, **included)
+        )
+    signers = tuple(
+        proof
+        for owner in owners
+        for proof in registry_proofs(session, engine, owner, types=(SIGNER_SET,))
+    )
+    return AssetProofBundle.model_validate(
+        {
+            "claim": claim,
+            "domain": {"chainId": domain.chain_id, "verifyingContract": domain.verifying_contract},
+            "operations": operations,
+            "signers": signers,
+        }
+    )

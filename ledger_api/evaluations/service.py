@@ -1,0 +1,303 @@
+"""The evaluation flow (white paper, figure 3) for one enterprise and period.
+
+object and boundary → sources and gases → the period's signed, anchored records → factor set →
+emissions → carbon efficiency → grade → an evaluation entry, stored as a ledger leaf (kind 2)
+that the next anchoring round puts on chain. Nothing is recorded unless every step succeeds.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import rfc8785
+from sqlalchemy import insert, select
+from sqlmodel import Session
+
+from accounting import account, load_factor_set
+from accounting.errors import AccountingError
+from accounting.figures import figures
+from accounting.from_records import RecordQuantity, inventory_from_records
+from ledger_api.core.errors import ApiError, not_found
+from ledger_api.core.models import (
+    ActivityRecordRow,
+    AnchorBatch,
+    Device,
+    EmissionSource,
+    Enterprise,
+    Evaluation,
+    Leaf,
+)
+from ledger_api.evaluations.rating import rate
+from verifier.protocol.keccak import keccak256
+from verifier.protocol.leaves import LeafKind, leaf_hash
+
+ENTRY_FORMAT = "carbon-ledger/evaluation"
+
+
+@dataclass(frozen=True)
+class EvaluationRequest:
+    enterprise: str
+    period_start: date
+    period_end: date
+    added_value: Decimal | None
+    product_output: Decimal | None = None
+    ruleset_id: str | None = None
+    factor_set_id: str | None = None
+    gwp: str = "AR5"
+    average_source: str = "ruleset"
+    factor_choices: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class PeriodRecord:
+    """One record of the period, as accounting and the completeness checks need it."""
+
+    digest: str
+    device: str
+    source: str
+    seq: int
+    activity: str
+    quantity: int
+    decimals: int
+    unit: str
+    attributes_hash: str
+    attributes: dict[str, Any] | None
+    batch_status: str | None
+
+
+def period_bounds(start: date, end: date, utc_offset_h: int) -> tuple[int, int]:
+    """Unix seconds of local midnight at ``start`` and after ``end`` (inclusive dates)."""
+    zone = timezone(timedelta(hours=utc_offset_h))
+    first = datetime(start.year, start.month, start.day, tzinfo=zone)
+    try:
+        after = datetime(end.year, end.month, end.day, tzinfo=zone) + timedelta(days=1)
+    except OverflowError:  # the last day of year 9999 has no day after it
+        raise ApiError(422, "period_out_of_range", "periodEnd is too late", "periodEnd") from None
+    return int(first.timestamp()), int(after.timestamp())
+
+
+def load_period_records(
+    session: Session, enterprise: Enterprise, start_ts: int, end_ts: int
+) -> list[PeriodRecord]:
+    """The enterprise's records lying wholly inside [start_ts, end_ts), by device and seq."""
+    query = (
+        select(ActivityRecordRow, Device.address, EmissionSource.identifier, AnchorBatch.status)
+        .join(Device, Device.id == ActivityRecordRow.device_id)
+        .join(EmissionSource, EmissionSource.id == ActivityRecordRow.source_id)
+        .join(Leaf, Leaf.hash == ActivityRecordRow.leaf_hash)
+        .outerjoin(AnchorBatch, AnchorBatch.id == Leaf.batch_id)
+        .where(
+            ActivityRecordRow.enterprise_id == enterprise.id,
+            ActivityRecordRow.period_start >= start_ts,
+            ActivityRecordRow.period_end <= end_ts,
+        )
+        .order_by(Device.address, ActivityRecordRow.seq)
+    )
+    return [
+        PeriodRecord(
+            row.digest,
+            address,
+            source,
+            row.seq,
+            row.activity,
+            int(row.quantity),
+            row.decimals,
+            row.unit,
+            row.attributes_hash,
+            json.loads(row.attributes) if row.attributes else None,
+            status,
+        )
+        for row, address, source, status in session.execute(query)
+    ]
+
+
+def device_ranges(records: list[PeriodRecord]) -> list[dict[str, Any]]:
+    """Per device: its source, first and last sequence number and count, sorted by device."""
+    ranges: dict[str, dict[str, Any]] = {}
+    for r in records:
+        entry = ranges.setdefault(
+            r.device,
+            {
+                "device": r.device,
+                "source": r.source,
+                "firstSeq": r.seq,
+                "lastSeq": r.seq,
+                "count": 0,
+            },
+        )
+        entry["firstSeq"] = min(entry["firstSeq"], r.seq)
+        entry["lastSeq"] = max(entry["lastSeq"], r.seq)
+        entry["count"] += 1
+    return [ranges[d] for d in sorted(ranges)]
+
+
+def check_complete(records: list[PeriodRecord], boundary: list[str]) -> None:
+    """Refuse a period whose data is missing, gapped, partly unanchored or lacks attributes."""
+    if not records:
+        raise ApiError(422, "no_data", "no signed records in this period", "periodStart")
+    for r in device_ranges(records):
+        if r["count"] != r["lastSeq"] - r["firstSeq"] + 1:
+            raise ApiError(
+                422,
+                "sequence_gap",
+                f"device {r['device']} has gaps between seq {r['firstSeq']} and "
+                f"{r['lastSeq']}: a reading is missing",
+                "periodStart",
+            )
+    covered = {r.source for r in records}
+    for source in boundary:
+        if source not in covered:
+            raise ApiError(
+                422,
+                "source_not_covered",
+                f"source {source} has no records in this period",
+                "periodStart",
+            )
+    unanchored = sum(1 for r in records if r.batch_status != "confirmed")
+    if unanchored:
+        raise ApiError(
+            409,
+            "records_not_anchored",
+            f"{unanchored} records of the period are not anchored yet; run "
+            "`carbon-ledger anchor` first",
+            "periodStart",
+        )
+    zero = "0x" + "00" * 32
+    for r in records:
+        if r.attributes is None and r.attributes_hash != zero:
+            raise ApiError(
+                422,
+                "attributes_missing",
+                f"record {r.digest} carries an attributes hash but its attributes "
+                "were never submitted",
+                "periodStart",
+            )
+
+
+def digests_hash(digests: list[str]) -> str:
+    """keccak256 of the sorted 32-byte record digests, concatenated."""
+    return "0x" + keccak256(b"".join(bytes.fromhex(d[2:]) for d in sorted(digests))).hex()
+
+
+def _boundary(session: Session, enterprise: Enterprise) -> list[str]:
+    return sorted(
+        session.scalars(
+            select(EmissionSource.identifier).where(EmissionSource.enterprise_id == enterprise.id)
+        )
+    )
+
+
+def _account(
+    enterprise: Enterprise, request: EvaluationRequest, records: list[PeriodRecord]
+) -> Any:
+    factor_set = load_factor_set(request.factor_set_id or "cn-ghg-v1")
+    inventory = inventory_from_records(
+        enterprise.identifier,
+        enterprise.industry,
+        request.period_start,
+        request.period_end,
+        [
+            RecordQuantity(r.activity, r.source, r.quantity, r.decimals, r.unit, r.attributes)
+            for r in records
+        ],
+        factor_choices=request.factor_choices,
+    )
+    return account(inventory, factor_set, request.gwp), factor_set
+
+
+def build_entry(
+    session: Session,
+    enterprise: Enterprise,
+    request: EvaluationRequest,
+    prefix: str,
+    utc_offset_h: int,
+) -> dict[str, Any]:
+    """The evaluation entry document; raises ApiError (4xx) on any bad input."""
+    start_ts, end_ts = period_bounds(request.period_start, request.period_end, utc_offset_h)
+    boundary = _boundary(session, enterprise)
+    records = load_period_records(session, enterprise, start_ts, end_ts)
+    check_complete(records, boundary)
+    try:
+        result, factor_set = _account(enterprise, request, records)
+        rating = rate(session, enterprise, request, result.total)
+    except AccountingError as exc:
+        raise ApiError(422, exc.code, exc.message, exc.field) from None
+    created = datetime.now(UTC).isoformat(timespec="seconds")
+    seed = f"{enterprise.identifier}|{request.period_start}|{request.period_end}|{created}"
+    return {
+        "format": ENTRY_FORMAT,
+        "version": 1,
+        "identifier": f"{prefix}/CL-EVAL-{keccak256(seed.encode()).hex()[:16].upper()}",
+        "enterprise": enterprise.identifier,
+        "industry": enterprise.industry,
+        "region": enterprise.region,
+        "period": {
+            "start": request.period_start.isoformat(),
+            "end": request.period_end.isoformat(),
+            "startTs": start_ts,
+            "endTs": end_ts,
+            "utcOffsetHours": utc_offset_h,
+        },
+        "boundary": {"sources": boundary},
+        "records": {
+            "count": len(records),
+            "digestsHash": digests_hash([r.digest for r in records]),
+            "devices": device_ranges(records),
+        },
+        "accounting": {
+            "engineVersion": result.engine_version,
+            "factorSet": {
+                "id": factor_set.id,
+                "version": factor_set.version,
+                "digest": factor_set.digest,
+            },
+            "gwp": result.gwp_set,
+            "factorChoices": dict(sorted((request.factor_choices or {}).items())),
+            "figures": figures(result),
+        },
+        "rating": rating,
+        "createdAt": created,
+    }
+
+
+def evaluate(
+    session: Session, request: EvaluationRequest, prefix: str, utc_offset_h: int
+) -> Evaluation:
+    """Run the flow and store the entry and its leaf in one transaction."""
+    enterprise = session.scalar(
+        select(Enterprise).where(Enterprise.identifier == request.enterprise)
+    )
+    if enterprise is None:
+        raise not_found("enterprise", request.enterprise)
+    entry = build_entry(session, enterprise, request, prefix, utc_offset_h)
+    canonical = rfc8785.dumps(entry)
+    digest = keccak256(canonical)
+    hashed = "0x" + leaf_hash(LeafKind.LEDGER_ENTRY, digest, bytes(32)).hex()
+    row = Evaluation(
+        identifier=entry["identifier"],
+        enterprise_id=enterprise.id,
+        period_start=entry["period"]["start"],
+        period_end=entry["period"]["end"],
+        entry=canonical.decode(),
+        digest="0x" + digest.hex(),
+        leaf_hash=hashed,
+        total=entry["accounting"]["figures"]["reported"]["total"],
+        grade=entry["rating"]["grade"] if entry["rating"] else None,
+    )
+    session.rollback()  # end the read transaction before writing
+    with session.begin():
+        session.execute(
+            insert(Leaf).values(
+                kind=int(LeafKind.LEDGER_ENTRY),
+                digest=row.digest,
+                aux="0x" + "00" * 32,
+                hash=hashed,
+            )
+        )
+        session.add(row)
+    session.refresh(row)
+    return row

@@ -1,0 +1,162 @@
+"""Building proof bundles (``docs/proof-format.md``) from the database."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from ledger_api.core.errors import ApiError, not_found
+from ledger_api.core.models import (
+    ActivityRecordRow,
+    AnchorBatch,
+    BatchTree,
+    Device,
+    EmissionSource,
+    Enterprise,
+    Leaf,
+    RegistryEvent,
+)
+from verifier.formats.record import (
+    AnchorLocation,
+    BatchJson,
+    LeafJson,
+    Manifest,
+    RecordProofBundle,
+    RegistryProofJson,
+)
+from verifier.protocol.merkle import MerkleTree
+from verifier.protocol.typed_data import ActivityRecord, Domain, typed_data
+
+
+def _hex(data: bytes) -> str:
+    return "0x" + data.hex()
+
+
+@lru_cache(maxsize=8)
+def load_tree(engine: Engine, batch_id: int) -> MerkleTree:
+    """Batch trees are immutable once stored, so a few recent ones are kept in memory."""
+    with Session(engine) as session:
+        nodes = session.scalar(select(BatchTree.nodes).where(BatchTree.batch_id == batch_id))
+    assert nodes is not None
+    return MerkleTree.from_bytes(nodes, validate=False)
+
+
+def confirmed_batch(session: Session, batch_id: int | None, what: str) -> AnchorBatch:
+    batch = session.get(AnchorBatch, batch_id) if batch_id is not None else None
+    if batch is None or batch.status != "confirmed":
+        raise ApiError(409, "not_anchored", f"{what} is not anchored yet; retry after anchoring")
+    return batch
+
+
+def batch_json(batch: AnchorBatch) -> BatchJson:
+    return BatchJson(
+        root=batch.root,
+        leafCount=batch.leaf_count,
+        manifestHash=batch.manifest_hash,
+        manifest=Manifest.model_validate(json.loads(batch.manifest)),
+    )
+
+
+def anchor_location(batch: AnchorBatch) -> AnchorLocation:
+    return AnchorLocation(
+        chainId=batch.chain_id,
+        contract=batch.contract,
+        batchId=batch.chain_batch_id,
+        txHash=batch.tx_hash,
+        blockNumber=batch.block_number,
+        blockHash=batch.block_hash,
+        logIndex=batch.log_index,
+    )
+
+
+def record_proof(
+    session: Session, engine: Engine, domain: Domain, digest: str
+) -> RecordProofBundle:
+    """The proof bundle of one stored, anchored activity record."""
+    row = session.scalar(select(ActivityRecordRow).where(ActivityRecordRow.digest == digest))
+    if row is None:
+        raise not_found("record", digest)
+    leaf = session.scalar(select(Leaf).where(Leaf.hash == row.leaf_hash))
+    assert leaf is not None
+    batch = confirmed_batch(session, leaf.batch_id, f"record {digest}")
+    tree = load_tree(engine, batch.id)
+    proof = tree.get_proof(tree.find_leaf(bytes.fromhex(leaf.hash[2:])))
+    device = session.get(Device, row.device_id)
+    assert device is not None
+    return RecordProofBundle(
+        authorization=registry_proofs(session, engine, device.address),
+        typedData=typed_data(domain, to_record(session, row)),
+        signature=row.signature,
+        attributes=json.loads(row.attributes) if row.attributes else None,
+        leaf=LeafJson(kind=leaf.kind, digest=leaf.digest, aux=leaf.aux, hash=leaf.hash),
+        proof=tuple(_hex(p) for p in proof),
+        batch=batch_json(batch),
+        anchor=anchor_location(batch),
+    )
+
+
+def registry_proofs(
+    session: Session, engine: Engine, subject: str, types: tuple[str, ...] | None = None
+) -> tuple[RegistryProofJson, ...]:
+    """The anchored registry events about ``subject`` (of ``types``, when given), each with
+    its inclusion proof."""
+    query = (
+        select(RegistryEvent, Leaf)
+        .join(Leaf, Leaf.hash == RegistryEvent.leaf_hash)
+        .where(RegistryEvent.subject == subject)
+        .order_by(RegistryEvent.id)
+    )
+    if types is not None:
+        query = query.where(RegistryEvent.type.in_(types))  # type: ignore[attr-defined]
+    found = session.execute(query)
+    proofs = []
+    for event, leaf in found:
+        included = inclusion(session, engine, leaf, f"registry event {event.digest}")
+        proofs.append(RegistryProofJson(event=json.loads(event.body), **included))
+    return tuple(proofs)
+
+
+def inclusion(session: Session, engine: Engine, leaf: Leaf, what: str) -> dict[str, Any]:
+    """The leaf, its Merkle path, its batch and where the batch is anchored (409 until then)."""
+    batch = confirmed_batch(session, leaf.batch_id, what)
+    tree = load_tree(engine, batch.id)
+    path = tree.get_proof(tree.find_leaf(bytes.fromhex(leaf.hash[2:])))
+    return {
+        "leaf": LeafJson(kind=leaf.kind, digest=leaf.digest, aux=leaf.aux, hash=leaf.hash),
+        "proof": tuple(_hex(p) for p in path),
+        "batch": batch_json(batch),
+        "anchor": anchor_location(batch),
+    }
+
+
+def to_record(session: Session, row: ActivityRecordRow) -> ActivityRecord:
+    """The signed record as the terminal signed it, rebuilt from its row."""
+    enterprise = session.get(Enterprise, row.enterprise_id)
+    source = session.get(EmissionSource, row.source_id)
+    device = session.get(Device, row.device_id)
+    assert enterprise and source and device
+    return record_from_row(row, enterprise.identifier, source.identifier, device.address)
+
+
+def record_from_row(
+    row: ActivityRecordRow, enterprise: str, source: str, device: str
+) -> ActivityRecord:
+    """The signed record from its row and the identifiers its foreign keys point at."""
+    return ActivityRecord(
+        enterprise=enterprise,
+        source=source,
+        device=device,
+        seq=row.seq,
+        activity=row.activity,
+        quantity=int(row.quantity),
+        decimals=row.decimals,
+        unit=row.unit,
+        period_start=row.period_start,
+        period_end=row.period_end,
+        attributes_hash=bytes.fromhex(row.attributes_hash[2:]),
+    )

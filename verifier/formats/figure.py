@@ -1,0 +1,91 @@
+"""The figure proof bundle (``docs/figure-proof-format.md``): frozen models of what
+``carbon-verify figure`` reads. Shapes only; the checks live in ``verifier.checks.figure``."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from verifier.formats.record import (
+    ADDRESS,
+    HEX32,
+    SIGNATURE,
+    AnchorLocation,
+    BatchJson,
+    Frozen,
+    LeafJson,
+)
+
+FIGURE_PROOF_FORMAT = "carbon-ledger/figure-proof"
+
+
+class FigureJson(Frozen):
+    """The figure being proven: a path into the evaluation entry and its reported value."""
+
+    path: str = Field(min_length=1)
+    value: str
+
+
+class DomainJson(Frozen):
+    chain_id: int = Field(alias="chainId", ge=1)
+    verifying_contract: str = Field(alias="verifyingContract", pattern=ADDRESS)
+
+
+class SignedRecordJson(Frozen):
+    """One contributing record: its EIP-712 message, signature and attributes."""
+
+    message: dict[str, Any]
+    signature: str = Field(pattern=SIGNATURE)
+    attributes: dict[str, Any] | None = None
+
+
+class BatchProofJson(Frozen):
+    """The records of one anchored batch, proven together by one multiproof."""
+
+    batch: BatchJson
+    anchor: AnchorLocation
+    records: tuple[int, ...] = Field(min_length=1)  # indices into bundle.records, as leaves
+    leaves: tuple[str, ...] = Field(min_length=1)
+    proof: tuple[str, ...]
+    proof_flags: tuple[bool, ...] = Field(alias="proofFlags")
+
+
+class EntryProofJson(Frozen):
+    """The evaluation entry's own inclusion in an anchored batch."""
+
+    leaf: LeafJson
+    proof: tuple[str, ...]
+    batch: BatchJson
+    anchor: AnchorLocation
+
+
+class FigureProofBundle(Frozen):
+    """Proof of one reported figure: the anchored entry, every contributing signed record with
+    its inclusion proof, the factor set and the ruleset the figure was computed with."""
+
+    format: Literal["carbon-ledger/figure-proof"] = FIGURE_PROOF_FORMAT
+    version: Literal[1] = 1
+    figure: FigureJson
+    domain: DomainJson
+    entry: dict[str, Any]
+    entry_proof: EntryProofJson = Field(alias="entryProof")
+    records: tuple[SignedRecordJson, ...]
+    batches: tuple[BatchProofJson, ...]
+    factor_set: dict[str, Any] = Field(alias="factorSet")
+    ruleset: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+__all__ = [
+    "FIGURE_PROOF_FORMAT",
+    "HEX32",
+    "BatchProofJson",
+    "DomainJson",
+    "EntryProofJson",
+    "FigureJson",
+    "FigureProofBundle",
+    "SignedRecordJson",
+]
