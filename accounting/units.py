@@ -3,24 +3,31 @@
 pint runs with ``non_int_type=Decimal`` and the factor set's own definitions (10⁴ Nm³, kgce, …),
 so every conversion factor is an exact Decimal. The engine asks for a factor once per distinct
 unit string and then multiplies plain Decimals; pint never sits in the per-entry path.
+
+pint is imported when the first converter is built: it costs a tenth of a second, and
+importing the package (for its constants, the grading, the verifier's figures) should not.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal, Inexact
 from functools import cache
-
-import pint
+from typing import TYPE_CHECKING
 
 from accounting.errors import UnitMismatchError, UnknownUnitError
 from accounting.factors import FactorSet
 from accounting.numbers import context
+
+if TYPE_CHECKING:
+    import pint
 
 
 class UnitConverter:
     """Conversions for one factor set (its unit definitions and aliases)."""
 
     def __init__(self, definitions: tuple[str, ...], aliases: dict[str, str]):
+        import pint
+
         # pint does Decimal arithmetic while building and caching; pin it to our context.
         with context():
             self._registry = pint.UnitRegistry(
@@ -32,6 +39,8 @@ class UnitConverter:
         self._factors: dict[tuple[str, str], tuple[Decimal, Decimal] | None] = {}
 
     def _parse(self, unit: str) -> pint.Unit:
+        import pint
+
         text = unit.strip()
         text = self._aliases.get(text, text)
         if not text:

@@ -65,6 +65,21 @@ def manifest_bytes(manifest: Manifest) -> bytes:
     return rfc8785.dumps(manifest.model_dump(mode="json", by_alias=True))
 
 
+def screen(leaves: Sequence[PendingLeaf]) -> tuple[list[PendingLeaf], dict[int, str]]:
+    """Split ``leaves`` into those a batch can hold and, by leaf id, why each other cannot:
+    each leaf's manifest entry is built alone, by the same code as a batch's."""
+    good: list[PendingLeaf] = []
+    bad: dict[int, str] = {}
+    for leaf in leaves:
+        try:
+            manifest_bytes(build_manifest([leaf]))
+        except ValueError as exc:  # pydantic's and RFC 8785's refusals are ValueErrors
+            bad[leaf.id] = f"{type(exc).__name__}: {exc}"
+        else:
+            good.append(leaf)
+    return good, bad
+
+
 def build_batch(leaves: Sequence[PendingLeaf]) -> BuiltBatch:
     """Build the tree (OZ ``standard-v1``, sorted leaves) and the manifest of ``leaves``."""
     if not leaves:

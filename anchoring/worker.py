@@ -9,14 +9,14 @@ none sits in two batches, and no root is anchored twice (the contract refuses it
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from eth_account.signers.local import LocalAccount
 
 from anchoring.anchor_contract import AnchorContract, AnchorReceipt, SignedAnchor
-from anchoring.batching import BuiltBatch, PendingLeaf, build_batch
+from anchoring.batching import BuiltBatch, PendingLeaf, build_batch, screen
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ class BatchStore(Protocol):
     def unanchored(self, limit: int) -> list[PendingLeaf]: ...
 
     def create_batch(self, batch: BuiltBatch) -> int: ...
+
+    def set_aside(self, leaf_ids: Sequence[int], reason: str) -> None: ...
 
     def open_batches(self) -> list[OpenBatch]: ...
 
@@ -80,7 +82,13 @@ class AnchorWorker:
             leaves += batch.leaf_count
         while pending := self.store.unanchored(self.max_batch):
             self.on_progress("build", len(pending))
-            built = build_batch(pending)
+            try:
+                built = build_batch(pending)
+            except ValueError:
+                pending = self._set_aside_unbatchable(pending)
+                if not pending:
+                    continue
+                built = build_batch(pending)
             batch_id = self.store.create_batch(built)
             open_batch = OpenBatch(
                 batch_id, "pending", built.root, len(pending), built.manifest_hash, None
@@ -93,6 +101,16 @@ class AnchorWorker:
             self.on_progress("anchored", len(pending))
             del pending
         return RoundResult(len(receipts), leaves, tuple(receipts))
+
+    def _set_aside_unbatchable(self, pending: list[PendingLeaf]) -> list[PendingLeaf]:
+        """One bad leaf must not stop anchoring for every tenant: set it aside, loudly, and
+        return the leaves that can still be batched."""
+        good, bad = screen(pending)
+        for leaf_id, reason in bad.items():
+            log.error("leaf %s set aside, not anchored: %s", leaf_id, reason)
+            self.store.set_aside([leaf_id], reason)
+        self.on_progress("set-aside", len(bad))
+        return good
 
     def _settle(self, batch: OpenBatch) -> AnchorReceipt:
         receipt = self._already_anchored(batch)

@@ -22,7 +22,7 @@ from anchoring.devchain import DEV_CHAIN_ID
 from anchoring.operator import dev_account
 from ledger_api.core.db import make_engine
 from ledger_api.core.migrate import upgrade
-from ledger_api.core.models import Leaf
+from ledger_api.core.models import LeafRow
 from ledger_api.ledger.anchor_store import SqlBatchStore
 from verifier.protocol.keccak import keccak256
 from verifier.protocol.leaves import leaf_hash
@@ -56,7 +56,7 @@ def build_and_persist(leaves: list[PendingLeaf], tmp: Path) -> dict[str, float]:
     engine = make_engine(url)
     with Session(engine) as session, session.begin():
         session.execute(
-            insert(Leaf),
+            insert(LeafRow),
             [
                 {"id": p.id, "kind": 1, "digest": "0x", "aux": "0x", "hash": "0x" + p.hash.hex()}
                 for p in leaves

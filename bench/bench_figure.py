@@ -35,6 +35,30 @@ _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
 
+def _closing(terminal: Terminal, domain: Domain, count: int) -> SignedRecord:
+    """The reading after the evaluated period (the next local midnight's minute): without one,
+    the period is open and the ledger does not evaluate it."""
+    last = START + timedelta(minutes=count) + timedelta(hours=8)
+    midnight = datetime.combine(
+        (last - timedelta(seconds=1)).date() + timedelta(days=1), datetime.min.time(), UTC
+    ) - timedelta(hours=8)
+    return terminal.sign(
+        domain,
+        ActivityRecord(
+            enterprise=ENTERPRISE,
+            source=GRID,
+            device=terminal.address,
+            seq=count + 1,
+            activity="electricity.purchased",
+            quantity=160,
+            decimals=3,
+            unit="MWh",
+            period_start=int(midnight.timestamp()),
+            period_end=int(midnight.timestamp()) + MINUTE,
+        ),
+    )
+
+
 def _readings(terminal: Terminal, domain: Domain, count: int) -> list[SignedRecord]:
     first = int(START.timestamp())
     return [
@@ -54,7 +78,7 @@ def _readings(terminal: Terminal, domain: Domain, count: int) -> list[SignedReco
             ),
         )
         for seq in range(1, count + 1)
-    ]
+    ] + [_closing(terminal, domain, count)]
 
 
 def _ingest(bench: BenchLedger, records: list[SignedRecord], batch: int) -> None:
@@ -98,9 +122,9 @@ def main() -> None:
         records, sign_s = _timed(_readings, terminal, domain, args.records)
         _, ingest_s = _timed(_ingest, bench, records, args.batch)
         settings = Settings(
-            data_dir=bench.data_dir, rpc_url=bench.rpc_url, anchor_max_batch=args.records
+            data_dir=bench.data_dir, rpc_url=bench.rpc_url, anchor_max_batch=args.records + 16
         )
-        worker = build_worker(settings)  # every record in one tree
+        worker = build_worker(settings)  # every record (and the registry events) in one tree
         _, anchor_s = _timed(worker.run_once)
         identifier, evaluate_s = _timed(_evaluate, bench, args.records)
         worker.run_once()

@@ -1,4 +1,5 @@
-"""Run every benchmark under bench/ in turn; each prints one JSON line of results.
+"""Run every benchmark under bench/ (every bench_*.py, start-up included) in turn; each prints
+one JSON line of results.
 
 The soak (bench_soak.py) lasts ten minutes, so it runs only with CARBON_BENCH_SOAK=1.
 """

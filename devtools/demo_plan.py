@@ -7,7 +7,7 @@ every entry is split into hourly readings whose scaled integers add up exactly t
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
@@ -90,7 +90,19 @@ def _split(total: int, parts: int) -> list[int]:
 
 
 def readings(enterprise: DemoEnterprise) -> Iterator[Reading]:
-    """The month's hourly readings of every entry of the enterprise's sample inventory."""
+    """The month's hourly readings of every entry of the enterprise's sample inventory, then
+    one reading per source in the first hour after the month: a terminal that has not reported
+    past a period leaves it open, and the ledger does not evaluate it."""
+    last: dict[str, Reading] = {}
+    for reading in _month(enterprise):
+        last[reading.source] = reading
+        yield reading
+    for reading in last.values():
+        after = reading.period_end
+        yield replace(reading, period_start=after, period_end=after + 3600)
+
+
+def _month(enterprise: DemoEnterprise) -> Iterator[Reading]:
     inventory = enterprise.inventory()
     hours = _hours(inventory.period_start, inventory.period_end)
     for entry in inventory.entries:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from devtools.local_server import ServerProcess
-from ledger_api.registry.templates import PUBLIC_ID
+from ledger_api.registry.metadata_templates import PUBLIC_ID
 from terminal.client import SignedRecord, Terminal
 from verifier.protocol.typed_data import ActivityRecord, Domain
 

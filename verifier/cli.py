@@ -4,8 +4,12 @@
     carbon-verify figure BUNDLE (--rpc URL | --offline) [--json] [--artifact PATH]
     carbon-verify asset BUNDLE (--rpc URL | --offline) [--json] [--artifact PATH]
 
-Exit codes: 0 valid, 1 invalid (the failed check is named), 2 unusable input — a file that is
-missing or not a bundle, no RPC URL, an endpoint that does not answer — reported in one line.
+Exit codes: 0 valid, 1 invalid (the failed check is named), 2 cannot decide — a file that is
+missing or not a bundle, no RPC URL, an endpoint that does not answer or serves another chain
+than the bundle's — reported in one line.
+
+Only the standard library is imported at start, so ``--help`` answers at once; the checks, and
+the models and engines they need, are imported by the command that runs them.
 """
 
 from __future__ import annotations
@@ -13,26 +17,34 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+if TYPE_CHECKING:
+    from verifier.checks.kernel import CheckStatus, VerificationResult
 
-from verifier.checks.asset import parse_asset_bundle, verify_asset
-from verifier.checks.figure import parse_figure_bundle, verify_figure
-from verifier.checks.record import (
-    BundleInvalid,
-    CheckStatus,
-    VerificationResult,
-    parse_bundle,
-    verify_record,
-)
-from verifier.rpc import JsonRpcReader, RpcError
-from verifier.trust import TrustError, load_artifact_trust, load_default_trust
-
-EXIT_VALID, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
+EXIT_VALID, EXIT_INVALID, EXIT_UNDECIDED = 0, 1, 2
 PROG = "carbon-verify"
+
+# Per sub-command: its module under verifier.checks, its reader and verifier, its help line.
+_COMMANDS: dict[str, tuple[str, str, str, str]] = {
+    "record": ("record", "parse_bundle", "verify_record", "verify a record proof bundle"),
+    "figure": ("figure", "parse_figure_bundle", "verify_figure", "verify a figure proof bundle"),
+    "asset": ("asset", "parse_asset_bundle", "verify_asset", "verify a carbon-asset proof bundle"),
+}
+
+_EPILOG = """\
+exit codes:
+  0  valid: every check passed (offline: every check but the chain's)
+  1  invalid: the bundle is forged or broken; the failed check is named
+  2  cannot decide: unreadable bundle, no --rpc or --offline, an endpoint that does
+     not answer or serves another chain than the bundle's
+
+example:
+  carbon-verify record proof.json --rpc https://rpc.example.org
+  curl -s "$LEDGER/v1/records/$DIGEST/proof" | carbon-verify record - --offline --json
+"""
 
 
 class Unusable(Exception):
@@ -43,19 +55,22 @@ class Unusable(Exception):
         self.check = check
 
 
-# Per sub-command: how to read the bundle's JSON and how to verify it.
-_COMMANDS: dict[str, tuple[Callable[[Any], Any], Callable[..., VerificationResult], str]] = {
-    "record": (parse_bundle, verify_record, "verify a record proof bundle"),
-    "figure": (parse_figure_bundle, verify_figure, "verify a figure proof bundle"),
-    "asset": (parse_asset_bundle, verify_asset, "verify a carbon-asset proof bundle"),
-}
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description="Verify carbon-ledger proofs.")
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Verify carbon-ledger proofs.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, (_, _, help_text) in _COMMANDS.items():
-        command = commands.add_parser(name, help=help_text)
+    for name, (*_, help_text) in _COMMANDS.items():
+        command = commands.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=_EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         command.add_argument("bundle", help="path of the bundle JSON ('-' reads standard input)")
         where = command.add_mutually_exclusive_group()
         where.add_argument("--rpc", metavar="URL", help="JSON-RPC endpoint of the anchor chain")
@@ -80,31 +95,42 @@ def _read_json(name: str) -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise Unusable(f"{name} is not JSON: {exc}", "bundle") from None
+    except RecursionError:  # a hostile bundle nested past any real one
+        raise Unusable(f"{name} nests too deeply to be a proof bundle", "bundle") from None
 
 
-def _verify(args: argparse.Namespace) -> tuple[VerificationResult, BaseModel]:
+def _verify(args: argparse.Namespace) -> tuple[VerificationResult, Any]:
+    import importlib
+
+    from verifier.errors import VerificationFailure
+    from verifier.rpc import JsonRpcReader, RpcError
+    from verifier.trust import TrustError, load_artifact_trust, load_default_trust
+
     if not args.offline and not args.rpc:
         raise Unusable("an RPC URL is needed to check the anchor: pass --rpc URL, or --offline")
-    parse, verify, _ = _COMMANDS[args.command]
+    module_name, parse_name, verify_name, _ = _COMMANDS[args.command]
+    module = importlib.import_module(f"verifier.checks.{module_name}")
     try:
-        bundle = parse(_read_json(args.bundle))
-    except BundleInvalid as exc:
+        bundle = getattr(module, parse_name)(_read_json(args.bundle))
+    except VerificationFailure as exc:
         raise Unusable(f"{args.bundle}: {exc.reason}", "bundle") from None
     try:
         trust = load_artifact_trust(args.artifact) if args.artifact else load_default_trust()
         rpc = None if args.offline else JsonRpcReader(args.rpc, args.timeout)
-        return verify(bundle, rpc, trust=trust), bundle
+        return getattr(module, verify_name)(bundle, rpc, trust=trust), bundle
     except (TrustError, RpcError) as exc:
         raise Unusable(str(exc)) from None
 
 
-def _figure(bundle: BaseModel) -> dict[str, str] | None:
+def _figure(bundle: Any) -> dict[str, str] | None:
     """The figure a figure proof claims (true only if the result is valid)."""
     figure = getattr(bundle, "figure", None)
     return None if figure is None else {"path": figure.path, "value": figure.value}
 
 
 def _marks() -> dict[CheckStatus, str]:
+    from verifier.checks.kernel import CheckStatus
+
     # A terminal that cannot print ✓ would otherwise end the run with an encoding traceback.
     try:
         "✓✗·".encode(sys.stdout.encoding or "ascii")
@@ -123,43 +149,57 @@ def _marks() -> dict[CheckStatus, str]:
     }
 
 
+def _undecided(result: VerificationResult) -> bool:
+    """Failures that say nothing about the bundle: it cannot be read, or the endpoint serves
+    another chain than the one it is anchored on (ask an endpoint of that chain)."""
+    return result.failed_check in ("bundle", "chain-id")
+
+
 def _print_human(result: VerificationResult, figure: dict[str, str] | None) -> None:
+    from verifier.checks.kernel import CheckStatus
+
     marks = _marks()
     for check in result.checks:
         detail = "skipped: " + check.detail if check.status is CheckStatus.SKIPPED else check.detail
         print(f"{marks[check.status]} {check.name:<16} {detail}")
     if result.failure is not None:
-        print(f"INVALID: {result.failure.check}: {result.failure.reason}")
+        verdict = "CANNOT DECIDE" if _undecided(result) else "INVALID"
+        print(f"{verdict}: {result.failure.check}: {result.failure.reason}")
         return
-    if result.offline:
-        print("note: offline, so the anchor on chain was not checked")
     if figure is not None:
         print(f"figure {figure['path']} = {figure['value']}")
     summary = getattr(result, "summary", None)  # what an asset proof claims, as of when
     if summary:
         print(summary)
-    print("VALID")
+    if result.offline:
+        print(
+            "VALID offline: signatures, leaves and paths hold; the chain was NOT checked "
+            "(run with --rpc URL)"
+        )
+    else:
+        print("VALID")
+
+
+def _print_unusable(exc: Unusable, as_json: bool) -> None:
+    if as_json:
+        report = {
+            "valid": False,
+            "unusable": True,
+            "failedCheck": exc.check,
+            "reason": str(exc),
+            "checks": [],
+            "record": None,
+        }
+        print(json.dumps(report))
+    print(f"{PROG}: error: {exc}", file=sys.stderr)
 
 
 def _command(args: argparse.Namespace) -> int:
     try:
         result, bundle = _verify(args)
     except Unusable as exc:
-        if args.json:
-            print(
-                json.dumps(
-                    {
-                        "valid": False,
-                        "unusable": True,
-                        "failedCheck": exc.check,
-                        "reason": str(exc),
-                        "checks": [],
-                        "record": None,
-                    }
-                )
-            )
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return EXIT_UNUSABLE
+        _print_unusable(exc, args.json)
+        return EXIT_UNDECIDED
     figure = _figure(bundle)
     if args.json:
         report = result.to_json() | ({} if figure is None else {"figure": figure})
@@ -168,14 +208,14 @@ def _command(args: argparse.Namespace) -> int:
         _print_human(result, figure)
     if result.valid:
         return EXIT_VALID
-    return EXIT_UNUSABLE if result.failed_check == "bundle" else EXIT_INVALID
+    return EXIT_UNDECIDED if _undecided(result) else EXIT_INVALID
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
-        return exc.code if isinstance(exc.code, int) else EXIT_UNUSABLE
+        return exc.code if isinstance(exc.code, int) else EXIT_UNDECIDED
     return _command(args)
 
 

@@ -2,7 +2,7 @@
 
 The verifier talks to exactly one endpoint, the one its user names. Nothing here retries,
 caches or falls back to another node: an answer we cannot get is reported, never guessed.
-Responses are parsed into frozen models, so the checks in ``verifier.checks.record`` compare bytes
+Responses are parsed into frozen models, so the checks in ``verifier.checks`` compare bytes
 and integers, never loosely formatted hex strings.
 """
 
@@ -26,9 +26,13 @@ _HEX = re.compile(r"0x(?:[0-9a-fA-F]{2})*")
 class RpcError(VerifierError):
     """The endpoint answered, but not with a usable JSON-RPC result."""
 
+    code = "rpc_error"
+
 
 class RpcUnavailable(RpcError):
     """The endpoint could not be reached (refused, timed out, not HTTP)."""
+
+    code = "rpc_unavailable"
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,9 @@ of its runtime code is one it ships (``trusted_contracts.json``, one entry per p
 or one the user chose to trust by pointing at a published build artifact (``--artifact``).
 ``CarbonAnchor`` has no immutables, so its runtime code equals the artifact's
 ``deployedBytecode`` byte for byte and one hash covers every deployment of a build.
+
+The same holds for reference data: ``trusted_reference.json`` names, by digest, the factor sets
+and rulesets published under each id and version (:class:`ReferenceRoot`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,16 @@ from typing import Any
 from verifier.errors import VerifierError
 from verifier.protocol.keccak import keccak256
 
-__all__ = ["TrustError", "TrustRoot", "TrustedCode", "load_artifact_trust", "load_default_trust"]
+__all__ = [
+    "ReferenceRoot",
+    "TrustError",
+    "TrustRoot",
+    "TrustedCode",
+    "load_artifact_trust",
+    "load_default_reference",
+    "load_default_trust",
+    "parse_reference",
+]
 
 TRUST_FORMAT = "carbon-ledger/trusted-contracts"
 _HEX32 = re.compile(r"0x[0-9a-f]{64}")
@@ -30,6 +42,8 @@ _CODE = re.compile(r"0x(?:[0-9a-fA-F]{2})+")
 
 class TrustError(VerifierError):
     """A trust file or artifact could not be read."""
+
+    code = "trust_error"
 
 
 @dataclass(frozen=True)
@@ -103,3 +117,50 @@ def load_artifact_trust(path: Path) -> TrustRoot:
     version = compiler.get("version", "") if isinstance(compiler, dict) else ""
     name = str(data.get("contractName", ""))
     return TrustRoot((TrustedCode(code_hash, name, str(version), str(path)),))
+
+
+# --- published reference data ---------------------------------------------------------------
+
+REFERENCE_FORMAT = "carbon-ledger/trusted-reference"
+
+
+@dataclass(frozen=True)
+class ReferenceRoot:
+    """The factor sets and rulesets published under each ``(id, version)``, by digest.
+
+    An entry commits to the digest of the reference data it was computed with, but anyone can
+    publish a document under the official id and version with other numbers in it; only the
+    digest the verifier ships says which document is the published one."""
+
+    factor_sets: dict[tuple[str, str], str]
+    rulesets: dict[tuple[str, str], str]
+
+
+def _published(raw: Any, kind: str) -> dict[tuple[str, str], str]:
+    if not isinstance(raw, list):
+        raise TrustError(f"{kind} must be a list")
+    found: dict[tuple[str, str], str] = {}
+    for item in raw:
+        digest = item.get("digest") if isinstance(item, dict) else None
+        if not isinstance(digest, str) or not _HEX32.fullmatch(digest):
+            raise TrustError(f"each of {kind} needs id, version and a 0x + 64 hex digest")
+        found[(str(item.get("id")), str(item.get("version")))] = digest
+    return found
+
+
+def parse_reference(document: Any) -> ReferenceRoot:
+    if not isinstance(document, dict) or document.get("format") != REFERENCE_FORMAT:
+        raise TrustError(f"not a {REFERENCE_FORMAT} document")
+    if document.get("version") != 1:
+        raise TrustError("trusted reference data must be version 1")
+    return ReferenceRoot(
+        _published(document.get("factorSets"), "factorSets"),
+        _published(document.get("rulesets"), "rulesets"),
+    )
+
+
+@lru_cache(maxsize=1)
+def load_default_reference() -> ReferenceRoot:
+    """The published reference data shipped with the verifier (read once per process)."""
+    text = resources.files("verifier").joinpath("trusted_reference.json").read_text("utf-8")
+    return parse_reference(json.loads(text))

@@ -9,10 +9,10 @@ answered exactly as one that does not exist (404), so its existence does not lea
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -23,7 +23,6 @@ from ledger_api.access.keys import authenticate
 from ledger_api.core.deps import Context
 from ledger_api.core.errors import ApiError, Problem, not_found
 from ledger_api.core.models import AccessGrant, Enterprise
-from ledger_api.schemas import SignedRecordIn
 
 
 class Role(StrEnum):
@@ -166,14 +165,13 @@ def manages(caller: Caller, enterprise_id: int) -> bool:
     )
 
 
-def check_submitter(caller: Caller, records: Sequence[SignedRecordIn]) -> None:
+def check_submitter(caller: Caller, messages: Sequence[Mapping[str, Any]]) -> None:
     """Terminal and enterprise keys submit their own enterprise's records (a terminal key held
     to one device, that device's only); 403 naming every record that is not theirs."""
     if caller.role == Role.ADMIN:
         return
     problems = []
-    for index, item in enumerate(records):
-        message = item.record
+    for index, message in enumerate(messages):
         if message.get("enterprise") != caller.enterprise:
             field, what = "enterprise", f"another enterprise than {caller.enterprise}"
         elif caller.device and str(message.get("device", "")).lower() != caller.device.lower():

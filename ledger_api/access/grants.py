@@ -12,9 +12,11 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
+from ledger_api.access.deps import GRANTEE_ROLES, Caller, Role, manages
+from ledger_api.access.schemas import GrantOut
+from ledger_api.core.errors import ApiError, not_found
 from ledger_api.core.models import AccessGrant, Enterprise, Principal
 from ledger_api.registry.events import record_event
-from ledger_api.schemas import GrantOut
 
 GRANTED = "access.granted"
 REVOKED = "access.revoked"
@@ -82,3 +84,57 @@ def grant_out(session: Session, grant: AccessGrant) -> GrantOut:
         granted_event=grant.granted_event,
         revoked_event=grant.revoked_event,
     )
+
+
+def granting_enterprise(
+    session: Session, caller: Caller, identifier: str, *, write: bool
+) -> Enterprise:
+    """The enterprise, if ``caller`` manages it (or, to read, is a regulator); else 404."""
+    found = session.scalar(select(Enterprise).where(Enterprise.identifier == identifier))
+    allowed = found is not None and (
+        manages(caller, found.id or 0) or (not write and caller.role == Role.REGULATOR)
+    )
+    if found is None or not allowed:
+        raise not_found("enterprise", identifier)
+    return found
+
+
+def create_grant(
+    session: Session, enterprise: Enterprise, grantee_name: str, purpose: str | None
+) -> tuple[GrantOut, bool]:
+    """Grant a verifier or financier access (an anchored event); commits. False when the
+    grantee already held a live grant, which is answered instead."""
+    grantee = session.scalar(select(Principal).where(Principal.name == grantee_name))
+    if grantee is None or grantee.role not in GRANTEE_ROLES:
+        raise ApiError(
+            422, "invalid_grantee", f"{grantee_name} is no verifier or financier", "grantee"
+        )
+    grant, created = grant_access(session, enterprise, grantee, purpose)
+    session.commit()
+    return grant_out(session, grant), created
+
+
+def list_grants(session: Session, enterprise: Enterprise) -> list[GrantOut]:
+    rows = session.scalars(
+        select(AccessGrant)
+        .where(AccessGrant.enterprise_id == enterprise.id)
+        .order_by(AccessGrant.id)
+    )
+    return [grant_out(session, row) for row in rows]
+
+
+def grants_held(session: Session, grantee_id: int) -> list[GrantOut]:
+    rows = session.scalars(
+        select(AccessGrant).where(AccessGrant.grantee_id == grantee_id).order_by(AccessGrant.id)
+    )
+    return [grant_out(session, row) for row in rows]
+
+
+def withdraw_grant(session: Session, enterprise: Enterprise, grant_id: int) -> GrantOut:
+    """Revoke one of the enterprise's grants from now on (an anchored event); commits."""
+    grant = session.get(AccessGrant, grant_id) if 0 < grant_id < 2**63 else None
+    if grant is None or grant.enterprise_id != enterprise.id:
+        raise not_found("grant", str(grant_id))
+    revoke_access(session, enterprise, grant)
+    session.commit()
+    return grant_out(session, grant)

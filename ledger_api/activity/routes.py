@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Response, status
-from sqlalchemy import select
+from fastapi.responses import JSONResponse
 
-from ledger_api.access.deps import Reader, Submitter, check_submitter, sees
+from ledger_api.access.deps import Reader, Submitter, check_submitter
+from ledger_api.activity.records import visible_record, visible_record_proof
+from ledger_api.activity.schemas import (
+    ActivityBatchIn,
+    ActivityBatchOut,
+    RecordOut,
+    StoredRecord,
+    TypedDataOut,
+)
 from ledger_api.activity.service import ingest
 from ledger_api.core.deps import Context, SessionDep
-from ledger_api.core.errors import ApiError, not_found
-from ledger_api.core.models import ActivityRecordRow
-from ledger_api.ledger.proofs import record_proof, to_record
-from ledger_api.schemas import ActivityBatchIn, ActivityBatchOut, StoredRecord, TypedDataOut
-from verifier.protocol.typed_data import (
-    ACTIVITY_RECORD_FIELDS,
-    ACTIVITY_RECORD_TYPE,
-    DOMAIN_FIELDS,
-    typed_data,
-)
+from ledger_api.core.errors import ApiError
+from verifier.formats.record import RecordProofBundle
+from verifier.protocol.typed_data import ACTIVITY_RECORD_FIELDS, ACTIVITY_RECORD_TYPE, DOMAIN_FIELDS
 
-router = APIRouter(tags=["activity"])
+router = APIRouter(prefix="/v1", tags=["activity"])
 
 
 @router.get("/typed-data", response_model=TypedDataOut)
@@ -56,7 +55,7 @@ def submit_batch(
     limit = context.settings.max_batch_records
     if len(body.records) > limit:
         raise ApiError(413, "batch_too_large", f"at most {limit} records per batch", "records")
-    check_submitter(caller, body.records)
+    check_submitter(caller, [item.record for item in body.records])
     limiter, count = context.limiter, len(body.records)
     limiter.check(context.engine, caller.principal_id, caller.name, count)
     outcome = ingest(
@@ -75,30 +74,17 @@ def submit_batch(
     )
 
 
-@router.get("/records/{digest}")
-def get_record(
-    digest: str, session: SessionDep, context: Context, caller: Reader
-) -> dict[str, Any]:
+@router.get("/records/{digest}", response_model=RecordOut)
+def get_record(digest: str, session: SessionDep, context: Context, caller: Reader) -> RecordOut:
     """A stored record as signed, with its signature and anchoring status."""
-    row = session.scalar(select(ActivityRecordRow).where(ActivityRecordRow.digest == digest))
-    if row is None or not sees(session, caller, row.enterprise_id):
-        raise not_found("record", digest)
-    return {
-        "digest": row.digest,
-        "typedData": typed_data(context.domain, to_record(session, row)),
-        "signature": row.signature,
-        "receivedAt": row.received_at.isoformat(),
-    }
+    return visible_record(session, caller, digest, context.domain)
 
 
-@router.get("/records/{digest}/proof")
+@router.get("/records/{digest}/proof", response_model=RecordProofBundle)
 def get_record_proof(
     digest: str, session: SessionDep, context: Context, caller: Reader
-) -> dict[str, Any]:
+) -> JSONResponse:
     """The record's proof bundle (docs/proof-format.md); 409 until its batch is anchored."""
-    owner = session.scalar(
-        select(ActivityRecordRow.enterprise_id).where(ActivityRecordRow.digest == digest)
-    )
-    if owner is None or not sees(session, caller, owner):
-        raise not_found("record", digest)
-    return record_proof(session, context.engine, context.domain, digest).to_json()
+    bundle = visible_record_proof(session, context.engine, context.domain, caller, digest)
+    # The bundle was checked against its format when built: answered as built.
+    return JSONResponse(bundle.to_json())

@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from accounting.errors import AccountingError
 from accounting.validation import check_activity_unit
+from ledger_api.activity.schemas import SignedRecordIn
 from ledger_api.core.errors import ApiError, Problem
 from ledger_api.core.models import (
     ActivityRecordRow,
@@ -27,11 +28,11 @@ from ledger_api.core.models import (
     DeviceBinding,
     EmissionSource,
     Enterprise,
-    Leaf,
+    LeafRow,
     utcnow,
 )
-from ledger_api.registry.service import template_for, templates
-from ledger_api.schemas import SignedRecordIn
+from ledger_api.registry.checks import template_for
+from ledger_api.registry.template_store import template_catalog
 from verifier.errors import InvalidRecord, SignatureError
 from verifier.protocol.leaves import activity_record_leaf
 from verifier.protocol.typed_data import ActivityRecord, Domain, attributes_hash, recover_signer
@@ -41,6 +42,9 @@ MAX_VALUE = 10**12  # in the record's own unit: no meter reports a trillion of a
 MAX_PERIOD_S = 366 * 86_400
 CLOCK_SKEW_S = 300
 EARLIEST_PERIOD = 946_684_800  # 2000-01-01T00:00:00Z
+# The batch manifest is RFC 8785 JSON, which holds integers exactly only up to 2^53 - 1: a
+# larger sequence number could be signed (uint64) but never anchored.
+MAX_SEQ = 2**53 - 1
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,10 @@ def check_offline(index: int, item: SignedRecordIn, domain: Domain, now: int) ->
 
 
 def _check_values(index: int, r: ActivityRecord, now: int) -> Problem | None:
+    if r.seq > MAX_SEQ:
+        return _problem(
+            index, "seq_out_of_range", "record.seq", f"seq must be at most {MAX_SEQ} (2^53 - 1)"
+        )
     if r.decimals > MAX_DECIMALS:
         return _problem(
             index,
@@ -339,7 +347,7 @@ class _Context:
 def _attribute_violation(template_id: str, canonical: str) -> tuple[str, str] | None:
     """(JSON path, message) of the first template violation; cached because a terminal sends
     the same attributes with reading after reading (templates never change once registered)."""
-    problems = templates().validate(template_id, "attributes", json.loads(canonical))
+    problems = template_catalog().validate(template_id, "attributes", json.loads(canonical))
     return (problems[0].path, problems[0].message) if problems else None
 
 
@@ -357,7 +365,7 @@ def _write(session: Session, context: _Context, new: list[Checked]) -> None:
     # Core inserts on the tables: the ORM's bulk path costs more than SQLite's own work here.
     received_at = utcnow()
     session.execute(
-        insert(Leaf.__table__),  # type: ignore[arg-type]
+        insert(LeafRow.__table__),  # type: ignore[arg-type]
         [
             {
                 "kind": 1,

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from ledger_api.core.models import AssetLot, AssetOperationRow, Leaf
+from ledger_api.core.models import AssetLot, AssetOperationRow, LeafRow
 from ledger_api.ledger.proofs import inclusion, registry_proofs
 from verifier.formats.asset import AssetOperationProofJson, AssetProofBundle
 from verifier.protocol.typed_data import Domain
@@ -34,7 +34,7 @@ def asset_proof(
     for row in rows:
         message = json.loads(row.message)
         owners[message["owner"]] = None
-        leaf = session.scalar(select(Leaf).where(Leaf.hash == row.leaf_hash))
+        leaf = session.scalar(select(LeafRow).where(LeafRow.hash == row.leaf_hash))
         assert leaf is not None
         included = inclusion(session, engine, leaf, f"asset operation {row.digest}")
         operations.append(

@@ -17,6 +17,7 @@ import rfc8785
 from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
+from ledger_api.access.deps import Caller, manages
 from ledger_api.core.errors import ApiError
 from ledger_api.core.models import (
     AssetJournalLine,
@@ -24,7 +25,7 @@ from ledger_api.core.models import (
     AssetLot,
     AssetOperationRow,
     Enterprise,
-    Leaf,
+    LeafRow,
 )
 from verifier.errors import AssetRuleError, InvalidAssetOperation, SignatureError
 from verifier.protocol.asset_ops import AssetOperation, asset_operation_digest, asset_operation_leaf
@@ -186,7 +187,7 @@ def _write(
 ) -> AssetOperationRow:
     leaf = asset_operation_leaf(domain, op, bytes.fromhex(signature[2:]))
     session.execute(
-        insert(Leaf).values(
+        insert(LeafRow).values(
             kind=int(leaf.kind),
             digest=_hex(leaf.digest),
             aux=_hex(leaf.aux),
@@ -214,3 +215,15 @@ def _write(
     session.add(row)
     session.flush()
     return row
+
+
+def submit(
+    session: Session, domain: Domain, caller: Caller, message: object, signature: str
+) -> Accepted:
+    """Accept one signed operation of an enterprise ``caller`` manages (404 for any other, as
+    for one that does not exist)."""
+    op = parse_operation(message)
+    owner = session.scalar(select(Enterprise.id).where(Enterprise.identifier == op.owner))
+    if owner is None or not manages(caller, owner):
+        raise ApiError(404, "enterprise_not_found", f"no enterprise {op.owner}", "operation.owner")
+    return accept(session, domain, op, signature)

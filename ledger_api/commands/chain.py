@@ -1,18 +1,27 @@
-"""``carbon-ledger chain up|down|status``: the local dev chain."""
+"""``carbon-ledger chain up|down|status``: the local dev chain.
+
+The anchoring package and the settings are imported inside each command, so the CLI starts
+without them.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
-from anchoring.deployment import live_deployment, record_path
-from anchoring.devchain import DevChain, rpc_chain_id
 from ledger_api.commands.runtime import chain, clean_errors, console
-from ledger_api.core.config import get_settings
+
+if TYPE_CHECKING:
+    from anchoring.devchain import DevChain
 
 app = typer.Typer(help="Run the local dev chain (ganache from node_modules, loopback only).")
 
 
 def _dev_chain() -> DevChain:
+    from anchoring.devchain import DevChain
+    from ledger_api.core.config import get_settings
+
     settings = get_settings()
     return DevChain(data_dir=settings.chain_dir, port=settings.chain_port)
 
@@ -38,6 +47,10 @@ def down() -> None:
 @clean_errors
 def status() -> None:
     """Say whether the chain answers, with which chainId, and check the recorded deployment."""
+    from anchoring.deployment import live_deployment, record_path
+    from anchoring.devchain import rpc_chain_id
+    from ledger_api.core.config import get_settings
+
     settings = get_settings()
     chain_id = rpc_chain_id(settings.rpc_url)
     pid = _dev_chain().pid()

@@ -1,13 +1,13 @@
-"""``carbon-ledger contracts build|check`` and ``carbon-ledger deploy``."""
+"""``carbon-ledger contracts build|check`` and ``carbon-ledger deploy``.
+
+The anchoring package is imported inside each command, so the CLI starts without it.
+"""
 
 from __future__ import annotations
 
 import typer
 
-from anchoring.artifact import check_fresh, load_artifact
-from anchoring.deployment import deploy as deploy_anchor
 from ledger_api.commands.runtime import chain, clean_errors, console, operator
-from ledger_api.core.config import get_settings
 
 app = typer.Typer(help="Compile the contracts and check the committed artifacts.")
 
@@ -16,7 +16,7 @@ app = typer.Typer(help="Compile the contracts and check the committed artifacts.
 @clean_errors
 def build() -> None:
     """Compile with the pinned solc and rewrite contracts/build/ (needs `npm ci`)."""
-    from anchoring.compiler import write_artifacts  # only this command needs the compiler
+    from anchoring.compiler import write_artifacts
 
     for name, path in write_artifacts().items():
         console.print(f"built {name} -> {path}")
@@ -26,6 +26,8 @@ def build() -> None:
 @clean_errors
 def check() -> None:
     """Fail when a committed artifact is stale against its sources."""
+    from anchoring.artifact import check_fresh, load_artifact
+
     artifact = load_artifact()
     check_fresh(artifact)
     console.print(f"{artifact.contract_name} is fresh ({artifact.artifact_hash})")
@@ -34,6 +36,9 @@ def check() -> None:
 @clean_errors
 def deploy() -> None:
     """Deploy CarbonAnchor, or reuse the live deployment whose code matches."""
+    from anchoring.deployment import deploy as deploy_anchor
+    from ledger_api.core.config import get_settings
+
     settings = get_settings()
     w3 = chain(settings)
     record, deployed = deploy_anchor(w3, operator(settings, w3), settings.deployments_dir)

@@ -1,15 +1,17 @@
-"""``carbon-ledger evaluate``: run the evaluation flow for an enterprise and period."""
+"""``carbon-ledger evaluate``: run the evaluation flow for an enterprise and period.
+
+The HTTP client and the settings are imported when the command runs, so the CLI starts
+without them.
+"""
 
 from __future__ import annotations
 
 import json
 from datetime import date
 
-import httpx
 import typer
 
 from ledger_api.commands.runtime import clean_errors, console, fail
-from ledger_api.core.config import get_settings
 
 
 @clean_errors
@@ -30,6 +32,8 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print the evaluation entry as JSON."),
 ) -> None:
     """Evaluate a period from the ledger's signed, anchored records and store the entry."""
+    import httpx
+
     for value in (period_start, period_end):
         try:
             date.fromisoformat(value)
@@ -71,6 +75,8 @@ def evaluate(
 
 
 def _auth_header() -> dict[str, str]:
+    from ledger_api.core.config import get_settings
+
     key = get_settings().api_key
     if key is None:
         raise fail("set CARBON_API_KEY to an enterprise or admin key of the ledger", code=2)

@@ -1,25 +1,28 @@
-"""``carbon-ledger serve`` and ``carbon-ledger anchor``: the API server and the anchoring worker."""
+"""``carbon-ledger serve`` and ``carbon-ledger anchor``: the API server and the anchoring worker.
+
+The server, the database layer and the anchoring package are imported when a command runs,
+so the CLI starts without them.
+"""
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import typer
-import uvicorn
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from anchoring.connection import ChainUnreachable
-from anchoring.worker import AnchorWorker, RoundResult
 from ledger_api.commands.runtime import anchor_contract, chain, clean_errors, console, operator
-from ledger_api.core.config import Settings, get_settings
-from ledger_api.core.db import engine_for
-from ledger_api.core.logs import configure_logging
-from ledger_api.core.migrate import upgrade
-from ledger_api.ledger.anchor_store import SqlBatchStore
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from anchoring.worker import AnchorWorker, RoundResult
+    from ledger_api.core.config import Settings
 
 log = logging.getLogger("carbon_ledger.anchor")
 
@@ -30,6 +33,12 @@ def serve(
     port: int = typer.Option(None, help="Port (default from settings)."),
 ) -> None:
     """Run the ledger API (migrates the database first)."""
+    import uvicorn
+
+    from ledger_api.core.config import get_settings
+    from ledger_api.core.logs import configure_logging
+    from ledger_api.core.migrate import upgrade
+
     settings = get_settings()
     configure_logging(settings.log_level)
     upgrade(settings.effective_database_url)  # once, here: several API processes would race
@@ -46,6 +55,11 @@ def serve(
 
 def build_worker(settings: Settings, progress: Progress | None = None) -> AnchorWorker:
     """A worker bound to the configured chain, deployment, operator key and database."""
+    from anchoring.worker import AnchorWorker
+    from ledger_api.core.db import engine_for
+    from ledger_api.core.migrate import upgrade
+    from ledger_api.ledger.anchor_store import SqlBatchStore
+
     w3 = chain(settings)
     contract, record = anchor_contract(settings, w3)
     url = settings.effective_database_url
@@ -79,6 +93,11 @@ def anchor(
     interval: float = typer.Option(None, help="Seconds between rounds with --watch."),
 ) -> None:
     """Batch every unanchored leaf into trees and anchor their roots (one round, or --watch)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from ledger_api.core.config import get_settings
+    from ledger_api.core.logs import configure_logging
+
     settings = get_settings()
     if max_batch:
         settings = settings.model_copy(update={"anchor_max_batch": max_batch})
@@ -92,20 +111,20 @@ def anchor(
     _report(result)
 
 
+@functools.cache
 def _libc_trim() -> Callable[[int], int] | None:
+    # Looked up on first use: finding libc may run a subprocess, which --help should not pay.
     name = ctypes.util.find_library("c")
     return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
-
-
-_MALLOC_TRIM = _libc_trim()
 
 
 def _return_freed_heap() -> None:
     """Give the pages a round freed back to the system: glibc keeps them after a big tree is
     dropped, so a worker that ran flat out once would stay that large (measured: 6–27 MB a
     round). A no-op without glibc."""
-    if _MALLOC_TRIM is not None:
-        _MALLOC_TRIM(0)
+    trim = _libc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _watch(settings: Settings, interval: float) -> None:
@@ -115,6 +134,8 @@ def _watch(settings: Settings, interval: float) -> None:
     errors (OSError subclasses) or as timeouts: all mean "try again later". A round cut short
     leaves at most a pending or sent batch, which the next round reconciles.
     """
+    from anchoring.connection import ChainUnreachable
+
     delay = 0.0
     worker: AnchorWorker | None = None
     while True:

@@ -1,4 +1,5 @@
-"""API errors: an HTTP status, a machine-readable code, the offending field, per-item problems.
+"""One error family for the API: an HTTP status, a machine-readable code, the offending field,
+per-item problems.
 
 Every 4xx body has one shape::
 
@@ -26,25 +27,39 @@ class Problem(BaseModel):
     index: int | None = None
 
 
-class ApiError(Exception):
-    """An error answered as JSON with ``status`` and ``code``."""
+class LedgerError(Exception):
+    """Base of every error the ledger API answers: a machine-readable ``code``, the HTTP
+    ``status`` it is answered with, the request ``field`` at fault and per-item problems.
+
+    Subclasses fix ``code`` and ``status``; any instance may name its own.
+    """
+
+    code: str = "ledger_error"
+    status: int = 400
 
     def __init__(
         self,
-        status: int,
-        code: str,
         message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
         field: str | None = None,
         problems: list[Problem] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
-        self.status = status
-        self.code = code
         self.message = message
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
         self.field = field
         self.problems = problems or []
         self.headers = headers
+
+    def __str__(self) -> str:
+        where = f"field '{self.field}': " if self.field is not None else ""
+        return f"{where}{self.message} [{self.code}]"
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -55,8 +70,34 @@ class ApiError(Exception):
         return {"error": error}
 
 
-def not_found(what: str, key: str) -> ApiError:
-    return ApiError(404, f"{what}_not_found", f"no {what.replace('_', ' ')} {key}")
+class ApiError(LedgerError):
+    """A ledger error spelled in the order an HTTP answer reads: status, code, message."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        problems: list[Problem] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(
+            message, code=code, status=status, field=field, problems=problems, headers=headers
+        )
+
+
+class NotFoundError(LedgerError):
+    """No such object, or one the caller may not see: the two are answered alike."""
+
+    status = 404
+
+    def __init__(self, what: str, key: str) -> None:
+        super().__init__(f"no {what.replace('_', ' ')} {key}", code=f"{what}_not_found")
+
+
+def not_found(what: str, key: str) -> NotFoundError:
+    return NotFoundError(what, key)
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -67,8 +108,8 @@ def _field(loc: tuple[Any, ...]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     """Answer every error in the one JSON shape above."""
 
-    @app.exception_handler(ApiError)
-    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+    @app.exception_handler(LedgerError)
+    async def ledger_error(_: Request, exc: LedgerError) -> JSONResponse:
         return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)

@@ -66,8 +66,11 @@ class DeviceBinding(SQLModel, table=True):
     source_id: int = Field(foreign_key="emission_source.id", primary_key=True)
 
 
-class Leaf(SQLModel, table=True):
-    """A fact waiting for, or sitting in, an anchored batch (any leaf kind)."""
+class LeafRow(SQLModel, table=True):
+    """A fact waiting for, or sitting in, an anchored batch (any leaf kind): the stored row of
+    a protocol leaf (``verifier.protocol.leaves``)."""
+
+    __tablename__ = "leaf"
 
     id: int | None = Field(default=None, primary_key=True)
     kind: int
@@ -75,6 +78,8 @@ class Leaf(SQLModel, table=True):
     aux: str = Field(max_length=66)
     hash: str = Field(unique=True, max_length=66)
     batch_id: int | None = Field(default=None, foreign_key="anchor_batch.id", index=True)
+    # Why the anchoring worker could not batch this leaf; such a leaf waits for an operator.
+    set_aside: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
 
 

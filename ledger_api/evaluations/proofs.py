@@ -11,29 +11,32 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from accounting import load_factor_set
-from accounting.figures import figure_at
 from ledger_api.core.errors import ApiError, not_found
-from ledger_api.core.models import ActivityRecordRow, Device, EmissionSource, Evaluation, Leaf
-from ledger_api.evaluations.rating import ruleset_document
+from ledger_api.core.models import ActivityRecordRow, Device, EmissionSource, Evaluation, LeafRow
+from ledger_api.evaluations.edges import device_edges
+from ledger_api.evaluations.period_rating import ruleset_document
 from ledger_api.ledger.proofs import (
     anchor_location,
     batch_json,
     confirmed_batch,
+    inclusion,
     load_tree,
     record_from_row,
+    terminal_registry,
 )
 from verifier.formats.figure import (
     BatchProofJson,
+    DeviceEvidenceJson,
     DomainJson,
+    EdgeJson,
     EntryProofJson,
     FigureJson,
     FigureProofBundle,
     SignedRecordJson,
 )
 from verifier.formats.record import LeafJson
+from verifier.protocol.entry import figure_value as entry_figure_value
 from verifier.protocol.typed_data import Domain
-
-RATING_FIGURES = ("rating.grade", "rating.L", "rating.K")
 
 
 def _hex(data: bytes) -> str:
@@ -43,10 +46,7 @@ def _hex(data: bytes) -> str:
 def figure_value(entry: dict[str, Any], path: str) -> str:
     """The reported value of ``path`` in an entry; 422 when the entry has no such figure."""
     try:
-        if path in RATING_FIGURES:
-            value = entry["rating"][path.removeprefix("rating.")]
-            return str(value) if path == "rating.grade" else value["reported"]
-        return figure_at(entry["accounting"]["figures"]["reported"], path)
+        return entry_figure_value(entry, path)
     except (KeyError, TypeError):
         raise ApiError(
             422, "unknown_figure", f"the evaluation reports no figure {path!r}", "figure"
@@ -54,7 +54,7 @@ def figure_value(entry: dict[str, Any], path: str) -> str:
 
 
 def _entry_proof(session: Session, engine: Engine, evaluation: Evaluation) -> EntryProofJson:
-    leaf = session.scalar(select(Leaf).where(Leaf.hash == evaluation.leaf_hash))
+    leaf = session.scalar(select(LeafRow).where(LeafRow.hash == evaluation.leaf_hash))
     assert leaf is not None
     batch = confirmed_batch(session, leaf.batch_id, f"evaluation {evaluation.identifier}")
     tree = load_tree(engine, batch.id)
@@ -95,7 +95,9 @@ def _batch_proofs(
 ) -> list[BatchProofJson]:
     leaves = {
         leaf.hash: leaf
-        for leaf in session.scalars(select(Leaf).where(Leaf.hash.in_([r.leaf_hash for r in rows])))
+        for leaf in session.scalars(
+            select(LeafRow).where(LeafRow.hash.in_([r.leaf_hash for r in rows]))
+        )
     }
     by_batch: dict[int, list[int]] = defaultdict(list)
     for index, row in enumerate(rows):
@@ -118,6 +120,61 @@ def _batch_proofs(
             )
         )
     return proofs
+
+
+def _edge(
+    session: Session,
+    engine: Engine,
+    row: ActivityRecordRow | None,
+    enterprise: str,
+    address: str,
+    source: str,
+) -> EdgeJson | None:
+    if row is None:
+        return None
+    leaf = session.scalar(select(LeafRow).where(LeafRow.hash == row.leaf_hash))
+    assert leaf is not None
+    proven = inclusion(session, engine, leaf, f"reading {row.seq} of {address}")
+    return EdgeJson(
+        record=SignedRecordJson(
+            message=record_from_row(row, enterprise, source, address).to_message(),
+            signature=row.signature,
+            attributes=json.loads(row.attributes) if row.attributes else None,
+        ),
+        proof=proven["proof"],
+        batch=proven["batch"],
+        anchor=proven["anchor"],
+    )
+
+
+def _device_evidence(
+    session: Session, engine: Engine, entry: dict[str, Any]
+) -> tuple[DeviceEvidenceJson, ...]:
+    """Once per counted device: its registry events and the readings just outside the period
+    (a 4xx when one of its edges is open: the bundle could not be verified)."""
+    period, evidence = entry["period"], []
+    for d in entry["records"]["devices"]:
+        edges = device_edges(
+            session, d["device"], d["firstSeq"], d["lastSeq"], period["startTs"], period["endTs"]
+        )
+        neighbours = [
+            _edge(session, engine, row, entry["enterprise"], d["device"], _source(session, row))
+            for row in (edges.before, edges.after)
+        ]
+        evidence.append(
+            DeviceEvidenceJson(
+                device=d["device"],
+                registry=terminal_registry(session, engine, d["device"]),
+                before=neighbours[0],
+                after=neighbours[1],
+            )
+        )
+    return tuple(evidence)
+
+
+def _source(session: Session, row: ActivityRecordRow | None) -> str:
+    source = session.get(EmissionSource, row.source_id) if row is not None else None
+    return source.identifier if source is not None else ""
 
 
 def figure_proof(
@@ -151,4 +208,5 @@ def figure_proof(
         batches=tuple(_batch_proofs(session, engine, rows)),
         factorSet=dict(factor_set.document),
         ruleset=ruleset_document(rating["ruleset"]["id"]) if rating else None,
+        devices=_device_evidence(session, engine, entry),
     )

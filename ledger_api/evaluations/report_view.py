@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from accounting.industries import INDUSTRY_TABLE
 from ledger_api.core.errors import ApiError, not_found
-from ledger_api.core.models import AnchorBatch, EmissionSource, Enterprise, Evaluation, Leaf
+from ledger_api.core.models import AnchorBatch, EmissionSource, Enterprise, Evaluation, LeafRow
 from ledger_api.evaluations.report import AnchorInfo, RatingView, ReportData, SourceRow, TrendPoint
 
 INDUSTRY_ZH = {
@@ -80,8 +80,8 @@ def _trend(session: Session, row: Evaluation) -> list[TrendPoint]:
 def _anchor(session: Session, row: Evaluation) -> AnchorInfo | None:
     batch = session.scalar(
         select(AnchorBatch)
-        .join(Leaf, Leaf.batch_id == AnchorBatch.id)
-        .where(Leaf.hash == row.leaf_hash)
+        .join(LeafRow, LeafRow.batch_id == AnchorBatch.id)
+        .where(LeafRow.hash == row.leaf_hash)
     )
     if batch is None or batch.status != "confirmed":
         return None

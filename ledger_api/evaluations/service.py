@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
-from decimal import Decimal
+from datetime import UTC, date, datetime
 from typing import Any
 
 import rfc8785
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from accounting import account, load_factor_set
@@ -29,27 +29,15 @@ from ledger_api.core.models import (
     EmissionSource,
     Enterprise,
     Evaluation,
-    Leaf,
+    LeafRow,
 )
-from ledger_api.evaluations.rating import rate
+from ledger_api.evaluations.edges import device_edges
+from ledger_api.evaluations.period_rating import rate
+from ledger_api.evaluations.request import EvaluationRequest
+from verifier.protocol.entry import ENTRY_FORMAT
+from verifier.protocol.entry import period_bounds as entry_period_bounds
 from verifier.protocol.keccak import keccak256
 from verifier.protocol.leaves import LeafKind, leaf_hash
-
-ENTRY_FORMAT = "carbon-ledger/evaluation"
-
-
-@dataclass(frozen=True)
-class EvaluationRequest:
-    enterprise: str
-    period_start: date
-    period_end: date
-    added_value: Decimal | None
-    product_output: Decimal | None = None
-    ruleset_id: str | None = None
-    factor_set_id: str | None = None
-    gwp: str = "AR5"
-    average_source: str = "ruleset"
-    factor_choices: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -70,14 +58,12 @@ class PeriodRecord:
 
 
 def period_bounds(start: date, end: date, utc_offset_h: int) -> tuple[int, int]:
-    """Unix seconds of local midnight at ``start`` and after ``end`` (inclusive dates)."""
-    zone = timezone(timedelta(hours=utc_offset_h))
-    first = datetime(start.year, start.month, start.day, tzinfo=zone)
+    """Unix seconds of local midnight at ``start`` and after ``end`` (inclusive dates), by the
+    rule the verifier recomputes them with."""
     try:
-        after = datetime(end.year, end.month, end.day, tzinfo=zone) + timedelta(days=1)
+        return entry_period_bounds(start, end, utc_offset_h)
     except OverflowError:  # the last day of year 9999 has no day after it
         raise ApiError(422, "period_out_of_range", "periodEnd is too late", "periodEnd") from None
-    return int(first.timestamp()), int(after.timestamp())
 
 
 def load_period_records(
@@ -88,8 +74,8 @@ def load_period_records(
         select(ActivityRecordRow, Device.address, EmissionSource.identifier, AnchorBatch.status)
         .join(Device, Device.id == ActivityRecordRow.device_id)
         .join(EmissionSource, EmissionSource.id == ActivityRecordRow.source_id)
-        .join(Leaf, Leaf.hash == ActivityRecordRow.leaf_hash)
-        .outerjoin(AnchorBatch, AnchorBatch.id == Leaf.batch_id)
+        .join(LeafRow, LeafRow.hash == ActivityRecordRow.leaf_hash)
+        .outerjoin(AnchorBatch, AnchorBatch.id == LeafRow.batch_id)
         .where(
             ActivityRecordRow.enterprise_id == enterprise.id,
             ActivityRecordRow.period_start >= start_ts,
@@ -221,6 +207,8 @@ def build_entry(
     boundary = _boundary(session, enterprise)
     records = load_period_records(session, enterprise, start_ts, end_ts)
     check_complete(records, boundary)
+    for r in device_ranges(records):  # a 4xx unless both edges of the period are closed
+        device_edges(session, r["device"], r["firstSeq"], r["lastSeq"], start_ts, end_ts)
     try:
         result, factor_set = _account(enterprise, request, records)
         rating = rate(session, enterprise, request, result.total)
@@ -289,15 +277,24 @@ def evaluate(
         grade=entry["rating"]["grade"] if entry["rating"] else None,
     )
     session.rollback()  # end the read transaction before writing
-    with session.begin():
-        session.execute(
-            insert(Leaf).values(
-                kind=int(LeafKind.LEDGER_ENTRY),
-                digest=row.digest,
-                aux="0x" + "00" * 32,
-                hash=hashed,
+    try:
+        with session.begin():
+            session.execute(
+                insert(LeafRow).values(
+                    kind=int(LeafKind.LEDGER_ENTRY),
+                    digest=row.digest,
+                    aux="0x" + "00" * 32,
+                    hash=hashed,
+                )
             )
-        )
-        session.add(row)
+            session.add(row)
+    except IntegrityError:  # identifiers are minted per second: two asks within one collide
+        raise ApiError(
+            409,
+            "evaluation_exists",
+            f"evaluation {entry['identifier']} of this enterprise and period was just "
+            "recorded; retry in a second",
+            "enterprise",
+        ) from None
     session.refresh(row)
     return row

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
@@ -17,7 +18,7 @@ from ledger_api.core.models import (
     BatchTree,
     Device,
     Enterprise,
-    Leaf,
+    LeafRow,
 )
 
 CHUNK = 5_000
@@ -42,18 +43,18 @@ class SqlBatchStore:
     def unanchored(self, limit: int) -> list[PendingLeaf]:
         query = (
             select(
-                Leaf.id,
-                Leaf.kind,
-                Leaf.hash,
+                LeafRow.id,
+                LeafRow.kind,
+                LeafRow.hash,
                 Device.address,
                 ActivityRecordRow.seq,
                 Enterprise.identifier,
             )
-            .outerjoin(ActivityRecordRow, ActivityRecordRow.leaf_hash == Leaf.hash)
+            .outerjoin(ActivityRecordRow, ActivityRecordRow.leaf_hash == LeafRow.hash)
             .outerjoin(Device, Device.id == ActivityRecordRow.device_id)
             .outerjoin(Enterprise, Enterprise.id == ActivityRecordRow.enterprise_id)
-            .where(Leaf.batch_id.is_(None))
-            .order_by(Leaf.id)
+            .where(LeafRow.batch_id.is_(None), LeafRow.set_aside.is_(None))
+            .order_by(LeafRow.id)
             .limit(limit)
         )
         with Session(self.engine) as session:
@@ -80,14 +81,23 @@ class SqlBatchStore:
             for start in range(0, len(ids), CHUNK):
                 chunk = ids[start : start + CHUNK]
                 result = session.execute(
-                    update(Leaf)
-                    .where(Leaf.id.in_(chunk), Leaf.batch_id.is_(None))
+                    update(LeafRow)
+                    .where(LeafRow.id.in_(chunk), LeafRow.batch_id.is_(None))
                     .values(batch_id=row.id)
                 )
                 if result.rowcount != len(chunk):
                     raise LeafRaceError("leaves were batched concurrently; retry the round")
             assert row.id is not None
             return row.id
+
+    def set_aside(self, leaf_ids: Sequence[int], reason: str) -> None:
+        """Keep leaves out of every later batch, with the reason, until an operator acts."""
+        with Session(self.engine) as session, session.begin():
+            session.execute(
+                update(LeafRow)
+                .where(LeafRow.id.in_(leaf_ids), LeafRow.batch_id.is_(None))
+                .values(set_aside=reason[:500])
+            )
 
     def open_batches(self) -> list[OpenBatch]:
         query = (

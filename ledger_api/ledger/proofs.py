@@ -18,7 +18,7 @@ from ledger_api.core.models import (
     Device,
     EmissionSource,
     Enterprise,
-    Leaf,
+    LeafRow,
     RegistryEvent,
 )
 from verifier.formats.record import (
@@ -29,6 +29,7 @@ from verifier.formats.record import (
     RecordProofBundle,
     RegistryProofJson,
 )
+from verifier.protocol.events import DEVICE_REGISTERED
 from verifier.protocol.merkle import MerkleTree
 from verifier.protocol.typed_data import ActivityRecord, Domain, typed_data
 
@@ -81,7 +82,7 @@ def record_proof(
     row = session.scalar(select(ActivityRecordRow).where(ActivityRecordRow.digest == digest))
     if row is None:
         raise not_found("record", digest)
-    leaf = session.scalar(select(Leaf).where(Leaf.hash == row.leaf_hash))
+    leaf = session.scalar(select(LeafRow).where(LeafRow.hash == row.leaf_hash))
     assert leaf is not None
     batch = confirmed_batch(session, leaf.batch_id, f"record {digest}")
     tree = load_tree(engine, batch.id)
@@ -89,7 +90,7 @@ def record_proof(
     device = session.get(Device, row.device_id)
     assert device is not None
     return RecordProofBundle(
-        authorization=registry_proofs(session, engine, device.address),
+        authorization=terminal_registry(session, engine, device.address),
         typedData=typed_data(domain, to_record(session, row)),
         signature=row.signature,
         attributes=json.loads(row.attributes) if row.attributes else None,
@@ -106,8 +107,8 @@ def registry_proofs(
     """The anchored registry events about ``subject`` (of ``types``, when given), each with
     its inclusion proof."""
     query = (
-        select(RegistryEvent, Leaf)
-        .join(Leaf, Leaf.hash == RegistryEvent.leaf_hash)
+        select(RegistryEvent, LeafRow)
+        .join(LeafRow, LeafRow.hash == RegistryEvent.leaf_hash)
         .where(RegistryEvent.subject == subject)
         .order_by(RegistryEvent.id)
     )
@@ -121,7 +122,28 @@ def registry_proofs(
     return tuple(proofs)
 
 
-def inclusion(session: Session, engine: Engine, leaf: Leaf, what: str) -> dict[str, Any]:
+def terminal_registry(
+    session: Session, engine: Engine, address: str
+) -> tuple[RegistryProofJson, ...]:
+    """The terminal's anchored registry events; 409 ``registry_event_missing`` when none of
+    them is its registration (no proof can then show the key was allowed to sign)."""
+    proofs = registry_proofs(session, engine, address)
+    if not any(p.event.get("type") == DEVICE_REGISTERED for p in proofs):
+        raise registry_event_missing(address)
+    return proofs
+
+
+def registry_event_missing(address: str) -> ApiError:
+    return ApiError(
+        409,
+        "registry_event_missing",
+        f"terminal {address} has no registration event in the registry: its records cannot "
+        "be proven authorised",
+        "device",
+    )
+
+
+def inclusion(session: Session, engine: Engine, leaf: LeafRow, what: str) -> dict[str, Any]:
     """The leaf, its Merkle path, its batch and where the batch is anchored (409 until then)."""
     batch = confirmed_batch(session, leaf.batch_id, what)
     tree = load_tree(engine, batch.id)

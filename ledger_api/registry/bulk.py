@@ -26,7 +26,12 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from accounting.methods import ACTIVITIES
 from ledger_api.registry.identifiers import IdentifierError, parse
-from ledger_api.registry.templates import PUBLIC_ID, FieldSpec, TemplateError, TemplateRegistry
+from ledger_api.registry.metadata_templates import (
+    PUBLIC_ID,
+    FieldSpec,
+    TemplateCatalog,
+    TemplateError,
+)
 from verifier.protocol.keccak import parse_address, to_checksum_address
 
 SHEETS: tuple[str, ...] = ("enterprises", "sources", "terminals")
@@ -225,7 +230,7 @@ def _field_value(value: Any, spec: FieldSpec | None, column: str) -> Any:
 
 def dry_run_csv(
     files: Mapping[str, bytes | str],
-    registry: TemplateRegistry,
+    catalog: TemplateCatalog,
     *,
     known: Known | None = None,
     allowed_prefixes: Iterable[str] | None = None,
@@ -237,12 +242,12 @@ def dry_run_csv(
             sheets.append(read_csv(data, name))
         except BulkFileError as exc:
             problems.append(RowProblem(name, None, None, exc.code, exc.message))
-    return _finish(sheets, problems, registry, known, allowed_prefixes)
+    return _finish(sheets, problems, catalog, known, allowed_prefixes)
 
 
 def dry_run_xlsx(
     data: bytes,
-    registry: TemplateRegistry,
+    catalog: TemplateCatalog,
     *,
     known: Known | None = None,
     allowed_prefixes: Iterable[str] | None = None,
@@ -252,29 +257,29 @@ def dry_run_xlsx(
         sheets = read_xlsx(data)
     except BulkFileError as exc:
         return [RowProblem(exc.sheet, None, None, exc.code, exc.message)]
-    return _finish(list(sheets), [], registry, known, allowed_prefixes)
+    return _finish(list(sheets), [], catalog, known, allowed_prefixes)
 
 
 def plan(
     sheets: Iterable[Sheet],
-    registry: TemplateRegistry,
+    catalog: TemplateCatalog,
     *,
     known: Known | None = None,
     allowed_prefixes: Iterable[str] | None = None,
 ) -> BulkPlan | list[RowProblem]:
     """Check every row of ``sheets``; the plan if all are valid, else every problem."""
-    return _finish(list(sheets), [], registry, known, allowed_prefixes)
+    return _finish(list(sheets), [], catalog, known, allowed_prefixes)
 
 
 def _finish(
     sheets: list[Sheet],
     problems: list[RowProblem],
-    registry: TemplateRegistry,
+    catalog: TemplateCatalog,
     known: Known | None,
     allowed_prefixes: Iterable[str] | None,
 ) -> BulkPlan | list[RowProblem]:
     allowed = None if allowed_prefixes is None else frozenset(allowed_prefixes)
-    planner = _BulkPlanner(registry, known or Known(), allowed)
+    planner = _BulkPlanner(catalog, known or Known(), allowed)
     planner.problems.extend(problems)
     if not sheets and not problems:
         planner.report("", None, None, "empty_file", "no enterprises, sources or terminals sheet")
@@ -291,9 +296,9 @@ class _Planner:
     """Walks the sheets in dependency order, collecting problems and planned rows."""
 
     def __init__(
-        self, registry: TemplateRegistry, known: Known, allowed: frozenset[str] | None
+        self, catalog: TemplateCatalog, known: Known, allowed: frozenset[str] | None
     ) -> None:
-        self.registry = registry
+        self.catalog = catalog
         self.known = known
         self.allowed = allowed
         self.problems: list[RowProblem] = []
@@ -342,7 +347,7 @@ class _Planner:
     def _header(self, sheet: Sheet) -> dict[str, int] | None:
         columns: dict[str, int] = {}
         kind = KIND[sheet.name]
-        fields = {f for t in self.registry.templates() for f in self.registry.fields(t.id, kind)}
+        fields = {f for t in self.catalog.templates() for f in self.catalog.fields(t.id, kind)}
         for index, cell in enumerate(sheet.header):
             if _empty(cell):
                 continue
@@ -447,7 +452,7 @@ class _Rows(_Planner):
         template_id = template_id or PUBLIC_ID
         before = len(self.problems)
         try:
-            fields = self.registry.fields(template_id, kind)
+            fields = self.catalog.fields(template_id, kind)
         except TemplateError as exc:
             self.report(row.sheet, row.number, None, exc.code, exc.message)
             return {}, False
@@ -462,7 +467,7 @@ class _Rows(_Planner):
             except _CellError as exc:
                 broken.add(column)
                 self.report(row.sheet, row.number, column, exc.code, exc.message)
-        for problem in self.registry.validate(template_id, kind, document, closed=closed):
+        for problem in self.catalog.validate(template_id, kind, document, closed=closed):
             column = _column_of(problem.path)
             if column in broken:
                 continue  # the cell was refused above; "required" would only repeat it
@@ -479,7 +484,7 @@ class _Rows(_Planner):
 
     def _industry(self, template_id: str) -> str | None:
         try:
-            return self.registry.get(template_id).industry or "general"
+            return self.catalog.get(template_id).industry or "general"
         except TemplateError:
             return None
 
@@ -514,10 +519,10 @@ class _BulkPlanner(_Rows):
         chosen = row.value("template")
         try:
             if chosen is not None:
-                return self.registry.get(_text_cell(chosen, "template")).id
+                return self.catalog.get(_text_cell(chosen, "template")).id
             industry = row.value("industry")
             if isinstance(industry, str):
-                return self.registry.for_industry(industry).id
+                return self.catalog.for_industry(industry).id
         except (TemplateError, _CellError) as exc:
             if chosen is not None:  # a bad industry is reported by the template itself
                 self.report(row.sheet, row.number, "template", exc.code, exc.message)

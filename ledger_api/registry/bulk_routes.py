@@ -9,50 +9,30 @@ and ``?dryRun=true`` only reports.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response, status
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from ledger_api.access.deps import Admin
 from ledger_api.core.deps import Context, SessionDep
 from ledger_api.core.errors import ApiError, Problem
-from ledger_api.core.models import Device, EmissionSource, Enterprise
-from ledger_api.registry.bulk import BulkPlan, Known, RowProblem, dry_run_csv, dry_run_xlsx
-from ledger_api.registry.routes import add_device, add_enterprise, add_source
-from ledger_api.registry.service import templates
+from ledger_api.registry.bulk import BulkPlan, RowProblem, dry_run_csv, dry_run_xlsx
+from ledger_api.registry.schemas import BulkOut
+from ledger_api.registry.service import apply_plan, known_registry
+from ledger_api.registry.template_store import template_catalog
 
-router = APIRouter(tags=["registry"])
+router = APIRouter(prefix="/v1/registrations", tags=["registry"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_BYTES = 20 * 1024 * 1024
-
-
-def _known(session: Session) -> Known:
-    registry = templates()
-    enterprises = {
-        e.identifier: registry.for_industry(e.industry).id
-        for e in session.scalars(select(Enterprise))
-    }
-    sources = dict(
-        session.execute(
-            select(EmissionSource.identifier, Enterprise.identifier).join(
-                Enterprise, Enterprise.id == EmissionSource.enterprise_id
-            )
-        ).all()
-    )
-    addresses = frozenset(session.scalars(select(Device.address)))
-    return Known(enterprises=enterprises, sources=sources, addresses=addresses)
 
 
 async def _plan(request: Request, session: Session, prefix: str) -> BulkPlan | list[RowProblem]:
     body = await request.body()
     if len(body) > MAX_BYTES:
         raise ApiError(413, "file_too_large", f"at most {MAX_BYTES} bytes", "body")
-    known, registry = _known(session), templates()
+    known, catalog = known_registry(session), template_catalog()
     if request.headers.get("content-type", "").startswith(XLSX):
-        return dry_run_xlsx(body, registry, known=known, allowed_prefixes={prefix})
+        return dry_run_xlsx(body, catalog, known=known, allowed_prefixes={prefix})
     try:
         sheets = json.loads(body)["sheets"]
         assert isinstance(sheets, dict)
@@ -67,48 +47,15 @@ async def _plan(request: Request, session: Session, prefix: str) -> BulkPlan | l
     for name, text in sheets.items():
         if not isinstance(text, str):
             raise ApiError(400, "malformed_body", "a sheet is CSV text", f"sheets.{name}")
-    return dry_run_csv(sheets, registry, known=known, allowed_prefixes={prefix})
+    return dry_run_csv(sheets, catalog, known=known, allowed_prefixes={prefix})
 
 
-def _apply(session: Session, plan: BulkPlan) -> None:
-    enterprises: dict[str, Enterprise] = {}
-    sources: dict[str, EmissionSource] = {}
-    for row in plan.enterprises:
-        doc = dict(row.document)
-        enterprises[row.identifier] = add_enterprise(
-            session, row.identifier, doc["name"], doc["industry"], doc.get("region"), doc
-        )
-    session.flush()
-    for row in plan.sources:
-        enterprise = enterprises.get(row.enterprise) or session.scalar(
-            select(Enterprise).where(Enterprise.identifier == row.enterprise)
-        )
-        assert enterprise is not None
-        doc = dict(row.document)
-        sources[row.identifier] = add_source(
-            session, enterprise, row.identifier, doc.get("name", row.identifier), doc
-        )
-    session.flush()
-    for row in plan.terminals:
-        enterprise = enterprises.get(row.enterprise) or session.scalar(
-            select(Enterprise).where(Enterprise.identifier == row.enterprise)
-        )
-        bound = [
-            sources.get(s)
-            or session.scalar(select(EmissionSource).where(EmissionSource.identifier == s))
-            for s in row.sources
-        ]
-        assert enterprise is not None and row.address is not None and all(bound)
-        add_device(
-            session,
-            row.address,
-            enterprise,
-            bound,  # type: ignore[arg-type]
-            {**row.document, "identifier": row.identifier},
-        )
-
-
-@router.post("/registrations/bulk", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/bulk",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BulkOut,
+    responses={200: {"description": "A dry run: what the file would register"}},
+)
 async def bulk_register(
     request: Request,
     session: SessionDep,
@@ -116,7 +63,7 @@ async def bulk_register(
     response: Response,
     _: Admin,
     dry_run: bool = Query(False, alias="dryRun", description="Only check and report."),
-) -> dict[str, Any]:
+) -> BulkOut:
     """Register a whole file, all or nothing; every problem names its sheet, row and column."""
     plan = await _plan(request, session, context.settings.identifier_prefix)
     if isinstance(plan, list):
@@ -129,23 +76,14 @@ async def bulk_register(
                 for p in plan
             ],
         )
-    counts = {
-        "enterprises": len(plan.enterprises),
-        "sources": len(plan.sources),
-        "terminals": len(plan.terminals),
-    }
+    counts = BulkOut(
+        dry_run=dry_run,
+        enterprises=len(plan.enterprises),
+        sources=len(plan.sources),
+        terminals=len(plan.terminals),
+    )
     if dry_run:
         response.status_code = status.HTTP_200_OK
-        return {"dryRun": True, **counts}
-    try:
-        _apply(session, plan)
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise ApiError(
-            409,
-            "registered_concurrently",
-            "part of the file was registered meanwhile; run the dry run again",
-            "body",
-        ) from None
-    return {"dryRun": False, **counts}
+        return counts
+    apply_plan(session, plan)
+    return counts

@@ -14,11 +14,11 @@ import rfc8785
 from sqlalchemy import insert, select
 from sqlmodel import Session
 
-from ledger_api.core.models import Leaf, RegistryEvent
+from ledger_api.core.models import LeafRow, RegistryEvent
+from verifier.protocol.events import EVENT_FORMAT
 from verifier.protocol.keccak import keccak256
 from verifier.protocol.leaves import LeafKind, leaf_hash
 
-EVENT_FORMAT = "carbon-ledger/registry-event"
 ZERO = "0x" + "00" * 32
 
 
@@ -36,7 +36,7 @@ def record_event(session: Session, type_: str, subject: str, **fields: Any) -> R
     digest = keccak256(canonical)
     hashed = "0x" + leaf_hash(LeafKind.REGISTRY_EVENT, digest, bytes(32)).hex()
     session.execute(
-        insert(Leaf).values(
+        insert(LeafRow).values(
             kind=int(LeafKind.REGISTRY_EVENT), digest="0x" + digest.hex(), aux=ZERO, hash=hashed
         )
     )

@@ -1,128 +1,395 @@
-"""Checks shared by every registration path (single requests and bulk files)."""
+"""Registration: enterprises, their emission sources and collection terminals, written with
+their registry events (single requests and bulk files alike), and the queries that read them.
+
+Identifiers are stored in their one canonical spelling; metadata is checked against the
+industry's templates; every change is a registry event, a ledger leaf anchored like any record.
+"""
 
 from __future__ import annotations
 
 import json
-import threading
-from functools import cache
-from typing import Any
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 
-from sqlalchemy import false, select, text, update
-from sqlalchemy.engine import Engine
+import rfc8785
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from ledger_api.core.errors import ApiError, Problem
-from ledger_api.core.models import MetadataTemplate
-from ledger_api.registry.identifiers import IdentifierError, parse
-from ledger_api.registry.templates import TemplateRegistry
-from verifier.protocol.keccak import parse_address, to_checksum_address
+from accounting.errors import AccountingError
+from accounting.validation import check_industry
+from ledger_api.access.deps import Caller, enterprise_for, manages, sees
+from ledger_api.core.errors import ApiError, not_found
+from ledger_api.core.models import Device, DeviceBinding, EmissionSource, Enterprise
+from ledger_api.registry.bulk import BulkPlan, Known
+from ledger_api.registry.checks import canonical_identifier, check_metadata, checksum_address
+from ledger_api.registry.events import record_event
+from ledger_api.registry.identifiers import mint
+from ledger_api.registry.schemas import DeviceIn, DeviceOut, EnterpriseIn, SourceIn, SourceOut
+from ledger_api.registry.template_store import template_catalog
 
 
-@cache
-def templates() -> TemplateRegistry:
-    """One template registry per process (shipped public and industry templates)."""
-    return TemplateRegistry.default()
-
-
-def canonical_identifier(text: str, prefix: str, field: str = "identifier") -> str:
-    """The identifier if it parses under our prefix and is already canonical; else a 422."""
+def _canonical_json(document: dict | None) -> str | None:
     try:
-        parsed = parse(text, allowed_prefixes={prefix})
-    except IdentifierError as exc:
-        raise ApiError(422, exc.code, str(exc), field) from None
-    if parsed.text != text:
-        raise ApiError(
-            422,
-            "non_canonical_identifier",
-            f"write the identifier as {parsed.text}: one spelling per object",
-            field,
-        )
-    return parsed.text
+        return rfc8785.dumps(document).decode() if document is not None else None
+    except (rfc8785.CanonicalizationError, UnicodeEncodeError) as exc:  # NaN, 2**53+, surrogates
+        raise ApiError(422, "invalid_metadata", f"not canonical JSON: {exc}", "metadata") from None
 
 
-def checksum_address(text: str, field: str) -> str:
-    """The EIP-55 form of an address; a 422 naming ``field`` when it is not one."""
+@contextmanager
+def _writing(session: Session, conflict: ApiError) -> Iterator[None]:
+    """Commit what the block adds; a uniqueness violation anywhere in it is ``conflict``."""
     try:
-        return to_checksum_address(parse_address(text))
-    except ValueError as exc:
-        raise ApiError(422, "invalid_address", str(exc), field) from None
+        yield
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise conflict from None
 
 
-class StoredTemplates:
-    """Adds the enterprise templates kept in the database to this process's registry, oldest
-    first, from the row after the last one it read; one loader at a time."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.read_up_to = 0
-        self._lock = threading.RLock()
-        self._loading = False
-
-    def __call__(self) -> None:
-        with self._lock:
-            if self._loading:  # registering a stored template looked up its parent
-                return
-            self._loading = True
-            try:
-                self._load(templates())
-            finally:
-                self._loading = False
-
-    def _load(self, registry: TemplateRegistry) -> None:
-        with Session(self.engine) as session:
-            rows = session.scalars(
-                select(MetadataTemplate)
-                .where(MetadataTemplate.id > self.read_up_to)  # type: ignore[arg-type,operator]
-                .order_by(MetadataTemplate.id)  # type: ignore[arg-type]
-            )
-            for row in rows:
-                if not registry.knows(row.template_id):
-                    registry.register(json.loads(row.document), industry=row.industry)
-                self.read_up_to = row.id  # type: ignore[assignment]
+def _identifier(given: str | None, prefix: str, kind: str) -> str:
+    if given is None:
+        return mint(prefix, kind, secrets.token_hex(5).upper())
+    return canonical_identifier(given, prefix)
 
 
-def load_stored_templates(engine: Engine) -> None:
-    """Register the stored enterprise templates now, and again whenever an id is unknown."""
-    loader = StoredTemplates(engine)
-    loader()
-    templates().catch_up_with(loader)
-
-
-def lock_templates(session: Session) -> None:
-    """Take a write lock that orders template registrations across API processes, then catch
-    up, so the next version number is assigned from everything stored."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("LOCK TABLE metadata_template IN SHARE ROW EXCLUSIVE MODE"))
-    else:  # SQLite's first write in a transaction takes its single write lock
-        session.execute(update(MetadataTemplate).where(false()).values(industry=""))
-    templates().catch_up()
-
-
-def template_for(industry: str, template_id: str | None = None) -> str:
-    """The template a document is checked against: the enterprise's own, else its industry's."""
-    return template_id or templates().for_industry(industry).id
-
-
-def check_metadata(
+def add_enterprise(
+    session: Session,
+    identifier: str,
+    name: str,
     industry: str,
-    kind: str,
-    metadata: dict[str, Any] | None,
-    field: str = "metadata",
-    template_id: str | None = None,
-) -> None:
-    """Validate registration metadata or record attributes against the template in force."""
-    if metadata is None:
-        return
-    problems = templates().validate(template_for(industry, template_id), kind, metadata)
-    if problems:
-        first = problems[0]
+    region: str | None,
+    metadata: dict | None,
+) -> Enterprise:
+    """Add an enterprise and its registry event to the session (the caller commits)."""
+    enterprise = Enterprise(
+        identifier=identifier,
+        name=name,
+        industry=industry,
+        region=region,
+        metadata_json=_canonical_json(metadata),
+    )
+    session.add(enterprise)
+    record_event(
+        session,
+        "enterprise.registered",
+        identifier,
+        name=name,
+        industry=industry,
+        region=region,
+        metadata=metadata,
+    )
+    return enterprise
+
+
+def add_source(
+    session: Session, enterprise: Enterprise, identifier: str, name: str, metadata: dict | None
+) -> EmissionSource:
+    """Add a source and its registry event to the session (the caller commits)."""
+    source = EmissionSource(
+        identifier=identifier,
+        enterprise_id=enterprise.id,
+        name=name,
+        metadata_json=_canonical_json(metadata),
+    )
+    session.add(source)
+    record_event(
+        session,
+        "source.registered",
+        identifier,
+        enterprise=enterprise.identifier,
+        name=name,
+        metadata=metadata,
+    )
+    return source
+
+
+def add_device(
+    session: Session,
+    address: str,
+    enterprise: Enterprise,
+    sources: list[EmissionSource],
+    metadata: dict | None,
+    first_seq: int = 1,
+) -> Device:
+    """Add a terminal, its bindings and its registry event (the caller commits). The event
+    states the sequence number the terminal starts at, so a figure proof can show that no
+    earlier reading of it exists."""
+    existing = session.scalar(select(Device).where(Device.address == address))
+    if existing is not None:
+        if existing.status == "revoked":
+            raise ApiError(
+                409,
+                "revoked_key_reuse",
+                f"key {address} was revoked and can never be registered again",
+                "address",
+            )
+        raise ApiError(409, "device_exists", f"device {address} is already registered", "address")
+    device = Device(
+        address=address, enterprise_id=enterprise.id, metadata_json=_canonical_json(metadata)
+    )
+    session.add(device)
+    session.flush()
+    session.add_all(DeviceBinding(device_id=device.id, source_id=s.id) for s in sources)
+    record_event(
+        session,
+        "device.registered",
+        address,
+        enterprise=enterprise.identifier,
+        sources=sorted(s.identifier for s in sources),
+        metadata=metadata,
+        firstSeq=first_seq,
+    )
+    return device
+
+
+def _check_template(template_id: str, industry: str) -> None:
+    catalog = template_catalog()
+    if not catalog.has(template_id) or catalog.get(template_id).industry != industry:
         raise ApiError(
             422,
-            "template_violation",
-            first.message,
-            f"{field}{first.path.removeprefix('$')}",
-            problems=[
-                Problem(code=p.code, message=p.message, field=f"{field}{p.path.removeprefix('$')}")
-                for p in problems
-            ],
+            "unknown_template",
+            f"{template_id} is not a registered template of the {industry} industry",
+            "template",
         )
+
+
+def register_enterprise(session: Session, body: EnterpriseIn, prefix: str) -> Enterprise:
+    """Register an enterprise under its identifier (minted when omitted); commits."""
+    try:
+        check_industry(body.industry)
+    except AccountingError as exc:
+        raise ApiError(422, exc.code, exc.message, "industry") from None
+    identifier = _identifier(body.identifier, prefix, "ENT")
+    if body.template is not None:
+        _check_template(body.template, body.industry)
+    check_metadata(body.industry, "enterprise", body.metadata, template_id=body.template)
+    conflict = ApiError(
+        409, "enterprise_exists", f"enterprise {identifier} is already registered", "identifier"
+    )
+    with _writing(session, conflict):
+        enterprise = add_enterprise(
+            session, identifier, body.name, body.industry, body.region, body.metadata
+        )
+        enterprise.template_id = body.template
+    session.refresh(enterprise)
+    return enterprise
+
+
+def list_sources(session: Session, enterprise: Enterprise) -> list[SourceOut]:
+    rows = session.scalars(
+        select(EmissionSource)
+        .where(EmissionSource.enterprise_id == enterprise.id)
+        .order_by(EmissionSource.id)
+    )
+    return [
+        SourceOut(identifier=s.identifier, enterprise=enterprise.identifier, name=s.name)
+        for s in rows
+    ]
+
+
+def register_source(
+    session: Session, enterprise: Enterprise, body: SourceIn, prefix: str
+) -> SourceOut:
+    """Register an emission source inside an enterprise's boundary; commits."""
+    assert enterprise.id is not None
+    source_id = _identifier(body.identifier, prefix, "SRC")
+    check_metadata(enterprise.industry, "source", body.metadata, template_id=enterprise.template_id)
+    conflict = ApiError(
+        409, "source_exists", f"source {source_id} is already registered", "identifier"
+    )
+    with _writing(session, conflict):
+        add_source(session, enterprise, source_id, body.name, body.metadata)
+    return SourceOut(identifier=source_id, enterprise=enterprise.identifier, name=body.name)
+
+
+def _bound_sources(
+    session: Session, enterprise: Enterprise, identifiers: list[str]
+) -> list[EmissionSource]:
+    sources = {
+        s.identifier: s
+        for s in session.scalars(
+            select(EmissionSource).where(EmissionSource.identifier.in_(identifiers))
+        )
+    }
+    for i, identifier in enumerate(identifiers):
+        source = sources.get(identifier)
+        if source is None or source.enterprise_id != enterprise.id:
+            raise ApiError(
+                422,
+                "source_not_in_enterprise",
+                f"{identifier} is not a source of {enterprise.identifier}",
+                f"sources.{i}",
+            )
+    return list(sources.values())
+
+
+def register_device(session: Session, caller: Caller, body: DeviceIn) -> DeviceOut:
+    """Register a terminal's signing address, bound to sources of one enterprise; commits."""
+    enterprise = enterprise_for(session, caller, body.enterprise, write=True)
+    sources = _bound_sources(session, enterprise, body.sources)
+    check_metadata(
+        enterprise.industry, "terminal", body.metadata, template_id=enterprise.template_id
+    )
+    address = checksum_address(body.address, "address")
+    conflict = ApiError(409, "device_exists", "device registered concurrently", "address")
+    with _writing(session, conflict):
+        device = add_device(session, address, enterprise, sources, body.metadata)
+    return device_out(session, device)
+
+
+def visible_device(
+    session: Session, address: str, caller: Caller, *, write: bool = False
+) -> Device:
+    """The device if ``caller`` may see (or manage) its enterprise; else 404."""
+    found = session.scalar(
+        select(Device).where(Device.address == checksum_address(address, "address"))
+    )
+    if found is None:
+        raise not_found("device", address)
+    visible = (
+        manages(caller, found.enterprise_id)
+        if write
+        else sees(session, caller, found.enterprise_id)
+    )
+    if not visible:
+        raise not_found("device", address)
+    return found
+
+
+def _revoke(session: Session, device: Device, event: str, **fields: object) -> None:
+    device.status = "revoked"
+    device.revoked_at = datetime.now(UTC)
+    # The last sequence number accepted: a figure proof shows with it that the key signed
+    # nothing after a period, without a later reading.
+    record_event(session, event, device.address, lastSeq=device.last_seq, **fields)
+
+
+def revoke_device(session: Session, device: Device, reason: str | None) -> DeviceOut:
+    """Revoke a terminal (once; revoking again changes nothing); commits."""
+    if device.status != "revoked":
+        _revoke(session, device, "device.revoked", reason=reason)
+        session.commit()
+    return device_out(session, device)
+
+
+def rotate_device(session: Session, old: Device, new_address: str) -> DeviceOut:
+    """Replace a terminal's key: the new one takes over the old one's bindings and sequence,
+    the old one is revoked; commits."""
+    if old.status == "revoked":
+        raise ApiError(409, "device_revoked", f"device {old.address} is revoked", "address")
+    new_address = checksum_address(new_address, "newAddress")
+    enterprise = session.get(Enterprise, old.enterprise_id)
+    sources = list(
+        session.scalars(
+            select(EmissionSource).join(DeviceBinding).where(DeviceBinding.device_id == old.id)
+        )
+    )
+    assert enterprise is not None
+    metadata = json.loads(old.metadata_json) if old.metadata_json else None
+    conflict = ApiError(409, "device_exists", "device registered concurrently", "newAddress")
+    with _writing(session, conflict):
+        new = add_device(
+            session, new_address, enterprise, sources, metadata, (old.last_seq or 0) + 1
+        )
+        new.last_seq = old.last_seq
+        old.successor = new_address
+        _revoke(session, old, "device.rotated", successor=new_address)
+    return device_out(session, new)
+
+
+def device_out(session: Session, device: Device) -> DeviceOut:
+    enterprise = session.get(Enterprise, device.enterprise_id)
+    sources = session.scalars(
+        select(EmissionSource.identifier)
+        .join(DeviceBinding)
+        .where(DeviceBinding.device_id == device.id)
+        .order_by(EmissionSource.identifier)
+    )
+    assert enterprise is not None
+    return DeviceOut(
+        address=device.address,
+        enterprise=enterprise.identifier,
+        sources=list(sources),
+        status=device.status,  # type: ignore[arg-type]
+        last_seq=device.last_seq,
+        revoked_at=device.revoked_at,
+        successor=device.successor,
+    )
+
+
+def known_registry(session: Session) -> Known:
+    """Everything already registered that a bulk file may refer to or must not repeat."""
+    catalog = template_catalog()
+    enterprises = {
+        e.identifier: catalog.for_industry(e.industry).id
+        for e in session.scalars(select(Enterprise))
+    }
+    sources = dict(
+        session.execute(
+            select(EmissionSource.identifier, Enterprise.identifier).join(
+                Enterprise, Enterprise.id == EmissionSource.enterprise_id
+            )
+        ).all()
+    )
+    addresses = frozenset(session.scalars(select(Device.address)))
+    return Known(enterprises=enterprises, sources=sources, addresses=addresses)
+
+
+def _enterprise_named(
+    session: Session, added: dict[str, Enterprise], identifier: str
+) -> Enterprise | None:
+    return added.get(identifier) or session.scalar(
+        select(Enterprise).where(Enterprise.identifier == identifier)
+    )
+
+
+def _apply(session: Session, plan: BulkPlan) -> None:
+    enterprises: dict[str, Enterprise] = {}
+    sources: dict[str, EmissionSource] = {}
+    for row in plan.enterprises:
+        doc = dict(row.document)
+        enterprises[row.identifier] = add_enterprise(
+            session, row.identifier, doc["name"], doc["industry"], doc.get("region"), doc
+        )
+    session.flush()
+    for row in plan.sources:
+        enterprise = _enterprise_named(session, enterprises, row.enterprise)
+        assert enterprise is not None
+        doc = dict(row.document)
+        sources[row.identifier] = add_source(
+            session, enterprise, row.identifier, doc.get("name", row.identifier), doc
+        )
+    session.flush()
+    for row in plan.terminals:
+        enterprise = _enterprise_named(session, enterprises, row.enterprise)
+        bound = [
+            sources.get(s)
+            or session.scalar(select(EmissionSource).where(EmissionSource.identifier == s))
+            for s in row.sources
+        ]
+        assert enterprise is not None and row.address is not None and all(bound)
+        add_device(
+            session,
+            row.address,
+            enterprise,
+            bound,  # type: ignore[arg-type]
+            {**row.document, "identifier": row.identifier},
+        )
+
+
+def apply_plan(session: Session, plan: BulkPlan) -> None:
+    """Register a checked bulk file, all or nothing; commits."""
+    try:
+        _apply(session, plan)
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise ApiError(
+            409,
+            "registered_concurrently",
+            "part of the file was registered meanwhile; run the dry run again",
+            "body",
+        ) from None

@@ -24,7 +24,7 @@ from schemathesis.checks import not_a_server_error
 
 from devtools.seeding import register, resign
 from ledger_api.commands.serve import build_worker
-from ledger_api.registry.service import templates
+from ledger_api.registry.template_store import template_catalog as templates
 from terminal.client import SignedRecord, Terminal
 from tests.conftest import LedgerServer
 from verifier.protocol.typed_data import ActivityRecord, Domain
@@ -74,7 +74,7 @@ def seed(ledger: LedgerServer) -> tuple[Known, Terminal]:
     terminal = Terminal.create()
     register(ledger.server, ENTERPRISE, [SOURCE], terminal, industry="aluminium")
     client = ledger.ledger_client()
-    records = hourly(terminal, client.domain(), range(24))
+    records = hourly(terminal, client.domain(), range(25))  # the 25th closes the day
     stored = client.submit(records)["records"]
     worker = build_worker(ledger.settings())
     worker.run_once()

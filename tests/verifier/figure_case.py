@@ -3,7 +3,8 @@
 Two aluminium smelters report hourly grid readings for 2025-06-01..02 (48 each). Smelter A's
 readings go into two anchored batches: the first holds only A's seq 1..24; the second A's
 25..48, A's reading of 2025-06-03 (outside the period) and B's readings. A is graded against
-the ruleset's average, B against the population (A and B).
+the ruleset's average, B against the population (A and B). Each has one reading past the
+period (seq 49), which closes the period's end.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def build_case(server: LedgerServer) -> FigureCase:
     register(server, ENTERPRISE_B, [GRID_B], b, industry="aluminium")
     worker.run_once()  # the registry events in a batch of their own
     records_a = [reading(a, domain, ENTERPRISE_A, GRID_A, s) for s in range(1, READINGS + 2)]
-    records_b = [reading(b, domain, ENTERPRISE_B, GRID_B, s) for s in range(1, READINGS + 1)]
+    records_b = [reading(b, domain, ENTERPRISE_B, GRID_B, s) for s in range(1, READINGS + 2)]
     client.submit(records_a[:24])
     worker.run_once()
     client.submit(records_a[24:] + records_b)  # A's seq 25..48 and 49 (2025-06-03); all of B

@@ -10,6 +10,7 @@ from eth_account.messages import encode_typed_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.verifier.eip712 import typed_data_digest
 from verifier.errors import (
     InvalidRecord,
     InvalidRecoveryId,
@@ -33,7 +34,6 @@ from verifier.protocol.typed_data import (
     sign_digest,
     sign_record,
     typed_data,
-    typed_data_digest,
 )
 
 COW_KEY = keccak256(b"cow")

@@ -38,39 +38,16 @@ from tests.verifier.asset_bundle_factory import (
     standard_history,
     tamper,
 )
+from tests.verifier.failures import CHECK_OF, is_failure
 from tests.verifier.record_bundle_factory import DEV_CHAIN_ID, address_of, new_key, unused_port
 from verifier.checks.asset import (
     ASSET_CHECKS,
     AssetVerificationResult,
-    ClaimInvalid,
-    ClaimNotHeld,
-    ClaimNotRetired,
-    ForeignOperation,
-    HistoryBroken,
-    ReplayRejected,
-    SignerEventInvalid,
-    SignerNotAuthorised,
-    SignerRotatedAway,
     parse_asset_bundle,
     verify_asset,
 )
-from verifier.checks.record import (
-    ONCHAIN_CHECKS,
-    AnchorLocationMismatch,
-    AnchorMismatch,
-    BundleInvalid,
-    CheckStatus,
-    ContractCodeMismatch,
-    DomainMismatch,
-    LeafMismatch,
-    ManifestMismatch,
-    MerklePathInvalid,
-    RootNotAnchored,
-    SignatureMalformed,
-    SignatureMalleable,
-    TypedDataInvalid,
-    VerificationFailure,
-)
+from verifier.checks.kernel import ONCHAIN_CHECKS, CheckStatus
+from verifier.errors import VerificationFailure
 from verifier.formats.asset import AssetProofBundle
 from verifier.protocol.asset_ops import sign_asset_operation
 from verifier.protocol.typed_data import SECP256K1_N, Domain
@@ -101,13 +78,15 @@ def offline(bundle: AssetProofBundle) -> AssetVerificationResult:
     return result
 
 
-def fails(bundle: AssetProofBundle, kind: type[VerificationFailure]) -> VerificationFailure:
-    """Verify offline; the failure must be exactly ``kind``, and later checks must not run."""
+def fails(bundle: AssetProofBundle, code: str) -> VerificationFailure:
+    """Verify offline; the failure must be exactly ``code`` at its check, and later checks
+    must not run."""
     result = offline(bundle)
-    assert type(result.failure) is kind, result.failure
+    assert is_failure(result.failure, code), result.failure
+    assert result.failure is not None
     names = [c.name for c in result.checks]
     assert names == list(ASSET_CHECKS)
-    after = names.index(kind.check) + 1
+    after = names.index(CHECK_OF[code]) + 1
     assert {c.status for c in result.checks[after:]} <= {CheckStatus.NOT_RUN}
     return result.failure
 
@@ -207,25 +186,27 @@ def test_a_rotation_in_the_same_block_is_accepted(
     ],
 )
 def test_unreadable_bundles(data: Any, message: str) -> None:
-    with pytest.raises(BundleInvalid, match=message):
+    with pytest.raises(VerificationFailure, match=message) as raised:
         parse_asset_bundle(data)
+    assert is_failure(raised.value, "BundleInvalid")
 
 
 def test_bundle_without_operations_is_unreadable(case: AssetCase) -> None:
     data = case.bundle.to_json()
     data["operations"] = []
-    with pytest.raises(BundleInvalid, match="operations"):
+    with pytest.raises(VerificationFailure, match="operations") as raised:
         parse_asset_bundle(data)
+    assert is_failure(raised.value, "BundleInvalid")
 
 
 def test_malformed_proof_node_is_a_bundle_failure(case: AssetCase) -> None:
     bundle = tamper(case.bundle, lambda d: d["operations"][1]["proof"].__setitem__(0, "0x12"))
-    fails(bundle, BundleInvalid)
+    fails(bundle, "BundleInvalid")
 
 
 def test_domain_of_another_chain(case: AssetCase) -> None:
     bundle = tamper(case.bundle, lambda d: d["domain"].update(chainId=1))
-    fails(bundle, DomainMismatch)
+    fails(bundle, "DomainMismatch")
 
 
 def test_operations_signed_for_another_contract(
@@ -233,21 +214,22 @@ def test_operations_signed_for_another_contract(
 ) -> None:
     elsewhere = Domain(DEV_CHAIN_ID, "0x" + "42" * 20)
     case = make_asset_case(anchor, operator_account, domain=elsewhere)
-    assert "0x4242" in fails(case.bundle, DomainMismatch).reason
+    assert "0x4242" in fails(case.bundle, "DomainMismatch").reason
 
 
 def test_operation_about_another_lot(case: AssetCase) -> None:
-    fails(tamper(case.bundle, on_op(2, "asset", ASSET + "-2")), ForeignOperation)
+    fails(tamper(case.bundle, on_op(2, "asset", ASSET + "-2")), "ForeignOperation")
 
 
 def test_operation_missing_a_field(case: AssetCase) -> None:
     fails(
-        tamper(case.bundle, lambda d: d["operations"][1]["operation"].pop("prev")), TypedDataInvalid
+        tamper(case.bundle, lambda d: d["operations"][1]["operation"].pop("prev")),
+        "TypedDataInvalid",
     )
 
 
 def test_operation_with_an_out_of_range_field(case: AssetCase) -> None:
-    fails(tamper(case.bundle, on_op(0, "vintage", 1999)), TypedDataInvalid)
+    fails(tamper(case.bundle, on_op(0, "vintage", 1999)), "TypedDataInvalid")
 
 
 def test_malleable_signature(case: AssetCase) -> None:
@@ -255,13 +237,14 @@ def test_malleable_signature(case: AssetCase) -> None:
     high_s = (SECP256K1_N - int.from_bytes(sig[32:64], "big")).to_bytes(32, "big")
     flipped = "0x" + (sig[:32] + high_s + bytes((55 - sig[64],))).hex()
     bundle = tamper(case.bundle, lambda d: d["operations"][0].update(signature=flipped))
-    fails(bundle, SignatureMalleable)
+    fails(bundle, "SignatureMalleable")
 
 
 def test_signature_with_a_bad_recovery_id(case: AssetCase) -> None:
     bad = "0x" + (case.signatures[1][:64] + bytes((29,))).hex()
     fails(
-        tamper(case.bundle, lambda d: d["operations"][1].update(signature=bad)), SignatureMalformed
+        tamper(case.bundle, lambda d: d["operations"][1].update(signature=bad)),
+        "SignatureMalformed",
     )
 
 
@@ -271,14 +254,14 @@ def test_signature_with_a_bad_recovery_id(case: AssetCase) -> None:
 def test_changed_quantity(case: AssetCase) -> None:
     """The signature now recovers some unrelated address, which no signer event names."""
     bundle = tamper(case.bundle, on_op(1, "last", TRANSFER_LAST + 100))
-    assert "operations[1]" in fails(bundle, SignerNotAuthorised).reason
+    assert "operations[1]" in fails(bundle, "SignerNotAuthorised").reason
 
 
 def test_operation_signed_by_a_non_owner_key(case: AssetCase) -> None:
     """B's key is a named signer, but B does not own the serials A transfers."""
     forged = "0x" + sign_asset_operation(case.keys[ENTERPRISE_B], case.domain, case.ops[1]).hex()
     bundle = tamper(case.bundle, lambda d: d["operations"][1].update(signature=forged))
-    reason = fails(bundle, SignerNotAuthorised).reason
+    reason = fails(bundle, "SignerNotAuthorised").reason
     assert address_of(case.keys[ENTERPRISE_B]) in reason and ENTERPRISE_A in reason
 
 
@@ -294,7 +277,7 @@ def test_a_rotated_away_signer_is_refused(
     case = build_case(anchor, operator_account, batches, KEPT_BY_A)
     rotation_block = case.bundle.signers[2].anchor.block_number
     assert case.blocks[0] < rotation_block < case.blocks[1]
-    reason = fails(case.bundle, SignerRotatedAway).reason
+    reason = fails(case.bundle, "SignerRotatedAway").reason
     assert f"named {address_of(new)} in block {rotation_block}" in reason
 
 
@@ -309,12 +292,12 @@ def test_a_key_named_only_after_the_operation_is_refused(
     batches.insert(1, [SignerSet(ENTERPRISE_A, key_a)])
     case = build_case(anchor, operator_account, batches, KEPT_BY_A)
     named_in = case.bundle.signers[1].anchor.block_number
-    assert f"named only in block {named_in}" in fails(case.bundle, SignerNotAuthorised).reason
+    assert f"named only in block {named_in}" in fails(case.bundle, "SignerNotAuthorised").reason
 
 
 def test_missing_signer_event(case: AssetCase) -> None:
     bundle = tamper(case.bundle, lambda d: d["signers"].pop(1))  # B's
-    assert "operations[2]" in fails(bundle, SignerNotAuthorised).reason
+    assert "operations[2]" in fails(bundle, "SignerNotAuthorised").reason
 
 
 @pytest.mark.parametrize(
@@ -327,14 +310,14 @@ def test_missing_signer_event(case: AssetCase) -> None:
     ],
 )
 def test_rewritten_signer_event(case: AssetCase, change: Callable[[dict[str, Any]], None]) -> None:
-    fails(tamper(case.bundle, lambda d: change(d["signers"][0]["event"])), SignerEventInvalid)
+    fails(tamper(case.bundle, lambda d: change(d["signers"][0]["event"])), "SignerEventInvalid")
 
 
 def test_signer_event_with_a_wrong_path(case: AssetCase) -> None:
     bundle = tamper(
         case.bundle, lambda d: d["signers"][0]["proof"].__setitem__(0, "0x" + "ab" * 32)
     )
-    assert "signers[0]" in fails(bundle, SignerEventInvalid).reason
+    assert "signers[0]" in fails(bundle, "SignerEventInvalid").reason
 
 
 # --- checks 5–7: leaf, path, manifest ---------------------------------------------------------
@@ -342,36 +325,36 @@ def test_signer_event_with_a_wrong_path(case: AssetCase) -> None:
 
 def test_wrong_leaf_aux(case: AssetCase) -> None:
     bundle = tamper(case.bundle, lambda d: d["operations"][1]["leaf"].update(aux="0x" + "11" * 32))
-    fails(bundle, LeafMismatch)
+    fails(bundle, "LeafMismatch")
 
 
 def test_wrong_proof_node(case: AssetCase) -> None:
     bundle = tamper(
         case.bundle, lambda d: d["operations"][2]["proof"].__setitem__(0, "0x" + "ab" * 32)
     )
-    fails(bundle, MerklePathInvalid)
+    fails(bundle, "MerklePathInvalid")
 
 
 def test_dropped_proof_node(case: AssetCase) -> None:
-    fails(tamper(case.bundle, lambda d: d["operations"][2]["proof"].pop()), MerklePathInvalid)
+    fails(tamper(case.bundle, lambda d: d["operations"][2]["proof"].pop()), "MerklePathInvalid")
 
 
 def test_changed_manifest(case: AssetCase) -> None:
     def change(data: dict[str, Any]) -> None:
         data["operations"][1]["batch"]["manifest"]["enterprises"][0]["count"] += 1
 
-    fails(tamper(case.bundle, change), ManifestMismatch)
+    fails(tamper(case.bundle, change), "ManifestMismatch")
 
 
 # --- checks 8–10: history, replay, claim ------------------------------------------------------
 
 
 def test_dropped_operation(case: AssetCase) -> None:
-    fails(tamper(case.bundle, lambda d: d["operations"].pop(1)), HistoryBroken)
+    fails(tamper(case.bundle, lambda d: d["operations"].pop(1)), "HistoryBroken")
 
 
 def test_dropped_issue(case: AssetCase) -> None:
-    reason = fails(tamper(case.bundle, lambda d: d["operations"].pop(0)), HistoryBroken).reason
+    reason = fails(tamper(case.bundle, lambda d: d["operations"].pop(0)), "HistoryBroken").reason
     assert "starts with a transfer" in reason
 
 
@@ -380,11 +363,13 @@ def test_reordered_operations(case: AssetCase) -> None:
         ops = data["operations"]
         ops[1], ops[2] = ops[2], ops[1]
 
-    fails(tamper(case.bundle, swap), HistoryBroken)
+    fails(tamper(case.bundle, swap), "HistoryBroken")
 
 
 def test_repeated_operation(case: AssetCase) -> None:
-    fails(tamper(case.bundle, lambda d: d["operations"].append(d["operations"][2])), HistoryBroken)
+    fails(
+        tamper(case.bundle, lambda d: d["operations"].append(d["operations"][2])), "HistoryBroken"
+    )
 
 
 def test_operation_anchored_before_its_predecessor(
@@ -393,7 +378,7 @@ def test_operation_anchored_before_its_predecessor(
     batches = standard_history(new_key(), new_key())
     case = build_case(anchor, operator_account, batches, KEPT_BY_A, anchor_order=[0, 2, 1])
     assert case.blocks[2] < case.blocks[1]
-    assert "before its predecessor" in fails(case.bundle, HistoryBroken).reason
+    assert "before its predecessor" in fails(case.bundle, "HistoryBroken").reason
 
 
 @pytest.mark.parametrize(
@@ -420,9 +405,8 @@ def test_signed_and_anchored_operation_breaking_a_rule(
     batches = standard_history(new_key(), new_key())
     batches[2] = [third]
     case = build_case(anchor, operator_account, batches, KEPT_BY_A)
-    failure = fails(case.bundle, ReplayRejected)
-    assert isinstance(failure, ReplayRejected)
-    assert (failure.code, failure.index) == (code, 2)
+    failure = fails(case.bundle, "ReplayRejected")
+    assert (failure.code, failure.rule, failure.index) == ("ReplayRejected", code, 2)
 
 
 def test_retired_serials_cannot_be_transferred(
@@ -430,8 +414,9 @@ def test_retired_serials_cannot_be_transferred(
 ) -> None:
     batches = standard_history(new_key(), new_key())
     batches.append([Op("transfer", ENTERPRISE_B, RETIRE_LAST, RETIRE_LAST, ENTERPRISE_A)])
-    failure = fails(build_case(anchor, operator_account, batches, KEPT_BY_A).bundle, ReplayRejected)
-    assert isinstance(failure, ReplayRejected) and failure.code == "already_retired"
+    case = build_case(anchor, operator_account, batches, KEPT_BY_A)
+    failure = fails(case.bundle, "ReplayRejected")
+    assert failure.code == "ReplayRejected" and failure.rule == "already_retired"
 
 
 @pytest.mark.parametrize(
@@ -445,13 +430,13 @@ def test_retired_serials_cannot_be_transferred(
 )
 def test_claim_of_a_range_not_held(case: AssetCase, claim: dict[str, Any], held: int) -> None:
     quantity = claim["last"] - claim["first"] + 1
-    reason = fails(tamper(case.bundle, with_claim(claim)), ClaimNotHeld).reason
+    reason = fails(tamper(case.bundle, with_claim(claim)), "ClaimNotHeld").reason
     assert f"holds {held} of the {quantity} serials" in reason
 
 
 def test_claim_of_a_retirement_by_a_transfer(case: AssetCase) -> None:
     claim = retirement_claim(ENTERPRISE_A, TRANSFER_FIRST, TRANSFER_LAST, case.digests[1])
-    reason = fails(tamper(case.bundle, with_claim(claim)), ClaimNotRetired).reason
+    reason = fails(tamper(case.bundle, with_claim(claim)), "ClaimNotRetired").reason
     assert "is a transfer, not a retirement" in reason
 
 
@@ -468,7 +453,7 @@ def test_claim_of_a_retirement_not_proven(
 ) -> None:
     digest = bytes(32) if operation is None else case.digests[operation]
     claim = retirement_claim(holder, first, last, digest)
-    fails(tamper(case.bundle, with_claim(claim)), ClaimNotRetired)
+    fails(tamper(case.bundle, with_claim(claim)), "ClaimNotRetired")
 
 
 @pytest.mark.parametrize(
@@ -479,7 +464,7 @@ def test_claim_of_a_retirement_not_proven(
     ],
 )
 def test_claim_about_another_lot_or_no_serials(case: AssetCase, claim: dict[str, Any]) -> None:
-    fails(tamper(case.bundle, with_claim(claim)), ClaimInvalid)
+    fails(tamper(case.bundle, with_claim(claim)), "ClaimInvalid")
 
 
 # --- checks 11–14: the chain ------------------------------------------------------------------
@@ -502,32 +487,32 @@ def test_unanchored_root(
 ) -> None:
     fresh, _ = deploy(w3, operator_account, tmp_path / "other")
     case = make_asset_case(anchor, operator_account, contract=fresh.address)
-    assert isinstance(verify_asset(case.bundle, rpc).failure, RootNotAnchored)
+    assert is_failure(verify_asset(case.bundle, rpc).failure, "RootNotAnchored")
 
 
 def test_contract_without_code(
     anchor: AnchorContract, operator_account: LocalAccount, rpc: JsonRpcReader
 ) -> None:
     case = make_asset_case(anchor, operator_account, contract=operator_account.address)
-    assert isinstance(verify_asset(case.bundle, rpc).failure, ContractCodeMismatch)
+    assert is_failure(verify_asset(case.bundle, rpc).failure, "ContractCodeMismatch")
 
 
 def test_wrong_batch_id(case: AssetCase, rpc: JsonRpcReader) -> None:
     bundle = tamper(case.bundle, lambda d: d["operations"][1]["anchor"].update(batchId=99))
-    assert isinstance(verify_asset(bundle, rpc).failure, AnchorMismatch)
+    assert is_failure(verify_asset(bundle, rpc).failure, "AnchorMismatch")
 
 
 def test_one_root_at_two_anchors(case: AssetCase, rpc: JsonRpcReader) -> None:
     # signers[0] sits in the issue's batch; give it another log index than the issue states.
     bundle = tamper(case.bundle, lambda d: d["signers"][0]["anchor"].update(logIndex=5))
     failure = verify_asset(bundle, rpc).failure
-    assert isinstance(failure, AnchorMismatch) and "two anchors" in failure.reason
+    assert is_failure(failure, "AnchorMismatch") and "two anchors" in failure.reason
 
 
 def test_wrong_log_index(case: AssetCase, rpc: JsonRpcReader) -> None:
     index = case.bundle.operations[2].anchor.log_index + 1
     bundle = tamper(case.bundle, lambda d: d["operations"][2]["anchor"].update(logIndex=index))
-    assert isinstance(verify_asset(bundle, rpc).failure, AnchorLocationMismatch)
+    assert is_failure(verify_asset(bundle, rpc).failure, "AnchorLocationMismatch")
 
 
 def test_unreachable_rpc_raises(case: AssetCase) -> None:

@@ -16,6 +16,10 @@ from tests.verifier.record_bundle_factory import Case, make_case, tamper, unused
 from verifier.checks.record import CHECKS
 
 CARBON_VERIFY = Path(sys.executable).parent / "carbon-verify"
+OFFLINE_VALID = (
+    "VALID offline: signatures, leaves and paths hold; the chain was NOT checked "
+    "(run with --rpc URL)"
+)
 
 
 @pytest.fixture
@@ -46,7 +50,7 @@ def test_valid_online_and_offline(case: Case, dev_chain: DevChain, tmp_path: Pat
     assert len([line for line in lines if line.startswith("✓")]) == len(CHECKS)
     offline = run("record", path, "--offline")
     assert offline.returncode == 0
-    assert offline.stdout.splitlines()[-1] == "VALID"
+    assert offline.stdout.splitlines()[-1] == OFFLINE_VALID
     assert "skipped: offline" in offline.stdout
 
 
@@ -69,6 +73,7 @@ def test_invalid_exits_1_naming_the_check(case: Case, dev_chain: DevChain, tmp_p
     done = run("record", path, "--rpc", dev_chain.rpc_url)
     assert done.returncode == 1
     assert done.stdout.splitlines()[-1].startswith("INVALID: signature: ")
+    assert "the record's content changed after it was signed" in done.stdout
     report = json.loads(run("record", path, "--offline", "--json").stdout)
     assert report["valid"] is False and report["failedCheck"] == "signature"
     assert report["failure"] == "SignatureMismatch"
@@ -118,3 +123,27 @@ def test_unreachable_rpc_exits_2(case: Case, tmp_path: Path) -> None:
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert run("record", tmp_path / "b.json", "--rpc", "http://x", "--offline").returncode == 2
     assert run().returncode == 2
+
+
+def test_another_chain_cannot_decide(
+    anchor: AnchorContract, operator_account: LocalAccount, dev_chain: DevChain, tmp_path: Path
+) -> None:
+    """A bundle anchored on chain 1, asked of an endpoint serving 1337: not a forgery, but
+    nothing this endpoint can judge. Both chain ids are named."""
+    case = make_case(anchor, operator_account, chain_id=1)
+    path = write(tmp_path, case.bundle.to_json())
+    done = run("record", path, "--rpc", dev_chain.rpc_url)
+    assert done.returncode == 2
+    last = done.stdout.splitlines()[-1]
+    assert last.startswith("CANNOT DECIDE: chain-id: ")
+    assert "chain 1337" in last and "names 1" in last
+    report = json.loads(run("record", path, "--rpc", dev_chain.rpc_url, "--json").stdout)
+    assert (report["failedCheck"], report["failure"]) == ("chain-id", "ChainIdMismatch")
+
+
+def test_help_lists_the_exit_codes() -> None:
+    for args in ((), ("record",)):
+        done = run(*args, "--help")
+        assert done.returncode == 0
+        for line in ("0  valid", "1  invalid", "2  cannot decide", "example:"):
+            assert line in done.stdout, (args, done.stdout)

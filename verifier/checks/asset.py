@@ -10,47 +10,42 @@ A holding is proven *as of the bundle's last operation*: the ledger could withho
 Every later operation must name that last one as ``prev``, so two anchored operations naming
 one ``prev`` are evidence that the ledger forked the lot.
 
-As in :mod:`verifier.checks.record`, each check passes or raises its own
-:class:`~verifier.checks.record.VerificationFailure` subclass whose ``check`` is the check's stable
-name; the first failure ends the run. Checks 1–10 read only the bundle; 11–14 read the chain.
+As in :mod:`verifier.checks.record`, each check passes or raises a
+:class:`~verifier.errors.VerificationFailure` naming it; the first failure ends the run.
+Checks 1–10 read only the bundle; 11–14 read the chain.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import rfc8785
-
-from verifier.checks.record import (
+from verifier.checks.kernel import (
     ONCHAIN_CHECKS,
     AnchorClaim,
-    AnchorMismatch,
-    BundleInvalid,
-    CheckStatus,
-    DomainMismatch,
-    LeafMismatch,
-    ManifestMismatch,
     Progress,
-    SignatureMalformed,
-    SignatureMalleable,
-    TypedDataInvalid,
-    VerificationFailure,
     VerificationResult,
-    check_anchor_location,
-    check_anchored,
-    check_chain_id,
-    check_contract_code,
+    check_format,
     check_manifest_counts,
     check_merkle_path,
+    check_registry_event,
+    decode_nodes,
+    from_hex,
+    prefixed,
+    read_bundle,
     run_checks,
-    validate_model,
+    run_onchain,
+    skip_onchain,
+    to_hex,
 )
-from verifier.errors import AssetRuleError, InvalidRecord, MalleableSignature, SignatureError
+from verifier.errors import (
+    AssetRuleError,
+    InvalidRecord,
+    MalleableSignature,
+    SignatureError,
+    VerificationFailure,
+)
 from verifier.formats.asset import (
     ASSET_PROOF_FORMAT,
     AssetOperationProofJson,
@@ -60,27 +55,20 @@ from verifier.formats.asset import (
 )
 from verifier.formats.record import RegistryProofJson
 from verifier.protocol.asset_ops import AssetOperation, asset_operation_digest, asset_operation_leaf
-from verifier.protocol.keccak import keccak256, parse_address, to_checksum_address
-from verifier.protocol.leaves import LeafKind, leaf_hash
+from verifier.protocol.events import SIGNER_SET
+from verifier.protocol.keccak import parse_address, to_checksum_address
+from verifier.protocol.leaves import LeafKind
 from verifier.protocol.lot_rules import HELD, LotState, apply, holdings, ranges_within
 from verifier.protocol.typed_data import Domain, recover_signer
-from verifier.rpc import ChainReader
-from verifier.trust import TrustRoot, load_default_trust
+
+if TYPE_CHECKING:
+    from verifier.rpc import ChainReader
+    from verifier.trust import TrustRoot
 
 __all__ = [
     "ASSET_CHECKS",
-    "SIGNER_SET",
     "AssetSummary",
     "AssetVerificationResult",
-    "ClaimInvalid",
-    "ClaimNotHeld",
-    "ClaimNotRetired",
-    "ForeignOperation",
-    "HistoryBroken",
-    "ReplayRejected",
-    "SignerEventInvalid",
-    "SignerNotAuthorised",
-    "SignerRotatedAway",
     "parse_asset_bundle",
     "verify_asset",
 ]
@@ -98,74 +86,7 @@ ASSET_CHECKS: tuple[str, ...] = (
     "claim",
     *ONCHAIN_CHECKS,
 )
-SIGNER_SET = "enterprise.signer_set"
-EVENT_FORMAT = "carbon-ledger/registry-event"
-
-_NODE = re.compile(r"0x[0-9a-fA-F]{64}")
-_ZERO = bytes(32)
 _ASSET_KIND = str(int(LeafKind.ASSET_OPERATION))
-
-
-# --- failures: one class per way a check fails (the rest are verifier.checks.record's) -------
-
-
-class ForeignOperation(VerificationFailure):
-    """An operation in the bundle is about another lot than the first one's."""
-
-    check = "typed-data"
-
-
-class SignerEventInvalid(VerificationFailure):
-    """A signer event is not an anchored-looking ``enterprise.signer_set`` registry event."""
-
-    check = "signers"
-
-
-class SignerNotAuthorised(VerificationFailure):
-    """No anchored signer event of the operation's owner names the key that signed it."""
-
-    check = "signers"
-
-
-class SignerRotatedAway(VerificationFailure):
-    """The owner named another key, anchored after the signing key and before the operation."""
-
-    check = "signers"
-
-
-class HistoryBroken(VerificationFailure):
-    """The operations are not one chain from the lot's issue (start, prev links, order)."""
-
-    check = "history"
-
-
-class ReplayRejected(VerificationFailure):
-    """An operation breaks a lot rule; ``code`` is the rule's code (``asset_replay``)."""
-
-    check = "replay"
-
-    def __init__(self, reason: str, code: str = "", index: int = -1) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.index = index
-
-
-class ClaimInvalid(VerificationFailure):
-    """The claim is about another lot, or names an empty range."""
-
-    check = "claim"
-
-
-class ClaimNotHeld(VerificationFailure):
-    """After the last operation, the claimed serials are not all held by the claimed holder."""
-
-    check = "claim"
-
-
-class ClaimNotRetired(VerificationFailure):
-    """The named operation is not a retirement of the claimed serials by the claimed holder."""
-
-    check = "claim"
 
 
 # --- results --------------------------------------------------------------------------------
@@ -234,7 +155,7 @@ class AssetSummary:
 
 @dataclass(frozen=True)
 class AssetVerificationResult(VerificationResult):
-    """A :class:`~verifier.checks.record.VerificationResult` (``record`` is None) with the lot."""
+    """A :class:`~verifier.checks.kernel.VerificationResult` (``record`` is None) with the lot."""
 
     asset: AssetSummary | None = None
 
@@ -264,46 +185,31 @@ class _Wire:
     signers: tuple[_Proven, ...]
 
 
-def _hex(data: bytes) -> str:
-    return "0x" + data.hex()
-
-
-def _unhex(text: str) -> bytes:
-    return bytes.fromhex(text[2:])
-
-
 def parse_asset_bundle(data: Any) -> AssetProofBundle:
     """Check 1 on decoded JSON: a ``carbon-ledger/asset-proof`` v1 document of the right shape.
-    Raises :class:`~verifier.checks.record.BundleInvalid` with the first problem found."""
-    if not isinstance(data, dict) or data.get("format") != ASSET_PROOF_FORMAT:
-        found = data.get("format") if isinstance(data, dict) else type(data).__name__
-        raise BundleInvalid(f"not a {ASSET_PROOF_FORMAT} bundle (format {found!r})")
-    if data.get("version") != 1:
-        raise BundleInvalid(f"unsupported bundle version {data.get('version')!r}; this reads 1")
-    return validate_model(AssetProofBundle, data)
+    Raises a ``bundle`` failure (BundleInvalid) with the first problem found."""
+    return read_bundle(data, ASSET_PROOF_FORMAT, AssetProofBundle)
 
 
 def _proven(item: AssetOperationProofJson | RegistryProofJson, where: str) -> _Proven:
-    bad = next((i for i, node in enumerate(item.proof) if not _NODE.fullmatch(node)), None)
-    if bad is not None:
-        raise BundleInvalid(f"{where}.proof[{bad}] is not 0x + 64 hex digits")
+    proof = decode_nodes(item.proof, f"{where}.proof")
     signature = getattr(item, "signature", None)
     try:
         return _Proven(
-            proof=tuple(_unhex(node) for node in item.proof),
+            proof=proof,
             claim=AnchorClaim.of(item.batch, item.anchor),
-            signature=b"" if signature is None else _unhex(signature),
+            signature=b"" if signature is None else from_hex(signature),
         )
     except ValueError as exc:
-        raise BundleInvalid(f"{where}: {exc}") from None
+        raise VerificationFailure("bundle", "BundleInvalid", f"{where}: {exc}") from None
 
 
 def _check_bundle(bundle: AssetProofBundle) -> _Wire:
-    # Patterns are checked again: a library caller may hand us a model_construct'ed bundle.
-    if bundle.format != ASSET_PROOF_FORMAT or bundle.version != 1:
-        raise BundleInvalid(f"not a {ASSET_PROOF_FORMAT} v1 bundle")
+    check_format(bundle, ASSET_PROOF_FORMAT)
     if not bundle.operations or not bundle.signers:
-        raise BundleInvalid("a bundle needs operations and signer events")
+        raise VerificationFailure(
+            "bundle", "BundleInvalid", "a bundle needs operations and signer events"
+        )
     return _Wire(
         ops=tuple(_proven(op, f"operations[{i}]") for i, op in enumerate(bundle.operations)),
         signers=tuple(_proven(s, f"signers[{i}]") for i, s in enumerate(bundle.signers)),
@@ -323,10 +229,12 @@ def _check_domain_anchors(bundle: AssetProofBundle, domain: Domain, wire: _Wire)
     ):
         for i, (item, claim) in enumerate(zip(items, (p.claim for p in proven), strict=True)):
             if item.anchor.chain_id != domain.chain_id or claim.contract != contract:
-                raise DomainMismatch(
+                raise VerificationFailure(
+                    "typed-data",
+                    "DomainMismatch",
                     f"{name}[{i}] is anchored on chain {item.anchor.chain_id} in "
                     f"{to_checksum_address(claim.contract)}; the operations are signed for "
-                    f"chain {domain.chain_id}, contract {domain.verifying_contract}"
+                    f"chain {domain.chain_id}, contract {domain.verifying_contract}",
                 )
 
 
@@ -336,18 +244,22 @@ def _check_typed_data(
     try:
         domain = Domain(bundle.domain.chain_id, bundle.domain.verifying_contract)
     except InvalidRecord as exc:
-        raise TypedDataInvalid(f"domain: {exc}") from None
+        raise VerificationFailure("typed-data", "TypedDataInvalid", f"domain: {exc}") from None
     ops: list[AssetOperation] = []
     for i, item in enumerate(bundle.operations):
         try:
             ops.append(AssetOperation.from_message(item.operation))
         except (InvalidRecord, KeyError, TypeError, ValueError) as exc:
-            raise TypedDataInvalid(f"operations[{i}]: not an AssetOperation: {exc}") from None
+            raise VerificationFailure(
+                "typed-data", "TypedDataInvalid", f"operations[{i}]: not an AssetOperation: {exc}"
+            ) from None
     _check_domain_anchors(bundle, domain, wire)
     foreign = next((i for i, op in enumerate(ops) if op.asset != ops[0].asset), None)
     if foreign is not None:
-        raise ForeignOperation(
-            f"operations[{foreign}] is about {ops[foreign].asset}, not {ops[0].asset}"
+        raise VerificationFailure(
+            "typed-data",
+            "ForeignOperation",
+            f"operations[{foreign}] is about {ops[foreign].asset}, not {ops[0].asset}",
         )
     return domain, tuple(ops)
 
@@ -359,9 +271,13 @@ def _check_signatures(digests: tuple[bytes, ...], wire: _Wire) -> tuple[str, ...
         try:
             signers.append(recover_signer(digest, item.signature))
         except MalleableSignature as exc:
-            raise SignatureMalleable(f"operations[{i}]: {exc}") from None
+            raise VerificationFailure(
+                "signature", "SignatureMalleable", f"operations[{i}]: {exc}"
+            ) from None
         except SignatureError as exc:
-            raise SignatureMalformed(f"operations[{i}]: {exc}") from None
+            raise VerificationFailure(
+                "signature", "SignatureMalformed", f"operations[{i}]: {exc}"
+            ) from None
     return tuple(signers)
 
 
@@ -375,15 +291,6 @@ class _SignerEvent:
     block: int
 
 
-@contextmanager
-def _prefixed(prefix: str, into: type[VerificationFailure] | None = None) -> Iterator[None]:
-    """Re-raise a shared check's failure with ``prefix`` (as ``into`` when given)."""
-    try:
-        yield
-    except VerificationFailure as exc:
-        raise (into or type(exc))(prefix + exc.reason) from None
-
-
 def _checksummed(text: str) -> str | None:
     try:
         return to_checksum_address(parse_address(text))
@@ -391,29 +298,22 @@ def _checksummed(text: str) -> str | None:
         return None
 
 
+def _signer_event_invalid(reason: str) -> VerificationFailure:
+    return VerificationFailure("signers", "SignerEventInvalid", reason)
+
+
 def _check_signer_event(proof: RegistryProofJson, item: _Proven, index: int) -> _SignerEvent:
     """The event is an ``enterprise.signer_set`` hashing to its kind-3 leaf under its root."""
     where = f"signers[{index}]: "
     event = proof.event
-    if event.get("format") != EVENT_FORMAT or event.get("version") != 1:
-        raise SignerEventInvalid(f"{where}not a {EVENT_FORMAT} v1 event")
     subject, signer = event.get("subject"), event.get("signer")
     if event.get("type") != SIGNER_SET or not isinstance(subject, str) or not subject:
-        raise SignerEventInvalid(f"{where}not an {SIGNER_SET} event about an enterprise")
+        raise _signer_event_invalid(f"{where}not an {SIGNER_SET} event about an enterprise")
     if not isinstance(signer, str) or _checksummed(signer) != signer:
-        raise SignerEventInvalid(f"{where}signer must be an EIP-55 checksum address")
-    try:
-        digest = keccak256(rfc8785.dumps(event))
-    except rfc8785.CanonicalizationError as exc:
-        raise SignerEventInvalid(f"{where}the event has no canonical JSON: {exc}") from None
-    expected = leaf_hash(LeafKind.REGISTRY_EVENT, digest, _ZERO)
-    leaf = proof.leaf
-    recomputed = (int(LeafKind.REGISTRY_EVENT), _hex(digest), _hex(_ZERO), _hex(expected))
-    if (leaf.kind, leaf.digest, leaf.aux, leaf.hash) != recomputed:
-        raise SignerEventInvalid(f"{where}the event does not hash to its kind-3 leaf")
-    with _prefixed(where, SignerEventInvalid):
-        check_merkle_path(expected, item.proof, item.claim.root, proof.batch.leaf_count)
-        check_manifest_counts(proof.batch, item.claim.manifest_hash)
+        raise _signer_event_invalid(f"{where}signer must be an EIP-55 checksum address")
+    check_registry_event(
+        proof, item.proof, item.claim, lambda reason: _signer_event_invalid(where + reason)
+    )
     return _SignerEvent(subject, signer, item.claim.block_number)
 
 
@@ -426,18 +326,22 @@ def _authorise(
     if not naming:
         later = [e.block for e in mine if e.signer == signer]
         why = f" (named only in block {min(later)})" if later else ""
-        raise SignerNotAuthorised(
+        raise VerificationFailure(
+            "signers",
+            "SignerNotAuthorised",
             f"operations[{index}] (block {block}) is signed by {signer}, which no anchored "
-            f"{SIGNER_SET} event of {owner} names by then{why}"
+            f"{SIGNER_SET} event of {owner} names by then{why}",
         )
     named = max(naming, key=lambda e: e.block)
     # Same-block events have no order we can see, so only a strictly later block rotates.
     rotated = next((e for e in mine if named.block < e.block < block), None)
     if rotated is not None:
-        raise SignerRotatedAway(
+        raise VerificationFailure(
+            "signers",
+            "SignerRotatedAway",
             f"operations[{index}] (block {block}) is signed by {signer}, but {owner} named "
             f"{rotated.signer} in block {rotated.block}, after naming {signer} in block "
-            f"{named.block}"
+            f"{named.block}",
         )
     return named
 
@@ -469,21 +373,25 @@ def _check_leaves(
         leaf = asset_operation_leaf(domain, op, proven.signature)
         expected = {
             "kind": int(leaf.kind),
-            "digest": _hex(leaf.digest),
-            "aux": _hex(leaf.aux),
-            "hash": _hex(leaf.hash()),
+            "digest": to_hex(leaf.digest),
+            "aux": to_hex(leaf.aux),
+            "hash": to_hex(leaf.hash()),
         }
         for name, value in expected.items():
             stated = getattr(item.leaf, name)
             if stated != value:
-                raise LeafMismatch(f"operations[{i}]: leaf {name} is {stated}, recomputed {value}")
+                raise VerificationFailure(
+                    "leaf",
+                    "LeafMismatch",
+                    f"operations[{i}]: leaf {name} is {stated}, recomputed {value}",
+                )
         hashes.append(leaf.hash())
     return tuple(hashes)
 
 
 def _check_paths(bundle: AssetProofBundle, wire: _Wire, hashes: tuple[bytes, ...]) -> str:
     for i, (item, proven, leaf) in enumerate(zip(bundle.operations, wire.ops, hashes, strict=True)):
-        with _prefixed(f"operations[{i}]: "):
+        with prefixed(f"operations[{i}]: "):
             check_merkle_path(leaf, proven.proof, proven.claim.root, item.batch.leaf_count)
     roots = len({p.claim.root for p in wire.ops})
     return f"{len(hashes)} operations under {roots} batch root(s)"
@@ -494,13 +402,15 @@ def _check_manifests(bundle: AssetProofBundle, wire: _Wire, hashes: tuple[bytes,
     leaves = {(p.claim.root, leaf) for p, leaf in zip(wire.ops, hashes, strict=True)}
     per_root = Counter(root for root, _ in leaves)
     for i, (item, proven) in enumerate(zip(bundle.operations, wire.ops, strict=True)):
-        with _prefixed(f"operations[{i}]: "):
+        with prefixed(f"operations[{i}]: "):
             check_manifest_counts(item.batch, proven.claim.manifest_hash)
         counted = item.batch.manifest.kinds.get(_ASSET_KIND, 0)
         if counted < per_root[proven.claim.root]:
-            raise ManifestMismatch(
+            raise VerificationFailure(
+                "manifest",
+                "ManifestMismatch",
                 f"operations[{i}]: the manifest counts {counted} asset operations, the bundle "
-                f"places {per_root[proven.claim.root]} distinct ones in this batch"
+                f"places {per_root[proven.claim.root]} distinct ones in this batch",
             )
     return f"{len(per_root)} manifest(s) hash as anchored and count the operations"
 
@@ -510,18 +420,26 @@ def _check_manifests(bundle: AssetProofBundle, wire: _Wire, hashes: tuple[bytes,
 
 def _check_history(ops: tuple[AssetOperation, ...], digests: tuple[bytes, ...], wire: _Wire) -> str:
     if ops[0].action != "issue":
-        raise HistoryBroken(f"the history starts with a {ops[0].action}, not with the issue")
+        raise VerificationFailure(
+            "history",
+            "HistoryBroken",
+            f"the history starts with a {ops[0].action}, not with the issue",
+        )
     for i in range(1, len(ops)):
         if ops[i].prev != digests[i - 1]:
-            raise HistoryBroken(
-                f"operations[{i}] names prev {_hex(ops[i].prev)}, but operations[{i - 1}] "
-                f"is {_hex(digests[i - 1])}"
+            raise VerificationFailure(
+                "history",
+                "HistoryBroken",
+                f"operations[{i}] names prev {to_hex(ops[i].prev)}, but operations[{i - 1}] "
+                f"is {to_hex(digests[i - 1])}",
             )
         # The ledger anchors operations in the order it accepts them.
         before, block = wire.ops[i - 1].claim.block_number, wire.ops[i].claim.block_number
         if block < before:
-            raise HistoryBroken(
-                f"operations[{i}] is anchored in block {block}, before its predecessor ({before})"
+            raise VerificationFailure(
+                "history",
+                "HistoryBroken",
+                f"operations[{i}] is anchored in block {block}, before its predecessor ({before})",
             )
     return f"{len(ops)} operations linked by prev from the issue"
 
@@ -532,7 +450,13 @@ def _check_replay(ops: tuple[AssetOperation, ...], digests: tuple[bytes, ...]) -
         try:
             state = apply(state, op, digest)
         except AssetRuleError as exc:
-            raise ReplayRejected(f"operations[{i}] ({op.action}): {exc}", exc.code, i) from None
+            raise VerificationFailure(
+                "replay",
+                "ReplayRejected",
+                f"operations[{i}] ({op.action}): {exc}",
+                rule=exc.code,
+                index=i,
+            ) from None
     assert state is not None  # ops is non-empty and starts with an issue (history)
     return state
 
@@ -542,9 +466,11 @@ def _check_holding_claim(claim: HoldingClaim, state: LotState) -> None:
     held = sum(r.quantity for r in pieces if r.status == HELD and r.holder == claim.holder)
     quantity = claim.last - claim.first + 1
     if held != quantity:
-        raise ClaimNotHeld(
+        raise VerificationFailure(
+            "claim",
+            "ClaimNotHeld",
             f"{claim.holder} holds {held} of the {quantity} serials {claim.first}..{claim.last} "
-            f"after the last operation"
+            f"after the last operation",
         )
 
 
@@ -554,23 +480,37 @@ def _check_retirement_claim(
     digests: tuple[bytes, ...],
     state: LotState,
 ) -> None:
-    named = _unhex(claim.operation)
+    named = from_hex(claim.operation)
     index = next((i for i, d in enumerate(digests) if d == named), None)
     if index is None:
-        raise ClaimNotRetired(f"operation {claim.operation} is not in the lot's history")
+        raise VerificationFailure(
+            "claim", "ClaimNotRetired", f"operation {claim.operation} is not in the lot's history"
+        )
     op = ops[index]
     if op.action not in ("retire", "surrender"):
-        raise ClaimNotRetired(f"operations[{index}] is a {op.action}, not a retirement")
+        raise VerificationFailure(
+            "claim", "ClaimNotRetired", f"operations[{index}] is a {op.action}, not a retirement"
+        )
     if op.owner != claim.holder:
-        raise ClaimNotRetired(f"operations[{index}] was signed by {op.owner}, not {claim.holder}")
+        raise VerificationFailure(
+            "claim",
+            "ClaimNotRetired",
+            f"operations[{index}] was signed by {op.owner}, not {claim.holder}",
+        )
     if not op.first <= claim.first <= claim.last <= op.last:
-        raise ClaimNotRetired(
-            f"operations[{index}] covers {op.first}..{op.last}, not {claim.first}..{claim.last}"
+        raise VerificationFailure(
+            "claim",
+            "ClaimNotRetired",
+            f"operations[{index}] covers {op.first}..{op.last}, not {claim.first}..{claim.last}",
         )
     status = "retired" if op.action == "retire" else "surrendered"
     pieces = ranges_within(state, claim.first, claim.last)
     if any((r.status, r.holder) != (status, claim.holder) for r in pieces):
-        raise ClaimNotRetired(f"serials {claim.first}..{claim.last} are not {status} at the end")
+        raise VerificationFailure(
+            "claim",
+            "ClaimNotRetired",
+            f"serials {claim.first}..{claim.last} are not {status} at the end",
+        )
 
 
 def _check_claim(
@@ -581,44 +521,20 @@ def _check_claim(
 ) -> str:
     claim = bundle.claim
     if claim.asset != state.asset:
-        raise ClaimInvalid(f"the claim is about {claim.asset}, the history about {state.asset}")
+        raise VerificationFailure(
+            "claim",
+            "ClaimInvalid",
+            f"the claim is about {claim.asset}, the history about {state.asset}",
+        )
     if claim.first > claim.last:
-        raise ClaimInvalid(f"the claimed range {claim.first}..{claim.last} is empty")
+        raise VerificationFailure(
+            "claim", "ClaimInvalid", f"the claimed range {claim.first}..{claim.last} is empty"
+        )
     if isinstance(claim, RetirementClaim):
         _check_retirement_claim(claim, ops, digests, state)
         return f"{claim.holder} retired {claim.first}..{claim.last} by {claim.operation}"
     _check_holding_claim(claim, state)
     return f"{claim.holder} holds {claim.first}..{claim.last} after the last operation"
-
-
-# --- checks 11–14: the chain ----------------------------------------------------------------
-
-
-def _claims(wire: _Wire) -> tuple[AnchorClaim, ...]:
-    """Each anchored root once, operations' first; one root stated at two anchors is refused."""
-    unique: dict[bytes, AnchorClaim] = {}
-    for item in (*wire.ops, *wire.signers):
-        if unique.setdefault(item.claim.root, item.claim) != item.claim:
-            raise AnchorMismatch(f"root {_hex(item.claim.root)} is claimed at two anchors")
-    return tuple(unique.values())
-
-
-def _run_onchain(
-    domain: Domain, wire: _Wire, rpc: ChainReader, trust: TrustRoot, p: Progress
-) -> None:
-    check_chain_id(rpc, domain.chain_id)
-    p.add("chain-id", f"chain {domain.chain_id}")
-    trusted = check_contract_code(rpc, parse_address(domain.verifying_contract), trust)
-    p.add("contract-code", f"{trusted.contract_name} {trusted.compiler_version}".strip())
-    claims = _claims(wire)
-    for claim in claims:
-        with _prefixed(f"root {_hex(claim.root)}: "):
-            check_anchored(rpc, claim)
-    p.add("anchored", f"{len(claims)} roots anchored as stated")
-    for claim in claims:
-        with _prefixed(f"batch {claim.batch_id}: "):
-            check_anchor_location(rpc, claim)
-    p.add("anchor-location", f"{len(claims)} Anchored events where stated")
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -628,7 +544,7 @@ def _summary(
     bundle: AssetProofBundle, state: LotState, digests: tuple[bytes, ...], wire: _Wire
 ) -> AssetSummary:
     claim = bundle.claim
-    operation = _unhex(claim.operation) if isinstance(claim, RetirementClaim) else None
+    operation = from_hex(claim.operation) if isinstance(claim, RetirementClaim) else None
     return AssetSummary(
         asset=state.asset,
         program=state.program,
@@ -681,10 +597,12 @@ def _run(
     out.summary = _summary(bundle, state, digests, wire)
     p.add("claim", f"{detail}: as of operation {state.operations} (block {out.summary.head_block})")
     if rpc is None:
-        for name in ONCHAIN_CHECKS:
-            p.add(name, "offline", CheckStatus.SKIPPED)
+        skip_onchain(p)
         return
-    _run_onchain(domain, wire, rpc, trust or load_default_trust(), p)
+    # Each anchored root once, the operations' first.
+    stated = [item.claim for item in (*wire.ops, *wire.signers)]
+    contract = parse_address(domain.verifying_contract)
+    run_onchain(rpc, trust, domain.chain_id, contract, stated, p)
 
 
 def verify_asset(

@@ -6,10 +6,12 @@ record is signed by its device and included in an anchored batch, the records ar
 ones the entry counted (none left out, none added), and accounting them with the disclosed
 factor set (and grading with the disclosed ruleset) gives the entry's figures digit for digit.
 
-As in :mod:`verifier.checks.record`, each check passes or raises its own
-:class:`~verifier.checks.record.VerificationFailure` subclass whose ``check`` is the check's stable
-name; the first failure ends the run. Checks 1–8 read only the bundle; checks 9–12 read the
-chain through the :class:`~verifier.rpc.ChainReader` the caller passes.
+As in :mod:`verifier.checks.record`, each check passes or raises a
+:class:`~verifier.errors.VerificationFailure` naming it; the first failure ends the run.
+Checks 1–10 read only the bundle (and the published reference data the verifier ships);
+checks 11–14 read the chain through the :class:`~verifier.rpc.ChainReader` the caller passes.
+A version 1 bundle carries no device evidence: its ``authorization`` check is skipped and its
+``completeness`` pass says the period's edges were not proven.
 """
 
 from __future__ import annotations
@@ -17,20 +19,17 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import rfc8785
-from pydantic import Field
 
 from accounting import account
 from accounting.errors import AccountingError
 from accounting.factors import FactorSet, parse_factor_set
-from accounting.figures import figure_at, figures
+from accounting.figures import figures
 from accounting.from_records import RecordQuantity, inventory_from_records
 from accounting.grading import (
     POPULATION_DEFINITION,
@@ -41,287 +40,76 @@ from accounting.grading import (
     industry_average_from_population,
     parse_ruleset,
 )
-from verifier.checks.record import (
+from verifier.checks.devices import (
+    DeviceAuthority,
+    check_authorised,
+    check_device_evidence,
+    check_edges,
+)
+from verifier.checks.kernel import (
     ONCHAIN_CHECKS,
+    ZERO,
     AnchorClaim,
-    AnchorMismatch,
-    AttributesMismatch,
-    BundleInvalid,
     CheckStatus,
     Progress,
-    SignatureMalformed,
-    SignatureMalleable,
-    SignatureMismatch,
-    VerificationFailure,
     VerificationResult,
-    check_anchor_location,
-    check_anchored,
     check_attributes,
-    check_chain_id,
-    check_contract_code,
+    check_format,
     check_manifest_counts,
     check_merkle_path,
     check_signature,
+    decode_nodes,
+    prefixed,
+    read_bundle,
     run_checks,
+    run_onchain,
+    skip_onchain,
     validate_model,
 )
-from verifier.errors import InvalidRecord, MerkleError, SignatureError
+from verifier.errors import InvalidRecord, MerkleError, SignatureError, VerificationFailure
+from verifier.formats.entry import EntryDevice, EvaluationEntry
 from verifier.formats.figure import (
     FIGURE_PROOF_FORMAT,
+    FIGURE_PROOF_VERSION,
     BatchProofJson,
     FigureProofBundle,
     SignedRecordJson,
 )
-from verifier.formats.record import ADDRESS, HEX32, Frozen
+from verifier.protocol.entry import ENTRY_FORMAT, figure_value, period_bounds
 from verifier.protocol.keccak import keccak256, parse_address, to_checksum_address
 from verifier.protocol.leaves import LeafKind, leaf_hash
 from verifier.protocol.merkle import process_multiproof
 from verifier.protocol.typed_data import ActivityRecord, Domain, record_digest, recover_address
-from verifier.rpc import ChainReader
-from verifier.trust import TrustRoot, load_default_trust
 
-__all__ = [
-    "ENTRY_FORMAT",
-    "FIGURE_CHECKS",
-    "BatchIncomplete",
-    "BatchManifestMismatch",
-    "EntryLeafMismatch",
-    "EntryManifestMismatch",
-    "EntryPathInvalid",
-    "EvaluationEntry",
-    "FactorSetMismatch",
-    "FigureMismatch",
-    "GradeMismatch",
-    "IncompleteRecords",
-    "MultiproofInvalid",
-    "RecordAttributesMismatch",
-    "RecordDomainMismatch",
-    "RecordInvalid",
-    "RecordLeafMismatch",
-    "RecordNotIncluded",
-    "RecordOutsideEntry",
-    "RecordSignatureMalformed",
-    "RecordSignatureMalleable",
-    "RecordSignatureMismatch",
-    "RulesetMismatch",
-    "SourceNotCovered",
-    "SourceOutsideBoundary",
-    "figure_value",
-    "parse_figure_bundle",
-    "verify_figure",
-]
+if TYPE_CHECKING:
+    from verifier.rpc import ChainReader
+    from verifier.trust import ReferenceRoot, TrustRoot
 
-ENTRY_FORMAT = "carbon-ledger/evaluation"
+__all__ = ["FIGURE_CHECKS", "parse_figure_bundle", "verify_figure"]
+
 FIGURE_CHECKS: tuple[str, ...] = (
     "bundle",
     "entry-leaf",
+    "period",
     "records",
     "record-inclusion",
+    "authorization",
     "completeness",
     "factor-set",
     "figures",
     "rating",
     *ONCHAIN_CHECKS,
 )
-RATING_FIGURES = ("rating.grade", "rating.L", "rating.K")
 
-_ZERO = bytes(32)
+_VERSIONS = (1, FIGURE_PROOF_VERSION)
+_V1_AUTHORIZATION = (
+    "a v1 bundle does not show its terminals' registrations: records of an unregistered or "
+    "revoked key are not ruled out"
+)
 _ENTRY_KIND = str(int(LeafKind.LEDGER_ENTRY))
 _RECORD_KIND = str(int(LeafKind.ACTIVITY_RECORD))
 # What a malformed number or document in the bundle may raise while it is recomputed.
 _BAD_INPUT = (AccountingError, KeyError, TypeError, ValueError, ArithmeticError)
-
-
-# --- failures: one class per way a check fails ----------------------------------------------
-
-
-class EntryLeafMismatch(VerificationFailure):
-    """The entry does not hash to the stated ledger-entry leaf."""
-
-    check = "entry-leaf"
-
-
-class EntryPathInvalid(VerificationFailure):
-    check = "entry-leaf"
-
-
-class EntryManifestMismatch(VerificationFailure):
-    check = "entry-leaf"
-
-
-class RecordDomainMismatch(VerificationFailure):
-    """The records' signing domain is not the chain and contract the batches are anchored in."""
-
-    check = "records"
-
-
-class RecordInvalid(VerificationFailure):
-    check = "records"
-
-
-class RecordSignatureMalformed(VerificationFailure):
-    check = "records"
-
-
-class RecordSignatureMalleable(VerificationFailure):
-    check = "records"
-
-
-class RecordSignatureMismatch(VerificationFailure):
-    check = "records"
-
-
-class RecordAttributesMismatch(VerificationFailure):
-    check = "records"
-
-
-class RecordOutsideEntry(VerificationFailure):
-    """A record of another enterprise, or measured outside the entry's period."""
-
-    check = "records"
-
-
-class RecordNotIncluded(VerificationFailure):
-    """A record is in no batch, in two, or a batch names a record the bundle lacks."""
-
-    check = "record-inclusion"
-
-
-class RecordLeafMismatch(VerificationFailure):
-    check = "record-inclusion"
-
-
-class MultiproofInvalid(VerificationFailure):
-    check = "record-inclusion"
-
-
-class BatchManifestMismatch(VerificationFailure):
-    check = "record-inclusion"
-
-
-class IncompleteRecords(VerificationFailure):
-    """The records are not exactly the ones the entry counted (digests, count, seq ranges)."""
-
-    check = "completeness"
-
-
-class SourceNotCovered(VerificationFailure):
-    check = "completeness"
-
-
-class SourceOutsideBoundary(VerificationFailure):
-    check = "completeness"
-
-
-class BatchIncomplete(VerificationFailure):
-    """A batch holds more of a device's records in the entry's range than the bundle gives."""
-
-    check = "completeness"
-
-
-class FactorSetMismatch(VerificationFailure):
-    check = "factor-set"
-
-
-class FigureMismatch(VerificationFailure):
-    check = "figures"
-
-
-class RulesetMismatch(VerificationFailure):
-    check = "rating"
-
-
-class GradeMismatch(VerificationFailure):
-    check = "rating"
-
-
-_AS_RECORD_FAILURE: dict[type[VerificationFailure], type[VerificationFailure]] = {
-    SignatureMalformed: RecordSignatureMalformed,
-    SignatureMalleable: RecordSignatureMalleable,
-    SignatureMismatch: RecordSignatureMismatch,
-    AttributesMismatch: RecordAttributesMismatch,
-}
-
-
-@contextmanager
-def _reraise(prefix: str, into: type[VerificationFailure] | None = None) -> Iterator[None]:
-    """Re-raise a shared check's failure as ``into`` (or its own record-level class, or
-    itself), its reason prefixed with where in the bundle it happened."""
-    try:
-        yield
-    except VerificationFailure as exc:
-        cls = into or _AS_RECORD_FAILURE.get(type(exc), type(exc))
-        raise cls(prefix + exc.reason) from None
-
-
-# --- the evaluation entry -------------------------------------------------------------------
-
-
-class EntryPeriod(Frozen):
-    start: date
-    end: date
-    start_ts: int = Field(alias="startTs")
-    end_ts: int = Field(alias="endTs")
-    utc_offset_hours: int = Field(alias="utcOffsetHours")
-
-
-class EntryBoundary(Frozen):
-    sources: tuple[str, ...]
-
-
-class EntryDevice(Frozen):
-    device: str = Field(pattern=ADDRESS)
-    source: str
-    first_seq: int = Field(alias="firstSeq", ge=0)
-    last_seq: int = Field(alias="lastSeq", ge=0)
-    count: int = Field(ge=1)
-
-
-class EntryRecords(Frozen):
-    count: int = Field(ge=1)
-    digests_hash: str = Field(alias="digestsHash", pattern=HEX32)
-    devices: tuple[EntryDevice, ...] = Field(min_length=1)
-
-
-class EntryFactorSet(Frozen):
-    id: str
-    version: str
-    digest: str = Field(pattern=HEX32)
-
-
-class EntryAccounting(Frozen):
-    engine_version: str = Field(alias="engineVersion")
-    factor_set: EntryFactorSet = Field(alias="factorSet")
-    gwp: str
-    factor_choices: dict[str, str] = Field(alias="factorChoices")
-    figures: dict[str, Any]
-
-
-class EvaluationEntry(Frozen):
-    """The fields of a ``carbon-ledger/evaluation`` v1 entry the checks read."""
-
-    format: Literal["carbon-ledger/evaluation"]
-    version: Literal[1]
-    identifier: str
-    enterprise: str
-    industry: str
-    region: str | None = None
-    period: EntryPeriod
-    boundary: EntryBoundary
-    records: EntryRecords
-    accounting: EntryAccounting
-    rating: dict[str, Any] | None
-    created_at: str = Field(alias="createdAt")
-
-
-def figure_value(entry: Mapping[str, Any], path: str) -> str:
-    """The reported value of ``path`` in an entry (KeyError when it reports no such figure):
-    ``total``, ``byCategory.x``, ``byGas.x``, ``bySource.x`` from the reported figures;
-    ``rating.grade``, ``rating.L``, ``rating.K`` from the rating."""
-    if path in RATING_FIGURES:
-        value = entry["rating"][path.removeprefix("rating.")]
-        return str(value) if path == "rating.grade" else value["reported"]
-    return figure_at(entry["accounting"]["figures"]["reported"], path)
 
 
 # --- check 1: the bundle as bytes -----------------------------------------------------------
@@ -348,52 +136,48 @@ class _Wire:
 
 
 def parse_figure_bundle(data: Any) -> FigureProofBundle:
-    """Check 1 on decoded JSON: a ``carbon-ledger/figure-proof`` v1 document of the right
-    shape. Raises :class:`BundleInvalid` with the first problem found."""
-    if not isinstance(data, dict) or data.get("format") != FIGURE_PROOF_FORMAT:
-        found = data.get("format") if isinstance(data, dict) else type(data).__name__
-        raise BundleInvalid(f"not a {FIGURE_PROOF_FORMAT} bundle (format {found!r})")
-    if data.get("version") != 1:
-        raise BundleInvalid(f"unsupported bundle version {data.get('version')!r}; this reads 1")
-    return validate_model(FigureProofBundle, data)
-
-
-def _nodes(nodes: tuple[str, ...], where: str) -> tuple[bytes, ...]:
-    decoded = tuple(bytes.fromhex(n[2:]) if n[:2] == "0x" else b"" for n in nodes)
-    bad = next((i for i, node in enumerate(decoded) if len(node) != 32), None)
-    if bad is not None:
-        raise BundleInvalid(f"{where}[{bad}] is not 0x + 64 hex digits")
-    return decoded
+    """Check 1 on decoded JSON: a ``carbon-ledger/figure-proof`` v1 or v2 document of the right
+    shape. Raises a ``bundle`` failure (BundleInvalid) with the first problem found."""
+    return read_bundle(data, FIGURE_PROOF_FORMAT, FigureProofBundle, _VERSIONS)
 
 
 def _batch_wire(b: int, batch: BatchProofJson) -> _BatchWire:
     return _BatchWire(
         claim=AnchorClaim.of(batch.batch, batch.anchor),
-        leaves=_nodes(batch.leaves, f"batches[{b}].leaves"),
-        proof=_nodes(batch.proof, f"batches[{b}].proof"),
+        leaves=decode_nodes(batch.leaves, f"batches[{b}].leaves"),
+        proof=decode_nodes(batch.proof, f"batches[{b}].proof"),
     )
 
 
 def _check_bundle(bundle: FigureProofBundle) -> _Wire:
-    if bundle.format != FIGURE_PROOF_FORMAT or bundle.version != 1:
-        raise BundleInvalid(f"not a {FIGURE_PROOF_FORMAT} v1 bundle")
+    check_format(bundle, FIGURE_PROOF_FORMAT, _VERSIONS)
+    if (bundle.version >= 2) != bool(bundle.devices):
+        raise VerificationFailure(
+            "bundle",
+            "BundleInvalid",
+            "a v2 bundle needs its devices' evidence, a v1 bundle has none",
+        )
     stated = bundle.entry.get("format"), bundle.entry.get("version")
     if stated != (ENTRY_FORMAT, 1):
-        raise BundleInvalid(f"entry is {stated[0]!r} v{stated[1]!r}, not {ENTRY_FORMAT} v1")
+        raise VerificationFailure(
+            "bundle",
+            "BundleInvalid",
+            f"entry is {stated[0]!r} v{stated[1]!r}, not {ENTRY_FORMAT} v1",
+        )
     entry = validate_model(EvaluationEntry, bundle.entry, "entry")
     try:
         devices = {to_checksum_address(parse_address(d.device)): d for d in entry.records.devices}
         return _Wire(
             entry=entry,
             domain=Domain(bundle.domain.chain_id, bundle.domain.verifying_contract),
-            entry_proof=_nodes(bundle.entry_proof.proof, "entryProof.proof"),
+            entry_proof=decode_nodes(bundle.entry_proof.proof, "entryProof.proof"),
             entry_claim=AnchorClaim.of(bundle.entry_proof.batch, bundle.entry_proof.anchor),
             batches=tuple(_batch_wire(b, batch) for b, batch in enumerate(bundle.batches)),
             signatures=tuple(bytes.fromhex(r.signature[2:]) for r in bundle.records),
             devices=devices,
         )
     except ValueError as exc:  # also InvalidRecord from Domain
-        raise BundleInvalid(str(exc)) from None
+        raise VerificationFailure("bundle", "BundleInvalid", str(exc)) from None
 
 
 # --- check 2: the entry is an anchored ledger leaf ------------------------------------------
@@ -403,28 +187,69 @@ def _check_entry_leaf(bundle: FigureProofBundle, wire: _Wire) -> str:
     try:
         digest = keccak256(rfc8785.dumps(bundle.entry))
     except rfc8785.CanonicalizationError as exc:
-        raise EntryLeafMismatch(f"the entry has no canonical JSON: {exc}") from None
-    hashed = leaf_hash(LeafKind.LEDGER_ENTRY, digest, _ZERO)
+        raise VerificationFailure(
+            "entry-leaf", "EntryLeafMismatch", f"the entry has no canonical JSON: {exc}"
+        ) from None
+    hashed = leaf_hash(LeafKind.LEDGER_ENTRY, digest, ZERO)
     stated = bundle.entry_proof.leaf
     for name, value in (
         ("kind", int(LeafKind.LEDGER_ENTRY)),
         ("digest", "0x" + digest.hex()),
-        ("aux", "0x" + _ZERO.hex()),
+        ("aux", "0x" + ZERO.hex()),
         ("hash", "0x" + hashed.hex()),
     ):
         if getattr(stated, name) != value:
-            raise EntryLeafMismatch(f"entry leaf {name} is {getattr(stated, name)}, not {value}")
+            raise VerificationFailure(
+                "entry-leaf",
+                "EntryLeafMismatch",
+                f"entry leaf {name} is {getattr(stated, name)}, not {value}",
+            )
     batch, claim = bundle.entry_proof.batch, wire.entry_claim
-    with _reraise("entry: ", EntryPathInvalid):
+    with prefixed("entry: ", "entry-leaf", "EntryPathInvalid"):
         check_merkle_path(hashed, wire.entry_proof, claim.root, batch.leaf_count)
-    with _reraise("entry batch: ", EntryManifestMismatch):
+    with prefixed("entry batch: ", "entry-leaf", "EntryManifestMismatch"):
         check_manifest_counts(batch, claim.manifest_hash)
     if batch.manifest.kinds.get(_ENTRY_KIND, 0) < 1:
-        raise EntryManifestMismatch("the entry batch's manifest counts no ledger entry")
+        raise VerificationFailure(
+            "entry-leaf",
+            "EntryManifestMismatch",
+            "the entry batch's manifest counts no ledger entry",
+        )
     return f"entry {wire.entry.identifier} is leaf {stated.hash} under root {batch.root}"
 
 
-# --- check 3: every record signed, for this entry -------------------------------------------
+# --- check 3: the period's timestamps are its dates' -----------------------------------------
+
+
+def _check_period(entry: EvaluationEntry) -> str:
+    """``startTs`` / ``endTs`` decide which records are counted, and the dates are what a reader
+    sees: an entry whose dates say two days but whose timestamps cover one would count a day's
+    records under a two-day heading. So the timestamps are recomputed, never read."""
+    period = entry.period
+    try:
+        expected = period_bounds(period.start, period.end, period.utc_offset_hours)
+    except (OverflowError, ValueError) as exc:
+        raise VerificationFailure(
+            "period",
+            "PeriodMismatch",
+            f"the period {period.start}..{period.end} at UTC"
+            f"{period.utc_offset_hours:+d} has no timestamps: {exc}",
+        ) from None
+    if period.end < period.start or (period.start_ts, period.end_ts) != expected:
+        raise VerificationFailure(
+            "period",
+            "PeriodMismatch",
+            f"the entry's dates {period.start}..{period.end} (UTC{period.utc_offset_hours:+d}) "
+            f"run from {expected[0]} to {expected[1]}, but its timestamps count records from "
+            f"{period.start_ts} to {period.end_ts}",
+        )
+    return (
+        f"{period.start}..{period.end} at UTC{period.utc_offset_hours:+d} is "
+        f"{period.start_ts}..{period.end_ts}"
+    )
+
+
+# --- check 4: every record signed, for this entry -------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -442,10 +267,12 @@ def _check_domain(bundle: FigureProofBundle, wire: _Wire) -> None:
     anchors += [(f"batches[{b}]", x.anchor, w.claim) for b, (x, w) in _batches(bundle, wire)]
     for where, anchor, claim in anchors:
         if anchor.chain_id != wire.domain.chain_id or claim.contract != contract:
-            raise RecordDomainMismatch(
+            raise VerificationFailure(
+                "records",
+                "RecordDomainMismatch",
                 f"records are signed for chain {wire.domain.chain_id} contract "
                 f"{wire.domain.verifying_contract}; {where} is anchored on chain "
-                f"{anchor.chain_id} in {anchor.contract}"
+                f"{anchor.chain_id} in {anchor.contract}",
             )
 
 
@@ -471,23 +298,36 @@ def _check_record(
     try:
         record = ActivityRecord.from_message(signed.message)
     except (InvalidRecord, KeyError, TypeError, ValueError) as exc:
-        raise RecordInvalid(f"{where}not an ActivityRecord message: {exc}") from None
+        raise VerificationFailure(
+            "records", "RecordInvalid", f"{where}not an ActivityRecord message: {exc}"
+        ) from None
     digest = record_digest(domain, record)
-    try:  # not _reraise: this runs once per record, and a plain try costs nothing
+    try:  # not prefixed(): this runs once per record, and a plain try costs nothing
         if not _signed_by(digest, signature, record.device):
             check_signature(digest, signature, record.device)
         status, _ = check_attributes(signed.attributes, record)
     except VerificationFailure as exc:
-        raise _AS_RECORD_FAILURE[type(exc)](where + exc.reason) from None
+        # At record level the shared checks' failures are the "records" check's, "Record"-named.
+        raise VerificationFailure("records", "Record" + exc.code, where + exc.reason) from None
     if status is CheckStatus.SKIPPED:
-        raise RecordAttributesMismatch(f"{where}attributes not disclosed; the figure needs them")
+        raise VerificationFailure(
+            "records",
+            "RecordAttributesMismatch",
+            f"{where}attributes not disclosed; the figure needs them",
+        )
     if record.enterprise != entry.enterprise:
-        raise RecordOutsideEntry(f"{where}a record of {record.enterprise}, not {entry.enterprise}")
+        raise VerificationFailure(
+            "records",
+            "RecordOutsideEntry",
+            f"{where}a record of {record.enterprise}, not {entry.enterprise}",
+        )
     period = entry.period
     if not period.start_ts <= record.period_start <= record.period_end <= period.end_ts:
-        raise RecordOutsideEntry(
+        raise VerificationFailure(
+            "records",
+            "RecordOutsideEntry",
             f"{where}measured {record.period_start}..{record.period_end}, outside the entry's "
-            f"period {period.start_ts}..{period.end_ts}"
+            f"period {period.start_ts}..{period.end_ts}",
         )
     return _Checked(
         record, digest, leaf_hash(LeafKind.ACTIVITY_RECORD, digest, keccak256(signature))
@@ -497,7 +337,7 @@ def _check_record(
 def _check_records(bundle: FigureProofBundle, wire: _Wire) -> tuple[_Checked, ...]:
     _check_domain(bundle, wire)
     if not bundle.records:
-        raise IncompleteRecords("the bundle holds no record")
+        raise VerificationFailure("completeness", "IncompleteRecords", "the bundle holds no record")
     return tuple(
         _check_record(i, signed, signature, wire.domain, wire.entry)
         for i, (signed, signature) in enumerate(zip(bundle.records, wire.signatures, strict=True))
@@ -519,39 +359,63 @@ def _check_assignment(bundle: FigureProofBundle) -> None:
     for b, batch in enumerate(bundle.batches):
         for index in batch.records:
             if not 0 <= index < len(home):
-                raise RecordNotIncluded(f"batches[{b}] names records[{index}], which is absent")
+                raise VerificationFailure(
+                    "record-inclusion",
+                    "RecordNotIncluded",
+                    f"batches[{b}] names records[{index}], which is absent",
+                )
             if home[index] is not None:
-                raise RecordNotIncluded(f"records[{index}] is in batches[{home[index]}] and [{b}]")
+                raise VerificationFailure(
+                    "record-inclusion",
+                    "RecordNotIncluded",
+                    f"records[{index}] is in batches[{home[index]}] and [{b}]",
+                )
             home[index] = b
     missing = next((i for i, b in enumerate(home) if b is None), None)
     if missing is not None:
-        raise RecordNotIncluded(f"records[{missing}] is in no batch of the bundle")
+        raise VerificationFailure(
+            "record-inclusion",
+            "RecordNotIncluded",
+            f"records[{missing}] is in no batch of the bundle",
+        )
 
 
 def _check_batch(
     b: int, batch: BatchProofJson, wire: _BatchWire, checked: tuple[_Checked, ...]
 ) -> None:
     if len(wire.leaves) != len(batch.records):
-        raise RecordLeafMismatch(
-            f"batches[{b}] has {len(wire.leaves)} leaves for {len(batch.records)} records"
+        raise VerificationFailure(
+            "record-inclusion",
+            "RecordLeafMismatch",
+            f"batches[{b}] has {len(wire.leaves)} leaves for {len(batch.records)} records",
         )
     for k, index in enumerate(batch.records):
         if wire.leaves[k] != checked[index].leaf:
-            raise RecordLeafMismatch(
-                f"batches[{b}].leaves[{k}] is not the leaf of records[{index}]"
+            raise VerificationFailure(
+                "record-inclusion",
+                "RecordLeafMismatch",
+                f"batches[{b}].leaves[{k}] is not the leaf of records[{index}]",
             )
     try:
         root = process_multiproof(wire.leaves, wire.proof, batch.proof_flags)
     except MerkleError as exc:
-        raise MultiproofInvalid(f"batches[{b}]: {exc}") from None
+        raise VerificationFailure(
+            "record-inclusion", "MultiproofInvalid", f"batches[{b}]: {exc}"
+        ) from None
     if root != wire.claim.root:
-        raise MultiproofInvalid(
-            f"batches[{b}]: the multiproof folds to 0x{root.hex()}, not to root {batch.batch.root}"
+        raise VerificationFailure(
+            "record-inclusion",
+            "MultiproofInvalid",
+            f"batches[{b}]: the multiproof folds to 0x{root.hex()}, not to root {batch.batch.root}",
         )
-    with _reraise(f"batches[{b}]: ", BatchManifestMismatch):
+    with prefixed(f"batches[{b}]: ", "record-inclusion", "BatchManifestMismatch"):
         check_manifest_counts(batch.batch, wire.claim.manifest_hash)
     if batch.batch.manifest.kinds.get(_RECORD_KIND, 0) < len(batch.records):
-        raise BatchManifestMismatch(f"batches[{b}]: the manifest counts fewer records")
+        raise VerificationFailure(
+            "record-inclusion",
+            "BatchManifestMismatch",
+            f"batches[{b}]: the manifest counts fewer records",
+        )
 
 
 def _check_inclusion(bundle: FigureProofBundle, wire: _Wire, checked: tuple[_Checked, ...]) -> str:
@@ -561,22 +425,48 @@ def _check_inclusion(bundle: FigureProofBundle, wire: _Wire, checked: tuple[_Che
     return f"{len(checked)} records in {len(bundle.batches)} anchored batches"
 
 
-# --- check 5: exactly the entry's records ---------------------------------------------------
+# --- check 6: every terminal authorised -------------------------------------------------------
+
+
+def _anchored_records(
+    bundle: FigureProofBundle, wire: _Wire, checked: tuple[_Checked, ...]
+) -> Iterator[tuple[int, ActivityRecord, int]]:
+    """Each record with the block its batch was anchored in."""
+    for batch, batch_wire in zip(bundle.batches, wire.batches, strict=True):
+        for index in batch.records:
+            yield index, checked[index].record, batch_wire.claim.block_number
+
+
+def _check_authorization(
+    bundle: FigureProofBundle, wire: _Wire, checked: tuple[_Checked, ...]
+) -> dict[str, DeviceAuthority]:
+    authorities = check_device_evidence(bundle.devices, wire.devices, wire.domain)
+    check_authorised(authorities, _anchored_records(bundle, wire, checked))
+    return authorities
+
+
+# --- check 7: exactly the entry's records ---------------------------------------------------
 
 
 def _check_digests(entry: EvaluationEntry, checked: tuple[_Checked, ...]) -> None:
     digests = sorted(c.digest for c in checked)
     twice = next((a for a, b in itertools.pairwise(digests) if a == b), None)
     if twice is not None:
-        raise IncompleteRecords(f"record 0x{twice.hex()} appears twice")
+        raise VerificationFailure(
+            "completeness", "IncompleteRecords", f"record 0x{twice.hex()} appears twice"
+        )
     if len(digests) != entry.records.count:
-        raise IncompleteRecords(
-            f"{len(digests)} records given, the entry counts {entry.records.count}"
+        raise VerificationFailure(
+            "completeness",
+            "IncompleteRecords",
+            f"{len(digests)} records given, the entry counts {entry.records.count}",
         )
     computed = "0x" + keccak256(b"".join(digests)).hex()
     if computed != entry.records.digests_hash:
-        raise IncompleteRecords(
-            f"the record digests hash to {computed}, the entry states {entry.records.digests_hash}"
+        raise VerificationFailure(
+            "completeness",
+            "IncompleteRecords",
+            f"the record digests hash to {computed}, the entry states {entry.records.digests_hash}",
         )
 
 
@@ -592,33 +482,47 @@ def _seqs_by_device(checked: tuple[_Checked, ...]) -> dict[str, list[ActivityRec
 def _check_device(device: str, stated: EntryDevice, records: list[ActivityRecord]) -> None:
     first, last = stated.first_seq, stated.last_seq
     if stated.count != last - first + 1:
-        raise IncompleteRecords(
-            f"the entry counts {stated.count} records of {device} in seq {first}..{last}: a gap"
+        raise VerificationFailure(
+            "completeness",
+            "IncompleteRecords",
+            f"the entry counts {stated.count} records of {device} in seq {first}..{last}: a gap",
         )
     seqs = [r.seq for r in records]
     if seqs != list(range(first, last + 1)):
         gap = next(
             (s for s, want in zip(seqs, range(first, last + 1), strict=False) if s != want), None
         )
-        raise IncompleteRecords(
+        raise VerificationFailure(
+            "completeness",
+            "IncompleteRecords",
             f"device {device}: records are seq {seqs[0]}..{seqs[-1]} "
             f"({len(seqs)}), the entry counts {first}..{last}"
-            + (f"; seq {gap} is out of place" if gap is not None else "")
+            + (f"; seq {gap} is out of place" if gap is not None else ""),
         )
     if records[0].source != stated.source:
-        raise IncompleteRecords(
-            f"device {device} measured {records[0].source}, the entry states {stated.source}"
+        raise VerificationFailure(
+            "completeness",
+            "IncompleteRecords",
+            f"device {device} measured {records[0].source}, the entry states {stated.source}",
         )
 
 
 def _check_devices(wire: _Wire, by_device: dict[str, list[ActivityRecord]]) -> None:
     extra = sorted(set(by_device) - set(wire.devices))
     if extra:
-        raise IncompleteRecords(f"device {extra[0]} has records but the entry counts none")
+        raise VerificationFailure(
+            "completeness",
+            "IncompleteRecords",
+            f"device {extra[0]} has records but the entry counts none",
+        )
     for device, stated in sorted(wire.devices.items()):
         records = by_device.get(device)
         if not records:
-            raise IncompleteRecords(f"the entry counts device {device}, the bundle has none")
+            raise VerificationFailure(
+                "completeness",
+                "IncompleteRecords",
+                f"the entry counts device {device}, the bundle has none",
+            )
         _check_device(device, stated, records)
 
 
@@ -627,10 +531,16 @@ def _check_boundary(entry: EvaluationEntry, checked: tuple[_Checked, ...]) -> No
     boundary = set(entry.boundary.sources)
     missing = sorted(boundary - covered)
     if missing:
-        raise SourceNotCovered(f"boundary source {missing[0]} has no record")
+        raise VerificationFailure(
+            "completeness", "SourceNotCovered", f"boundary source {missing[0]} has no record"
+        )
     outside = sorted(covered - boundary)
     if outside:
-        raise SourceOutsideBoundary(f"source {outside[0]} is not in the entry's boundary")
+        raise VerificationFailure(
+            "completeness",
+            "SourceOutsideBoundary",
+            f"source {outside[0]} is not in the entry's boundary",
+        )
 
 
 def _check_batch_counts(
@@ -645,48 +555,83 @@ def _check_batch_counts(
     for device, seqs in sorted(given.items()):
         held = ranges.get(device)
         if held is None or not held.first_seq <= min(seqs) <= max(seqs) <= held.last_seq:
-            raise BatchIncomplete(
-                f"batches[{b}]: the manifest does not hold the records of {device} given for it"
+            raise VerificationFailure(
+                "completeness",
+                "BatchIncomplete",
+                f"batches[{b}]: the manifest does not hold the records of {device} given for it",
             )
     for device, held in sorted(ranges.items()):
         stated = wire.devices.get(device)
         inside = stated and stated.first_seq <= held.first_seq <= held.last_seq <= stated.last_seq
         if inside and len(given.get(device, ())) != held.count:
-            raise BatchIncomplete(
+            raise VerificationFailure(
+                "completeness",
+                "BatchIncomplete",
                 f"batches[{b}] holds {held.count} records of {device} in the entry's range, "
-                f"the bundle gives {len(given.get(device, ()))}"
+                f"the bundle gives {len(given.get(device, ()))}",
             )
 
 
 def _check_completeness(
-    bundle: FigureProofBundle, wire: _Wire, checked: tuple[_Checked, ...]
-) -> str:
+    bundle: FigureProofBundle,
+    wire: _Wire,
+    checked: tuple[_Checked, ...],
+    authorities: dict[str, DeviceAuthority] | None,
+) -> tuple[str, list[AnchorClaim]]:
     _check_digests(wire.entry, checked)
     _check_devices(wire, _seqs_by_device(checked))
     _check_boundary(wire.entry, checked)
     for b, batch in enumerate(bundle.batches):
         _check_batch_counts(b, batch, wire, checked)
-    return (
+    detail = (
         f"{len(checked)} records, {len(wire.devices)} devices contiguous, "
         f"{len(wire.entry.boundary.sources)} sources covered"
     )
+    if authorities is None:
+        return detail + "; a v1 bundle does not prove the period's edges", []
+    edges = check_edges(bundle.devices, authorities, wire.devices, wire.entry.period, wire.domain)
+    return detail + ", both edges of the period closed for every device", edges
 
 
 # --- checks 6–8: the figures recomputed -----------------------------------------------------
 
 
-def _check_factor_set(bundle: FigureProofBundle, entry: EvaluationEntry) -> FactorSet:
+def _unpublished(
+    check: str, code: str, kind: str, summary: Mapping[str, str], published: str | None
+) -> None:
+    if published == summary["digest"]:
+        return
+    known = f"the published one has digest {published}" if published else "none is published"
+    raise VerificationFailure(
+        check,
+        code,
+        f"the figure was computed with a {kind} that is not the published one: "
+        f"{summary['id']} {summary['version']} has digest {summary['digest']}, {known}",
+    )
+
+
+def _check_factor_set(
+    bundle: FigureProofBundle, entry: EvaluationEntry, reference: ReferenceRoot
+) -> FactorSet:
     try:
         factor_set = parse_factor_set(dict(bundle.factor_set))
     except _BAD_INPUT as exc:
-        raise FactorSetMismatch(f"not a factor set document: {exc}") from None
+        raise VerificationFailure(
+            "factor-set", "FactorSetMismatch", f"not a factor set document: {exc}"
+        ) from None
     stated = entry.accounting.factor_set
     for name in ("digest", "id", "version"):
         if getattr(factor_set, name) != getattr(stated, name):
-            raise FactorSetMismatch(
+            raise VerificationFailure(
+                "factor-set",
+                "FactorSetMismatch",
                 f"factor set {name} is {getattr(factor_set, name)}, the "
-                f"entry states {getattr(stated, name)}"
+                f"entry states {getattr(stated, name)}",
             )
+    published = reference.factor_sets.get((factor_set.id, factor_set.version))
+    _unpublished(
+        "factor-set", "FactorSetUnpublished", "factor set", factor_set.summary(), published
+    )
     return factor_set
 
 
@@ -720,7 +665,9 @@ def _recompute_figures(
         )
         return figures(account(inventory, factor_set, accounting.gwp))
     except _BAD_INPUT as exc:
-        raise FigureMismatch(f"the records cannot be accounted: {exc}") from None
+        raise VerificationFailure(
+            "figures", "FigureMismatch", f"the records cannot be accounted: {exc}"
+        ) from None
 
 
 def _check_figures(
@@ -729,29 +676,45 @@ def _check_figures(
     computed = _recompute_figures(bundle, wire.entry, checked, factor_set)
     if computed != wire.entry.accounting.figures:
         difference = _first_difference(computed, wire.entry.accounting.figures)
-        raise FigureMismatch(f"figures differ at {difference}")
+        raise VerificationFailure("figures", "FigureMismatch", f"figures differ at {difference}")
     path = bundle.figure.path
     try:
         value = figure_value(bundle.entry, path)
     except (KeyError, TypeError):
-        raise FigureMismatch(f"the entry reports no figure {path!r}") from None
+        raise VerificationFailure(
+            "figures", "FigureMismatch", f"the entry reports no figure {path!r}"
+        ) from None
     if value != bundle.figure.value:
-        raise FigureMismatch(
-            f"{path} is {value} in the entry, the bundle claims {bundle.figure.value}"
+        raise VerificationFailure(
+            "figures",
+            "FigureMismatch",
+            f"{path} is {value} in the entry, the bundle claims {bundle.figure.value}",
         )
     return f"{path} = {value}, figures recomputed exactly from {len(checked)} records"
 
 
-def _check_ruleset(bundle: FigureProofBundle, rating: dict[str, Any]) -> Ruleset:
+def _check_ruleset(
+    bundle: FigureProofBundle, rating: dict[str, Any], reference: ReferenceRoot
+) -> Ruleset:
     if bundle.ruleset is None:
-        raise RulesetMismatch("the entry is rated but the bundle carries no ruleset")
+        raise VerificationFailure(
+            "rating", "RulesetMismatch", "the entry is rated but the bundle carries no ruleset"
+        )
     try:
         ruleset = parse_ruleset(dict(bundle.ruleset))
     except _BAD_INPUT as exc:
-        raise RulesetMismatch(f"not a ruleset document: {exc}") from None
+        raise VerificationFailure(
+            "rating", "RulesetMismatch", f"not a ruleset document: {exc}"
+        ) from None
     stated = rating.get("ruleset")
     if ruleset.summary() != stated:
-        raise RulesetMismatch(f"the ruleset is {ruleset.summary()}, the entry states {stated}")
+        raise VerificationFailure(
+            "rating",
+            "RulesetMismatch",
+            f"the ruleset is {ruleset.summary()}, the entry states {stated}",
+        )
+    published = reference.rulesets.get((ruleset.id, ruleset.version))
+    _unpublished("rating", "RulesetUnpublished", "ruleset", ruleset.summary(), published)
     return ruleset
 
 
@@ -762,11 +725,15 @@ def _population_average(
     bundle, so the basis digest is recomputed only for a population of one (this firm)."""
     year, basis = entry.period.start.year, stated["population"]
     if basis["definition"] != POPULATION_DEFINITION:
-        raise GradeMismatch(f"unknown population definition {basis['definition']!r}")
+        raise VerificationFailure(
+            "rating", "GradeMismatch", f"unknown population definition {basis['definition']!r}"
+        )
     count = basis["count"]
     totals = Decimal(basis["total_emissions_t"]), Decimal(basis["total_added_value_wan_yuan"])
     if not isinstance(count, int) or count < 1 or totals[0] < own[0] or totals[1] < own[1]:
-        raise GradeMismatch("the population basis does not include this enterprise")
+        raise VerificationFailure(
+            "rating", "GradeMismatch", "the population basis does not include this enterprise"
+        )
     if count == 1:
         return industry_average_from_population(entry.industry, year, [own])
     population = PopulationBasis(count, *totals, POPULATION_DEFINITION, basis["digest"])
@@ -796,83 +763,94 @@ def _regrade(entry: EvaluationEntry, rating: dict[str, Any], ruleset: Ruleset) -
             product_output_t=output,
         )
     except _BAD_INPUT as exc:
-        raise GradeMismatch(f"the rating cannot be recomputed: {exc}") from None
+        raise VerificationFailure(
+            "rating", "GradeMismatch", f"the rating cannot be recomputed: {exc}"
+        ) from None
     return recomputed.to_dict()
 
 
-def _check_rating(bundle: FigureProofBundle, entry: EvaluationEntry) -> str | None:
+def _check_rating(
+    bundle: FigureProofBundle, entry: EvaluationEntry, reference: ReferenceRoot
+) -> str | None:
     rating = entry.rating
     if rating is None:
         return None
-    ruleset = _check_ruleset(bundle, rating)
+    ruleset = _check_ruleset(bundle, rating, reference)
     recomputed = _regrade(entry, rating, ruleset)
     if recomputed != rating:
-        raise GradeMismatch(f"rating differs at {_first_difference(recomputed, rating)}")
+        raise VerificationFailure(
+            "rating", "GradeMismatch", f"rating differs at {_first_difference(recomputed, rating)}"
+        )
     origin = rating["industry_average"]["origin"]
     return f"grade {rating['grade']} recomputed with {ruleset.id}, {origin} average"
-
-
-# --- checks 9–12: the chain -----------------------------------------------------------------
-
-
-def _claims(wire: _Wire) -> tuple[AnchorClaim, ...]:
-    """Each anchored root once: the entry's batch, then the record batches in bundle order."""
-    unique: dict[bytes, AnchorClaim] = {}
-    for claim in (wire.entry_claim, *(b.claim for b in wire.batches)):
-        if unique.setdefault(claim.root, claim) != claim:
-            raise AnchorMismatch(f"root 0x{claim.root.hex()} is claimed at two anchors")
-    return tuple(unique.values())
-
-
-def _run_onchain(wire: _Wire, rpc: ChainReader, trust: TrustRoot, p: Progress) -> None:
-    check_chain_id(rpc, wire.domain.chain_id)
-    p.add("chain-id", f"chain {wire.domain.chain_id}")
-    trusted = check_contract_code(rpc, wire.entry_claim.contract, trust)
-    p.add("contract-code", f"{trusted.contract_name} {trusted.compiler_version}".strip())
-    claims = _claims(wire)
-    for claim in claims:
-        with _reraise(f"root 0x{claim.root.hex()}: "):
-            check_anchored(rpc, claim)
-    p.add("anchored", f"{len(claims)} roots anchored as stated")
-    for claim in claims:
-        with _reraise(f"batch {claim.batch_id}: "):
-            check_anchor_location(rpc, claim)
-    p.add("anchor-location", f"{len(claims)} Anchored events where stated")
 
 
 # --- the run --------------------------------------------------------------------------------
 
 
-def _run(
-    bundle: FigureProofBundle, rpc: ChainReader | None, trust: TrustRoot | None, p: Progress
-) -> None:
+def _run_offline(
+    bundle: FigureProofBundle, reference: ReferenceRoot, p: Progress
+) -> tuple[_Wire, list[AnchorClaim]]:
+    """Checks 1–10; returns the decoded bundle and the anchors of its device evidence."""
     wire = _check_bundle(bundle)
     p.add("bundle", f"{bundle.format} v{bundle.version}, figure {bundle.figure.path}")
     p.add("entry-leaf", _check_entry_leaf(bundle, wire))
+    p.add("period", _check_period(wire.entry))
     checked = _check_records(bundle, wire)
     p.add("records", f"{len(checked)} records signed by their devices, for this entry")
     p.add("record-inclusion", _check_inclusion(bundle, wire, checked))
-    p.add("completeness", _check_completeness(bundle, wire, checked))
-    factor_set = _check_factor_set(bundle, wire.entry)
-    p.add("factor-set", f"{factor_set.id} {factor_set.version} {factor_set.digest}")
+    authorities = None
+    if bundle.version == 1:
+        p.add("authorization", _V1_AUTHORIZATION, CheckStatus.SKIPPED)
+    else:
+        authorities = _check_authorization(bundle, wire, checked)
+        p.add(
+            "authorization",
+            f"{len(checked)} records by {len(authorities)} terminals "
+            "registered for their sources, none revoked before its record was anchored",
+        )
+    detail, edge_claims = _check_completeness(bundle, wire, checked, authorities)
+    p.add("completeness", detail)
+    factor_set = _check_factor_set(bundle, wire.entry, reference)
+    p.add("factor-set", f"{factor_set.id} {factor_set.version} {factor_set.digest}, published")
     p.add("figures", _check_figures(bundle, wire, checked, factor_set))
-    rating = _check_rating(bundle, wire.entry)
+    rating = _check_rating(bundle, wire.entry, reference)
     if rating is None:
         p.add("rating", "the entry carries no rating", CheckStatus.SKIPPED)
     else:
         p.add("rating", rating)
+    events = [c for a in (authorities or {}).values() for c in a.claims]
+    return wire, events + edge_claims
+
+
+def _run(
+    bundle: FigureProofBundle,
+    rpc: ChainReader | None,
+    trust: TrustRoot | None,
+    reference: ReferenceRoot | None,
+    p: Progress,
+) -> None:
+    from verifier.trust import load_default_reference  # reads a file: only when verifying
+
+    wire, evidence = _run_offline(bundle, reference or load_default_reference(), p)
     if rpc is None:
-        for name in ONCHAIN_CHECKS:
-            p.add(name, "offline", CheckStatus.SKIPPED)
+        skip_onchain(p)
         return
-    _run_onchain(wire, rpc, trust or load_default_trust(), p)
+    # Each anchored root once: the entry's batch, the record batches in bundle order, then the
+    # batches of the devices' registry events and edge readings.
+    stated = (wire.entry_claim, *(b.claim for b in wire.batches), *evidence)
+    run_onchain(rpc, trust, wire.domain.chain_id, wire.entry_claim.contract, stated, p)
 
 
 def verify_figure(
-    bundle: FigureProofBundle, rpc: ChainReader | None, *, trust: TrustRoot | None = None
+    bundle: FigureProofBundle,
+    rpc: ChainReader | None,
+    *,
+    trust: TrustRoot | None = None,
+    reference: ReferenceRoot | None = None,
 ) -> VerificationResult:
     """Run the checks in :data:`FIGURE_CHECKS` order; the on-chain ones are skipped when
-    ``rpc`` is None. ``trust`` defaults to the shipped trust root. A failed check is in the
-    result (whose ``record`` is None); an endpoint that cannot answer raises
-    :class:`~verifier.rpc.RpcError`."""
-    return run_checks(FIGURE_CHECKS, lambda progress: _run(bundle, rpc, trust, progress))
+    ``rpc`` is None. ``trust`` and ``reference`` default to the shipped trust root and
+    published reference data. A failed check is in the result (whose ``record`` is None); an
+    endpoint that cannot answer raises :class:`~verifier.rpc.RpcError`."""
+    return run_checks(FIGURE_CHECKS, lambda progress: _run(bundle, rpc, trust, reference, progress))

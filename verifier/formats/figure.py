@@ -15,9 +15,13 @@ from verifier.formats.record import (
     BatchJson,
     Frozen,
     LeafJson,
+    RegistryProofJson,
 )
 
 FIGURE_PROOF_FORMAT = "carbon-ledger/figure-proof"
+# v2 adds ``devices``: each counted terminal's registration and the period's edges. v1 bundles
+# are still read, and the verifier says which guarantees they lack.
+FIGURE_PROOF_VERSION = 2
 
 
 class FigureJson(Frozen):
@@ -60,12 +64,31 @@ class EntryProofJson(Frozen):
     anchor: AnchorLocation
 
 
+class EdgeJson(Frozen):
+    """A device's reading just outside the period, with the path proving it anchored (v2)."""
+
+    record: SignedRecordJson
+    proof: tuple[str, ...]
+    batch: BatchJson
+    anchor: AnchorLocation
+
+
+class DeviceEvidenceJson(Frozen):
+    """Once per counted device (v2): its anchored registry events, and its readings just
+    before and just after the period (null where a registry event proves there is none)."""
+
+    device: str = Field(pattern=ADDRESS)
+    registry: tuple[RegistryProofJson, ...] = Field(min_length=1)
+    before: EdgeJson | None = None
+    after: EdgeJson | None = None
+
+
 class FigureProofBundle(Frozen):
     """Proof of one reported figure: the anchored entry, every contributing signed record with
     its inclusion proof, the factor set and the ruleset the figure was computed with."""
 
     format: Literal["carbon-ledger/figure-proof"] = FIGURE_PROOF_FORMAT
-    version: Literal[1] = 1
+    version: Literal[1, 2] = FIGURE_PROOF_VERSION
     figure: FigureJson
     domain: DomainJson
     entry: dict[str, Any]
@@ -74,6 +97,7 @@ class FigureProofBundle(Frozen):
     batches: tuple[BatchProofJson, ...]
     factor_set: dict[str, Any] = Field(alias="factorSet")
     ruleset: dict[str, Any] | None = None
+    devices: tuple[DeviceEvidenceJson, ...] = ()  # v2: one per device of the entry
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
@@ -81,9 +105,12 @@ class FigureProofBundle(Frozen):
 
 __all__ = [
     "FIGURE_PROOF_FORMAT",
+    "FIGURE_PROOF_VERSION",
     "HEX32",
     "BatchProofJson",
+    "DeviceEvidenceJson",
     "DomainJson",
+    "EdgeJson",
     "EntryProofJson",
     "FigureJson",
     "FigureProofBundle",

@@ -61,7 +61,6 @@ __all__ = [
     "sign_digest",
     "sign_record",
     "typed_data",
-    "typed_data_digest",
 ]
 
 DOMAIN_NAME = "carbon-ledger"
@@ -152,14 +151,6 @@ def hash_struct(primary: str, types: Types, data: Mapping[str, Any]) -> bytes:
     type_hash = keccak256(encode_type(primary, types).encode("ascii"))
     words = b"".join(_encode_value(f["type"], data[f["name"]], types) for f in types[primary])
     return keccak256(type_hash + words)
-
-
-def typed_data_digest(full_message: Mapping[str, Any]) -> bytes:
-    """The EIP-712 digest of a ``{types, primaryType, domain, message}`` document."""
-    types = full_message["types"]
-    separator = hash_struct("EIP712Domain", types, full_message["domain"])
-    body = hash_struct(full_message["primaryType"], types, full_message["message"])
-    return keccak256(b"\x19\x01" + separator + body)
 
 
 # --- domain and record ----------------------------------------------------------------------

@@ -81,7 +81,7 @@ def _day_of_readings(server: ServerProcess, enterprise: str) -> Terminal:
                 period_end=JUNE_1_2025_CST + (i + 1) * HOUR,
             ),
         )
-        for i in range(24)
+        for i in range(25)  # the 25th, past the evaluated day, closes it
     ]
     client.submit(records)
     return terminal

@@ -9,7 +9,7 @@ import pytest
 
 from ledger_api.commands.serve import build_worker
 from tests.conftest import LedgerServer
-from tests.ledger_api.evaluations.test_evaluations import anchored_hours
+from tests.ledger_api.evaluations.helpers import anchored_hours
 
 ENTERPRISE = "88.118.8/ENT-AL-GRANT"
 GRID = "88.118.8/SRC-AL-GRANT-GRID"

@@ -10,17 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from devtools.seeding import register
 from ledger_api.commands.serve import build_worker
-from terminal.client import Terminal
 from tests.conftest import LedgerServer
+from tests.ledger_api.evaluations.helpers import anchored_hours
 from verifier.formats.figure import FigureProofBundle
-from verifier.protocol.typed_data import ActivityRecord
 
 ENTERPRISE = "88.118.8/ENT-AL-EVAL"
 GRID = "88.118.8/SRC-AL-EVAL-GRID"
 JUNE_2025_CST = 1_748_707_200  # 2025-06-01T00:00:00+08:00
-HOUR = 3_600
 READINGS = 720  # 30 days of hourly readings
 
 # 720 readings of 10.000 MWh at the MEE 2022 national grid factor 0.5366 tCO2/MWh.
@@ -40,43 +37,6 @@ def evaluation_body(**changes: object) -> dict[str, object]:
         "ruleset": "zj-huzhou-2021",
     }
     return {**body, **changes}
-
-
-def anchored_hours(
-    ledger: LedgerServer,
-    enterprise: str,
-    source: str,
-    industry: str,
-    start: int,
-    hours: int,
-    mwh_thousandths: int,
-) -> None:
-    """Register a terminal and submit and anchor ``hours`` hourly grid readings from ``start``
-    (each ``mwh_thousandths`` / 1000 MWh)."""
-    terminal = Terminal.create()
-    register(ledger.server, enterprise, [source], terminal, industry=industry)
-    client = ledger.ledger_client()
-    domain = client.domain()
-    records = [
-        terminal.sign(
-            domain,
-            ActivityRecord(
-                enterprise=enterprise,
-                source=source,
-                device=terminal.address,
-                seq=i + 1,
-                activity="electricity.purchased",
-                quantity=mwh_thousandths,
-                decimals=3,
-                unit="MWh",
-                period_start=start + i * HOUR,
-                period_end=start + (i + 1) * HOUR,
-            ),
-        )
-        for i in range(hours)
-    ]
-    client.submit(records)
-    build_worker(ledger.settings()).run_once()
 
 
 @pytest.fixture
@@ -129,7 +89,7 @@ def test_evaluation_grades_and_its_figures_are_provable(month: LedgerServer) -> 
 @pytest.mark.parametrize(
     ("changes", "status", "code"),
     [
-        ({"periodStart": "2025-07-01", "periodEnd": "2025-07-31"}, 422, "no_data"),
+        ({"periodStart": "2025-08-01", "periodEnd": "2025-08-31"}, 422, "no_data"),
         ({"addedValue": None}, 422, "missing_added_value"),
         ({"ruleset": "nowhere-1999"}, 422, "unknown_ruleset"),
         ({"periodStart": "2021-06-01", "periodEnd": "2021-06-30"}, 422, "no_data"),
@@ -203,5 +163,5 @@ def test_evaluate_command(month: LedgerServer) -> None:
     done = run("2025-06-01", "2025-06-30")
     assert done.returncode == 0, done.stderr
     assert "total 3863.520 tCO2e, grade 2" in done.stdout
-    bad = run("2025-07-01", "2025-07-31")
+    bad = run("2025-08-01", "2025-08-31")  # July holds the reading closing June
     assert bad.returncode == 1 and "no_data" in bad.stderr and "Traceback" not in bad.stderr

@@ -10,7 +10,7 @@ import pytest
 
 from ledger_api.registry import bulk
 from ledger_api.registry.bulk import BulkPlan, Known, RowProblem, dry_run_csv, dry_run_xlsx
-from ledger_api.registry.templates import TemplateRegistry
+from ledger_api.registry.metadata_templates import TemplateCatalog as TemplateRegistry
 
 LEDGER = {"88.118.8"}
 USCC = "91350100M000100Y43"

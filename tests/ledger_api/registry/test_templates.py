@@ -13,8 +13,9 @@ from jsonschema import Draft202012Validator
 from accounting.industries import INDUSTRIES
 from accounting.methods import ACTIVITIES
 from devtools.seeding import smelter_template
-from ledger_api.registry.templates import PUBLIC_ID, TemplateError, TemplateRegistry
-from ledger_api.registry.templates.catalog import SCHEMA_DIR
+from ledger_api.registry.metadata_templates import PUBLIC_ID, TemplateError
+from ledger_api.registry.metadata_templates import TemplateCatalog as TemplateRegistry
+from ledger_api.registry.metadata_templates.catalog import SCHEMA_DIR
 
 ENTERPRISE = {
     "name": "Example Smelter Co., Ltd.",

@@ -1,17 +1,17 @@
 """Metadata templates (数据模板): public → industry → enterprise JSON Schema 2020-12 documents.
 
-See docs/identifiers.md. ``TemplateRegistry.default()`` holds the shipped templates.
+See docs/identifiers.md. ``TemplateCatalog.default()`` holds the shipped templates.
 """
 
-from ledger_api.registry.templates.catalog import (
+from ledger_api.registry.metadata_templates.catalog import (
     BASE,
     KINDS,
     PUBLIC_ID,
     FieldSpec,
     Template,
+    TemplateCatalog,
     TemplateError,
     TemplateProblem,
-    TemplateRegistry,
     digest,
 )
 
@@ -21,8 +21,8 @@ __all__ = [
     "PUBLIC_ID",
     "FieldSpec",
     "Template",
+    "TemplateCatalog",
     "TemplateError",
     "TemplateProblem",
-    "TemplateRegistry",
     "digest",
 ]

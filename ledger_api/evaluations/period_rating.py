@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -19,9 +19,7 @@ from accounting.grading import (
     ruleset_for,
 )
 from ledger_api.core.models import Enterprise, Evaluation
-
-if TYPE_CHECKING:
-    from ledger_api.evaluations.service import EvaluationRequest
+from ledger_api.evaluations.request import EvaluationRequest
 
 
 def choose_ruleset(request: EvaluationRequest, region: str | None) -> Ruleset:

@@ -41,7 +41,7 @@ KINDS: tuple[str, ...] = ("enterprise", "source", "terminal", "attributes")
 # Sub-objects of an activity record's attributes, closed like the top level.
 NESTED: tuple[str, ...] = ("params", "measurements")
 DEFINITIONS: frozenset[str] = frozenset(f"{k}_fields" for k in (*KINDS, *NESTED))
-SCHEMA_DIR = Path(__file__).parent / "schemas"
+SCHEMA_DIR = Path(__file__).parent / "json_schemas"
 
 _ID = re.compile(
     re.escape(BASE)
@@ -233,7 +233,7 @@ def _json_path(parts: Iterable[str | int]) -> str:
     return path
 
 
-class TemplateRegistry:
+class TemplateCatalog:
     """Known templates, their schemas preloaded, and validation against them.
 
     ``register`` adds enterprise templates at runtime; it is serialised by a lock, and a
@@ -251,12 +251,12 @@ class TemplateRegistry:
         self._catch_up: Callable[[], None] = lambda: None
 
     @classmethod
-    def default(cls) -> TemplateRegistry:
-        """A fresh registry holding the shipped public and industry templates."""
-        registry = cls()
+    def default(cls) -> TemplateCatalog:
+        """A fresh catalog holding the shipped public and industry templates."""
+        catalog = cls()
         for text in _shipped():
-            registry._add(json.loads(text))
-        return registry
+            catalog._add(json.loads(text))
+        return catalog
 
     def templates(self) -> tuple[Template, ...]:
         return tuple(self._templates.values())

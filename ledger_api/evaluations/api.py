@@ -1,0 +1,16 @@
+"""The evaluations domain's one router, which the app mounts: evaluations and an enterprise's
+evaluation history.
+
+Each route module carries its own prefix, so neither the order here nor the app's decides
+which route answers."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ledger_api.core.schemas import ERROR_RESPONSES
+from ledger_api.evaluations import enterprise_routes, routes
+
+router = APIRouter(responses=ERROR_RESPONSES)
+router.include_router(routes.router)
+router.include_router(enterprise_routes.router)

@@ -1,0 +1,21 @@
+"""What one evaluation is asked for: the enterprise, the period and grading's inputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class EvaluationRequest:
+    enterprise: str
+    period_start: date
+    period_end: date
+    added_value: Decimal | None
+    product_output: Decimal | None = None
+    ruleset_id: str | None = None
+    factor_set_id: str | None = None
+    gwp: str = "AR5"
+    average_source: str = "ruleset"
+    factor_choices: dict[str, str] | None = None

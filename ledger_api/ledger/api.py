@@ -1,0 +1,14 @@
+"""The ledger domain's one router, which the app mounts: anchored batches.
+
+Each route module carries its own prefix, so neither the order here nor the app's decides
+which route answers."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ledger_api.core.schemas import ERROR_RESPONSES
+from ledger_api.ledger import routes
+
+router = APIRouter(responses=ERROR_RESPONSES)
+router.include_router(routes.router)

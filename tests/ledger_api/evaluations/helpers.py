@@ -1,0 +1,49 @@
+"""Ledger set-ups that more than one test module needs: anchored hourly readings."""
+
+from __future__ import annotations
+
+from devtools.seeding import register
+from ledger_api.commands.serve import build_worker
+from terminal.client import Terminal
+from tests.conftest import LedgerServer
+from verifier.protocol.typed_data import ActivityRecord
+
+HOUR = 3_600
+
+
+def anchored_hours(
+    ledger: LedgerServer,
+    enterprise: str,
+    source: str,
+    industry: str,
+    start: int,
+    hours: int,
+    mwh_thousandths: int,
+) -> None:
+    """Register a terminal and submit and anchor ``hours`` hourly grid readings from ``start``
+    (each ``mwh_thousandths`` / 1000 MWh), and one more just after them: a period the terminal
+    has not reported past is open, and the ledger does not evaluate it."""
+    terminal = Terminal.create()
+    register(ledger.server, enterprise, [source], terminal, industry=industry)
+    client = ledger.ledger_client()
+    domain = client.domain()
+    records = [
+        terminal.sign(
+            domain,
+            ActivityRecord(
+                enterprise=enterprise,
+                source=source,
+                device=terminal.address,
+                seq=i + 1,
+                activity="electricity.purchased",
+                quantity=mwh_thousandths,
+                decimals=3,
+                unit="MWh",
+                period_start=start + i * HOUR,
+                period_end=start + (i + 1) * HOUR,
+            ),
+        )
+        for i in range(hours + 1)
+    ]
+    client.submit(records)
+    build_worker(ledger.settings()).run_once()

@@ -1,0 +1,380 @@
+"""The operator as the adversary: it edits its own database, re-runs an evaluation through the
+ledger's own API, fetches the figure proof and verifies it against the real chain. Each
+dishonest figure must fail at a named check, or be refused by the ledger with a named code.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sqlite3
+import time
+from collections.abc import Callable
+from contextlib import closing
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import rfc8785
+
+from accounting import account
+from accounting.factors import parse_factor_set
+from accounting.figures import figures
+from accounting.from_records import RecordQuantity, inventory_from_records
+from accounting.grading import grade, load_ruleset, parse_ruleset
+from devtools.seeding import register
+from ledger_api.commands.serve import build_worker
+from terminal.client import SignedRecord, Terminal
+from tests.conftest import LedgerServer
+from tests.ledger_api.evaluations.helpers import HOUR, anchored_hours
+from verifier.checks.figure import parse_figure_bundle, verify_figure
+from verifier.checks.kernel import VerificationResult
+from verifier.formats.figure import FigureProofBundle
+from verifier.protocol.keccak import keccak256
+from verifier.protocol.leaves import LeafKind, leaf_hash
+from verifier.protocol.typed_data import ActivityRecord, record_digest
+from verifier.rpc import JsonRpcReader
+
+ENTERPRISE = "88.118.8/ENT-AL-ADV"
+GRID = "88.118.8/SRC-AL-ADV-GRID"
+OTHER = "88.118.8/ENT-AL-ADV-OTHER"
+OTHER_GRID = "88.118.8/SRC-AL-ADV-OTHER-GRID"
+JUNE_2025_CST = 1_748_707_200  # 2025-06-01T00:00:00+08:00
+DAYS = {"periodStart": "2025-06-01", "periodEnd": "2025-06-02"}
+
+
+@pytest.fixture
+def two_days(ledger: LedgerServer) -> LedgerServer:
+    """48 anchored hourly readings (seq 1..48) and one just after them (seq 49)."""
+    anchored_hours(ledger, ENTERPRISE, GRID, "aluminium", JUNE_2025_CST, 48, 10_000)
+    return ledger
+
+
+# --- the operator's tools -------------------------------------------------------------------
+
+
+def database(ledger: LedgerServer) -> sqlite3.Connection:
+    return sqlite3.connect(ledger.data_dir / "ledger.sqlite")
+
+
+def execute(ledger: LedgerServer, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    with closing(database(ledger)) as db, db:
+        return db.execute(sql, args).fetchall()
+
+
+def evaluate(ledger: LedgerServer, **changes: str) -> str:
+    body = {"enterprise": ENTERPRISE, **DAYS, "addedValue": "20", "ruleset": "zj-huzhou-2021"}
+    response = ledger.post("/v1/evaluations", json={**body, **changes})
+    assert response.status_code == 201, response.text
+    return response.json()["identifier"]
+
+
+def refused(ledger: LedgerServer, **changes: str) -> tuple[int, str, str]:
+    body = {"enterprise": ENTERPRISE, **DAYS, "addedValue": "20", "ruleset": "zj-huzhou-2021"}
+    response = ledger.post("/v1/evaluations", json={**body, **changes})
+    error = response.json()["error"]
+    return response.status_code, error["code"], error["field"]
+
+
+def anchor(ledger: LedgerServer) -> None:
+    build_worker(ledger.settings()).run_once()
+
+
+def proof(ledger: LedgerServer, identifier: str) -> FigureProofBundle:
+    response = ledger.get(f"/v1/evaluations/{identifier}/proof", params={"figure": "total"})
+    assert response.status_code == 200, response.text
+    return parse_figure_bundle(response.json())
+
+
+def verify(ledger: LedgerServer, bundle: FigureProofBundle) -> VerificationResult:
+    return verify_figure(bundle, JsonRpcReader(ledger.env["CARBON_RPC_URL"]))
+
+
+def rewrite_entry(
+    ledger: LedgerServer, identifier: str, change: Callable[[dict[str, Any]], None]
+) -> None:
+    """Rewrite a not-yet-anchored entry in place, with its digest and leaf, so the next
+    anchoring round anchors the rewritten one."""
+    [(text, old_leaf)] = execute(
+        ledger, "SELECT entry, leaf_hash FROM evaluation WHERE identifier = ?", identifier
+    )
+    entry = json.loads(text)
+    change(entry)
+    canonical = rfc8785.dumps(entry)
+    digest = keccak256(canonical)
+    hashed = "0x" + leaf_hash(LeafKind.LEDGER_ENTRY, digest, bytes(32)).hex()
+    with closing(database(ledger)) as db, db:
+        db.execute("PRAGMA foreign_keys = OFF")
+        db.execute(
+            "UPDATE leaf SET digest = ?, hash = ? WHERE hash = ?",
+            ("0x" + digest.hex(), hashed, old_leaf),
+        )
+        db.execute(
+            "UPDATE evaluation SET entry = ?, digest = ?, leaf_hash = ? WHERE identifier = ?",
+            (canonical.decode(), "0x" + digest.hex(), hashed, identifier),
+        )
+
+
+def insert_record(ledger: LedgerServer, signed: SignedRecord, source: str) -> str:
+    """Put a signed record straight into the database, as if the ledger had accepted it."""
+    record, domain = signed.record, ledger.ledger_client().domain()
+    digest = record_digest(domain, record)
+    hashed = leaf_hash(LeafKind.ACTIVITY_RECORD, digest, keccak256(signed.signature))
+    with closing(database(ledger)) as db, db:
+        ids = [
+            db.execute(sql, (key,)).fetchone()[0]
+            for sql, key in (
+                ("SELECT id FROM device WHERE address = ?", record.device),
+                ("SELECT id FROM emission_source WHERE identifier = ?", source),
+                ("SELECT id FROM enterprise WHERE identifier = ?", record.enterprise),
+            )
+        ]
+        db.execute(
+            "INSERT INTO leaf (kind, digest, aux, hash, created_at) "
+            "VALUES (1, ?, ?, ?, CURRENT_TIMESTAMP)",
+            ("0x" + digest.hex(), "0x" + "00" * 32, "0x" + hashed.hex()),
+        )
+        db.execute(
+            "INSERT INTO activity_record (digest, leaf_hash, device_id, source_id, "
+            "enterprise_id, seq, activity, quantity, decimals, unit, period_start, period_end, "
+            "attributes_hash, attributes, signature, received_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, CURRENT_TIMESTAMP)",
+            (
+                "0x" + digest.hex(),
+                "0x" + hashed.hex(),
+                *ids,
+                record.seq,
+                record.activity,
+                str(record.quantity),
+                record.decimals,
+                record.unit,
+                record.period_start,
+                record.period_end,
+                "0x" + record.attributes_hash.hex(),
+                "0x" + signed.signature.hex(),
+            ),
+        )
+    return "0x" + digest.hex()
+
+
+def drop_reading(ledger: LedgerServer, seq: int) -> None:
+    """Delete one of the enterprise's readings and its leaf, as an operator hiding it would."""
+    [(leaf,)] = execute(
+        ledger,
+        "SELECT r.leaf_hash FROM activity_record r JOIN enterprise e ON e.id = r.enterprise_id "
+        "WHERE e.identifier = ? AND r.seq = ?",
+        ENTERPRISE,
+        seq,
+    )
+    with closing(database(ledger)) as db, db:
+        db.execute("DELETE FROM activity_record WHERE leaf_hash = ?", (leaf,))
+        db.execute("DELETE FROM leaf WHERE hash = ?", (leaf,))
+
+
+def reading(terminal: Terminal, ledger: LedgerServer, seq: int, start: int) -> SignedRecord:
+    return terminal.sign(
+        ledger.ledger_client().domain(),
+        ActivityRecord(
+            enterprise=ENTERPRISE,
+            source=GRID,
+            device=terminal.address,
+            seq=seq,
+            activity="electricity.purchased",
+            quantity=99_000,
+            decimals=3,
+            unit="MWh",
+            period_start=start,
+            period_end=start + HOUR,
+        ),
+    )
+
+
+# --- 7: the period's timestamps are its dates' ----------------------------------------------
+
+
+def test_entry_whose_dates_say_two_days_but_count_one_fails_period(two_days: LedgerServer) -> None:
+    identifier = evaluate(two_days, periodEnd="2025-06-01")  # an honest one-day entry
+
+    def two_days_heading(entry: dict[str, Any]) -> None:
+        entry["period"]["end"] = "2025-06-02"  # the timestamps still cover only June 1
+
+    rewrite_entry(two_days, identifier, two_days_heading)
+    anchor(two_days)
+    result = verify(two_days, proof(two_days, identifier))
+    assert (result.failed_check, result.failure.code) == ("period", "PeriodMismatch")
+    assert "2025-06-01..2025-06-02" in result.failure.reason
+
+
+# --- 6: records of a key not registered for this enterprise ---------------------------------
+
+
+def test_record_of_a_key_registered_elsewhere_fails_authorization(
+    two_days: LedgerServer,
+) -> None:
+    rogue = Terminal.create()
+    register(two_days.server, OTHER, [OTHER_GRID], rogue, industry="aluminium")
+    anchor(two_days)  # the rogue key's registration, for another enterprise, is anchored
+    insert_record(two_days, reading(rogue, two_days, 1, JUNE_2025_CST), GRID)
+    insert_record(two_days, reading(rogue, two_days, 2, JUNE_2025_CST + 2 * 86_400), GRID)
+    anchor(two_days)
+    identifier = evaluate(two_days)
+    anchor(two_days)
+    bundle = proof(two_days, identifier)
+    assert bundle.entry["records"]["count"] == 49  # the rogue reading was counted
+    result = verify(two_days, bundle)
+    assert (result.failed_check, result.failure.code) == ("authorization", "TerminalNotAuthorised")
+    assert f"binds {rogue.address} to {ENTERPRISE} / {GRID}" in result.failure.reason
+
+
+# --- 10: a terminal without its registration is a 409, not a 500 ----------------------------
+
+
+def test_never_registered_key_gets_409_for_record_and_figure(two_days: LedgerServer) -> None:
+    rogue = Terminal.create()
+    with closing(database(two_days)) as db, db:
+        [(enterprise_id,)] = db.execute(
+            "SELECT id FROM enterprise WHERE identifier = ?", (ENTERPRISE,)
+        ).fetchall()
+        db.execute(
+            "INSERT INTO device (address, enterprise_id, status, created_at) "
+            "VALUES (?, ?, 'active', CURRENT_TIMESTAMP)",
+            (rogue.address, enterprise_id),
+        )
+    digest = insert_record(two_days, reading(rogue, two_days, 1, JUNE_2025_CST), GRID)
+    insert_record(two_days, reading(rogue, two_days, 2, JUNE_2025_CST + 2 * 86_400), GRID)
+    anchor(two_days)
+    response = two_days.get(f"/v1/records/{digest}/proof")
+    assert response.status_code == 409, response.text
+    assert (response.json()["error"]["code"], response.json()["error"]["field"]) == (
+        "registry_event_missing",
+        "device",
+    )
+    assert refused(two_days) == (409, "registry_event_missing", "device")
+
+
+def test_removed_registration_event_gets_409_for_record_and_figure(
+    two_days: LedgerServer,
+) -> None:
+    identifier = evaluate(two_days)
+    anchor(two_days)
+    [(digest, device)] = execute(
+        two_days,
+        "SELECT r.digest, d.address FROM activity_record r JOIN device d ON d.id = r.device_id "
+        "WHERE r.seq = 1",
+    )
+    execute(
+        two_days,
+        "DELETE FROM registry_event WHERE subject = ? AND type = 'device.registered'",
+        device,
+    )
+    for path in (f"/v1/records/{digest}/proof", f"/v1/evaluations/{identifier}/proof"):
+        response = two_days.get(path)
+        assert response.status_code == 409, response.text
+        assert response.json()["error"]["code"] == "registry_event_missing"
+        assert device in response.json()["error"]["message"]
+
+
+# --- 1: the period's edges ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("seq", "field"), [(1, "periodStart"), (48, "periodEnd")])
+def test_dropping_an_edge_reading_is_refused(two_days: LedgerServer, seq: int, field: str) -> None:
+    drop_reading(two_days, seq)
+    assert refused(two_days) == (422, "sequence_gap", field)
+
+
+def test_a_period_not_reported_past_is_open(two_days: LedgerServer) -> None:
+    drop_reading(two_days, 49)  # hide the reading after the period: now nothing closes it
+    status, code, field = refused(two_days)
+    assert (status, code, field) == (409, "period_open", "periodEnd")
+
+
+def test_a_revoked_terminal_closes_its_period(ledger: LedgerServer) -> None:
+    anchored_hours(ledger, ENTERPRISE, GRID, "aluminium", JUNE_2025_CST, 47, 10_000)
+    [(device,)] = execute(ledger, "SELECT address FROM device")
+    assert ledger.post(f"/v1/devices/{device}/revoke", json={}).status_code == 200
+    anchor(ledger)  # the revocation, stating lastSeq 48, is anchored
+    identifier = evaluate(ledger)
+    anchor(ledger)
+    bundle = proof(ledger, identifier)
+    assert bundle.devices[0].after is None and bundle.devices[0].before is None
+    result = verify(ledger, bundle)
+    assert result.valid, result.failure
+
+
+def test_honest_bundle_shows_both_edges_and_verifies(two_days: LedgerServer) -> None:
+    identifier = evaluate(two_days)
+    anchor(two_days)
+    bundle = proof(two_days, identifier)
+    assert bundle.version == 2
+    [evidence] = bundle.devices
+    assert evidence.before is None  # the registration says the terminal starts at seq 1
+    assert evidence.after is not None and evidence.after.record.message["seq"] == "49"
+    assert verify(two_days, bundle).valid
+
+
+# --- 4: reference data under the official id and version, with other numbers ----------------
+
+
+def _refigured(bundle: FigureProofBundle, factor_set: dict[str, Any]) -> dict[str, Any]:
+    """The entry's figures recomputed from its records with ``factor_set``."""
+    entry = bundle.entry
+    quantities = [
+        RecordQuantity(
+            m["activity"], m["source"], int(m["quantity"]), int(m["decimals"]), m["unit"], None
+        )
+        for m in (r.message for r in bundle.records)
+    ]
+    period = entry["period"]
+    inventory = inventory_from_records(
+        entry["enterprise"],
+        entry["industry"],
+        date.fromisoformat(period["start"]),
+        date.fromisoformat(period["end"]),
+        quantities,
+    )
+    return figures(account(inventory, parse_factor_set(factor_set), entry["accounting"]["gwp"]))
+
+
+def test_factor_set_with_other_numbers_is_unpublished(two_days: LedgerServer) -> None:
+    honest = evaluate(two_days, addedValue="21")
+    anchor(two_days)
+    shown = proof(two_days, honest)
+    forged = copy.deepcopy(dict(shown.factor_set))
+    grid = next(f for f in forged["factors"] if f["id"].startswith("grid."))
+    grid["value"] = "0.1"  # the published grid factor is 0.5366
+    time.sleep(1)  # entry identifiers are minted per second
+    identifier = evaluate(two_days)
+
+    def with_forged_factors(entry: dict[str, Any]) -> None:
+        entry["accounting"]["factorSet"]["digest"] = parse_factor_set(forged).digest
+        entry["accounting"]["figures"] = _refigured(shown, forged)
+        total = Decimal(entry["accounting"]["figures"]["exact"]["total"])
+        ruleset = load_ruleset("zj-huzhou-2021")
+        entry["rating"] = grade(total, Decimal("20"), "aluminium", 2025, ruleset).to_dict()
+
+    rewrite_entry(two_days, identifier, with_forged_factors)
+    anchor(two_days)
+    served = proof(two_days, identifier).to_json()
+    result = verify(two_days, parse_figure_bundle({**served, "factorSet": forged}))
+    assert (result.failed_check, result.failure.code) == ("factor-set", "FactorSetUnpublished")
+    assert "not the published one" in result.failure.reason
+
+
+def test_ruleset_with_another_average_is_unpublished(two_days: LedgerServer) -> None:
+    identifier = evaluate(two_days)
+    document = copy.deepcopy(dict(load_ruleset("zj-huzhou-2021").document))
+    for item in document["industry_averages"]:
+        item["value"] = str(Decimal(item["value"]) * 10)
+    forged = parse_ruleset(document)
+
+    def with_forged_ruleset(entry: dict[str, Any]) -> None:
+        total = Decimal(entry["accounting"]["figures"]["exact"]["total"])
+        entry["rating"] = grade(total, Decimal("20"), "aluminium", 2025, forged).to_dict()
+
+    rewrite_entry(two_days, identifier, with_forged_ruleset)
+    anchor(two_days)
+    served = proof(two_days, identifier).to_json()
+    result = verify(two_days, parse_figure_bundle({**served, "ruleset": document}))
+    assert (result.failed_check, result.failure.code) == ("rating", "RulesetUnpublished")

@@ -1,0 +1,68 @@
+"""The evaluation entry (``carbon-ledger/evaluation`` v1) as a frozen model: the fields the
+figure checks read. Its format name and figure paths are in :mod:`verifier.protocol.entry`."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import Field
+
+from verifier.formats.record import ADDRESS, HEX32, Frozen
+
+
+class EntryPeriod(Frozen):
+    start: date
+    end: date
+    start_ts: int = Field(alias="startTs")
+    end_ts: int = Field(alias="endTs")
+    utc_offset_hours: int = Field(alias="utcOffsetHours")
+
+
+class EntryBoundary(Frozen):
+    sources: tuple[str, ...]
+
+
+class EntryDevice(Frozen):
+    device: str = Field(pattern=ADDRESS)
+    source: str
+    first_seq: int = Field(alias="firstSeq", ge=0)
+    last_seq: int = Field(alias="lastSeq", ge=0)
+    count: int = Field(ge=1)
+
+
+class EntryRecords(Frozen):
+    count: int = Field(ge=1)
+    digests_hash: str = Field(alias="digestsHash", pattern=HEX32)
+    devices: tuple[EntryDevice, ...] = Field(min_length=1)
+
+
+class EntryFactorSet(Frozen):
+    id: str
+    version: str
+    digest: str = Field(pattern=HEX32)
+
+
+class EntryAccounting(Frozen):
+    engine_version: str = Field(alias="engineVersion")
+    factor_set: EntryFactorSet = Field(alias="factorSet")
+    gwp: str
+    factor_choices: dict[str, str] = Field(alias="factorChoices")
+    figures: dict[str, Any]
+
+
+class EvaluationEntry(Frozen):
+    """The fields of a ``carbon-ledger/evaluation`` v1 entry the checks read."""
+
+    format: Literal["carbon-ledger/evaluation"]
+    version: Literal[1]
+    identifier: str
+    enterprise: str
+    industry: str
+    region: str | None = None
+    period: EntryPeriod
+    boundary: EntryBoundary
+    records: EntryRecords
+    accounting: EntryAccounting
+    rating: dict[str, Any] | None
+    created_at: str = Field(alias="createdAt")
