@@ -38,6 +38,10 @@ class Role(StrEnum):
 TENANT_ROLES = frozenset({Role.ENTERPRISE, Role.TERMINAL})
 #: Roles that see an enterprise only while it grants them access.
 GRANTEE_ROLES = frozenset({Role.VERIFIER, Role.FINANCIER})
+#: Roles that read an enterprise's registry, evaluations and assets (terminals only submit).
+READER_ROLES = frozenset(
+    {Role.ADMIN, Role.REGULATOR, Role.ENTERPRISE, Role.VERIFIER, Role.FINANCIER}
+)
 
 
 @dataclass(frozen=True)
@@ -107,10 +111,7 @@ def allow(*roles: Role) -> Callable[[Caller], Caller]:
 #: Manage an enterprise's registry, evaluations and assets.
 Manager = Annotated[Caller, Depends(allow(Role.ADMIN, Role.ENTERPRISE))]
 #: Read an enterprise's data (each route then checks :func:`sees`).
-Reader = Annotated[
-    Caller,
-    Depends(allow(Role.ADMIN, Role.REGULATOR, Role.ENTERPRISE, Role.VERIFIER, Role.FINANCIER)),
-]
+Reader = Annotated[Caller, Depends(allow(*READER_ROLES))]
 #: Submit signed activity records.
 Submitter = Annotated[Caller, Depends(allow(Role.ADMIN, Role.ENTERPRISE, Role.TERMINAL))]
 #: Administer the ledger itself.

@@ -38,12 +38,15 @@ def principal_out(session: Session, principal: Principal) -> PrincipalOut:
 def managed_principal(session: Session, caller: Caller, name: str) -> Principal:
     """A principal ``caller`` may manage; 404 for any other, as for one that does not exist."""
     principal = session.scalar(select(Principal).where(Principal.name == name))
-    if principal is None or not (
-        caller.role == Role.ADMIN
-        or (principal.role in TENANT_ROLES and principal.enterprise_id == caller.enterprise_id)
-    ):
+    if principal is None or not _manages_principal(caller, principal):
         raise not_found("principal", name)
     return principal
+
+
+def _manages_principal(caller: Caller, principal: Principal) -> bool:
+    return caller.role == Role.ADMIN or (
+        principal.role in TENANT_ROLES and principal.enterprise_id == caller.enterprise_id
+    )
 
 
 def _enterprise_of(session: Session, caller: Caller, body: PrincipalIn) -> int | None:
@@ -120,13 +123,19 @@ def _key_out(key: ApiKey) -> KeyOut:
     )
 
 
+def _key_not_found() -> ApiError:
+    # One answer, word for word, for a key id that does not exist and for one of a principal
+    # the caller may not manage: it names neither the key's owner nor the id asked about.
+    return ApiError(404, "key_not_found", "no such key")
+
+
 def withdraw_key(session: Session, caller: Caller, key_id: str) -> KeyOut:
-    """Revoke a key of a principal ``caller`` manages; commits."""
+    """Revoke a key of a principal ``caller`` manages; commits. Any other key id, and one that
+    does not exist, is answered alike (404 ``key_not_found``)."""
     key = session.scalar(select(ApiKey).where(ApiKey.key_id == key_id))
     principal = session.get(Principal, key.principal_id) if key else None
-    if key is None or principal is None:
-        raise not_found("key", key_id)
-    managed_principal(session, caller, principal.name)
+    if key is None or principal is None or not _manages_principal(caller, principal):
+        raise _key_not_found()
     revoke_key(session, key)
     session.commit()
     session.refresh(key)

@@ -48,7 +48,14 @@ def submit_operation(
     response: Response,
 ) -> AssetOperationOut:
     """Store one signed operation (issue, transfer, retire, surrender), all or nothing."""
-    accepted = submit(session, context.domain, caller, body.operation, body.signature)
+    accepted = submit(
+        session,
+        context.domain,
+        caller,
+        body.operation,
+        body.signature,
+        context.settings.identifier_prefix,
+    )
     if not accepted.created:
         response.status_code = status.HTTP_200_OK
     return holdings.operation_out(session, accepted)

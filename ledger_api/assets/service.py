@@ -11,9 +11,9 @@ one row of ``asset_ledger_lock``, so concurrent operations are checked one after
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-import rfc8785
 from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
@@ -27,9 +27,16 @@ from ledger_api.core.models import (
     Enterprise,
     LeafRow,
 )
+from ledger_api.registry.checks import canonical_identifier
 from verifier.errors import AssetRuleError, InvalidAssetOperation, SignatureError
 from verifier.protocol.asset_ops import AssetOperation, asset_operation_digest, asset_operation_leaf
-from verifier.protocol.lot_rules import LotState, apply, journal_lines, replay
+from verifier.protocol.lot_rules import (
+    LotState,
+    apply,
+    check_serial_prefix,
+    journal_lines,
+    replay,
+)
 from verifier.protocol.typed_data import Domain, recover_signer
 
 #: Rule codes that mean "the lot has moved on", not "the operation is malformed".
@@ -50,14 +57,35 @@ def _hex(data: bytes) -> str:
     return "0x" + data.hex()
 
 
-def parse_operation(message: object) -> AssetOperation:
+def parse_operation(message: object, identifier_prefix: str) -> AssetOperation:
+    """The operation in ``message``, refused (422, with its field) at the edge unless: it
+    parses; its serial prefix is canonical (the shared rule, ``lot_rules.check_serial_prefix``,
+    checked here first so a prefix with an invisible character gets its own code too); its lot
+    identifier is a canonical identifier under our prefix (as an enterprise's is); and its
+    serials fit the database's signed 64-bit columns."""
+    if isinstance(message, Mapping) and "serialPrefix" in message:
+        try:
+            check_serial_prefix(message["serialPrefix"])
+        except AssetRuleError as exc:
+            raise _rule_error(exc) from None
     try:
         op = AssetOperation.from_message(message)  # type: ignore[arg-type]
     except (InvalidAssetOperation, KeyError, TypeError) as exc:
         raise ApiError(422, "invalid_operation", str(exc), "operation") from None
-    if op.last > MAX_SERIAL:
-        raise ApiError(422, "serial_too_large", f"serials end at {MAX_SERIAL}", "operation.last")
+    canonical_identifier(op.asset, identifier_prefix, "operation.asset")
+    for field, serial in (("first", op.first), ("last", op.last)):
+        if serial > MAX_SERIAL:
+            raise ApiError(
+                422, "serial_too_large", f"serials end at {MAX_SERIAL}", f"operation.{field}"
+            )
     return op
+
+
+def message_json(op: AssetOperation) -> str:
+    """The stored message: sorted keys, no whitespace, UTF-8 — RFC 8785 for every message whose
+    integers are at most 2^53 - 1, and the same spelling beyond (RFC 8785 refuses such integers,
+    while serials and timestamps are uint64; Python's JSON reader reads them back exactly)."""
+    return json.dumps(op.to_message(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _enterprise(session: Session, identifier: str, field: str) -> Enterprise:
@@ -205,7 +233,7 @@ def _write(
         action=op.action,
         digest=_hex(digest),
         leaf_hash=_hex(leaf.hash()),
-        message=rfc8785.dumps(op.to_message()).decode(),
+        message=message_json(op),
         signature=signature.lower(),
         owner_id=owner.id,
         recipient_id=recipient.id if recipient else None,
@@ -218,11 +246,16 @@ def _write(
 
 
 def submit(
-    session: Session, domain: Domain, caller: Caller, message: object, signature: str
+    session: Session,
+    domain: Domain,
+    caller: Caller,
+    message: object,
+    signature: str,
+    identifier_prefix: str,
 ) -> Accepted:
     """Accept one signed operation of an enterprise ``caller`` manages (404 for any other, as
     for one that does not exist)."""
-    op = parse_operation(message)
+    op = parse_operation(message, identifier_prefix)
     owner = session.scalar(select(Enterprise.id).where(Enterprise.identifier == op.owner))
     if owner is None or not manages(caller, owner):
         raise ApiError(404, "enterprise_not_found", f"no enterprise {op.owner}", "operation.owner")

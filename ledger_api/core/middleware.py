@@ -156,6 +156,15 @@ def json_depth_exceeds(body: bytes, limit: int) -> bool | None:
     return bool(brackets)
 
 
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
 class JsonGuard:
     """Before any handler parses a body: a request with a body must carry a well-formed API
     key (checked for real by the route), and a JSON body may nest at most ``max_depth`` deep.
@@ -183,13 +192,11 @@ class JsonGuard:
         if "json" not in (_header(scope, b"content-type") or ""):
             await self.app(scope, receive, send)
             return
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
+        try:
+            body = await _read_body(receive)
+        except HTTPException as exc:  # the body limit, counting the chunks as they come
+            await _answer(send, exc.status_code, "body_too_large", exc.detail, "body")
+            return
         verdict = json_depth_exceeds(body, self.max_depth)
         if verdict is None:
             await _answer(send, 400, "malformed_json", "request body is not valid JSON", "body")

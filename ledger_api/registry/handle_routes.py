@@ -27,7 +27,8 @@ def resolve(
     identifier: str, session: SessionDep, request: Request, caller: CallerDep
 ) -> JSONResponse:
     """Resolve an identifier (or a terminal's address) to its metadata and ledger links; an
-    identifier of an enterprise the caller may not see resolves as unknown."""
+    identifier the caller may not read (its enterprise hidden, or, for a terminal key, any but
+    a terminal's address) resolves as unknown."""
     base = str(request.base_url).rstrip("/")
     status, body = resolve_handle(session, caller, base, identifier)
     # Answered as built: Handle tooling reads these bodies, absent keys and all.

@@ -1,5 +1,10 @@
 """Identifier resolution in the Handle.net REST shape: what an identifier (or a terminal's
-address) resolves to, for the caller who asks."""
+address) resolves to, for the caller who asks.
+
+A handle answers only what the resource it names would answer the same caller: enterprise,
+source and evaluation handles need a role that reads them (``READER_ROLES``: not a terminal),
+a terminal's address any role, and every one the caller's sight of the enterprise. Anything
+else resolves exactly as an identifier that does not exist."""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from urllib.parse import quote
 from sqlalchemy import select
 from sqlmodel import Session
 
-from ledger_api.access.deps import Caller, sees
+from ledger_api.access.deps import READER_ROLES, Caller, sees
 from ledger_api.core.models import Device, DeviceBinding, EmissionSource, Enterprise, Evaluation
 from ledger_api.registry.checks import checksum_address
 from ledger_api.registry.events import device_events
@@ -113,11 +118,15 @@ def _device(session: Session, base: str, address: str, visible: Visible) -> list
 def resolve_handle(
     session: Session, caller: Caller, base: str, identifier: str
 ) -> tuple[int, dict[str, Any]]:
-    """The HTTP status and Handle body for ``identifier``; an identifier of an enterprise the
-    caller may not see resolves as unknown."""
+    """The HTTP status and Handle body for ``identifier``; an identifier the caller may not
+    read (its enterprise hidden, or its kind not for the caller's role) resolves as unknown."""
 
     def visible(enterprise_id: int | None) -> bool:
         return enterprise_id is not None and sees(session, caller, enterprise_id)
+
+    def readable(enterprise_id: int | None) -> bool:
+        # GET /v1/enterprises/…, …/sources and /v1/evaluations/… let READER_ROLES in only
+        return caller.role in READER_ROLES and visible(enterprise_id)
 
     if identifier.startswith("0x") and len(identifier) == 42:
         values = _device(session, base, checksum_address(identifier, "identifier"), visible)
@@ -136,7 +145,7 @@ def resolve_handle(
             (
                 v
                 for f in (_enterprise, _source, _evaluation)
-                if (v := f(session, base, handle, visible)) is not None
+                if (v := f(session, base, handle, readable)) is not None
             ),
             None,
         )

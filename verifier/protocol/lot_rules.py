@@ -9,7 +9,8 @@ verdict from the same bytes, so nothing here reads a clock, a database or the ch
 
 Rules are checked in this order; the first broken one is raised.
 
-* ``issue``: ``asset_exists``, ``prev_not_zero``, ``recipient_not_allowed``, ``range_invalid``.
+* ``issue``: ``asset_exists``, ``prev_not_zero``, ``recipient_not_allowed``, ``range_invalid``,
+  ``non_canonical_serial_prefix`` (:func:`check_serial_prefix`).
 * otherwise: ``unknown_asset``, ``stale_prev``, ``terms_mismatch``, ``range_invalid``,
   ``range_outside_lot``, ``already_retired``, ``insufficient_holding``, then
   ``recipient_required`` / ``recipient_is_owner`` (transfer) or ``recipient_not_allowed``
@@ -22,6 +23,7 @@ never saw.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
@@ -49,12 +51,14 @@ __all__ = [
     "RecipientIsOwner",
     "RecipientNotAllowed",
     "RecipientRequired",
+    "SerialPrefixNotCanonical",
     "SerialRange",
     "StalePrev",
     "TermsMismatch",
     "UnknownAsset",
     "apply",
     "balances",
+    "check_serial_prefix",
     "holdings",
     "journal_lines",
     "ranges_within",
@@ -115,6 +119,14 @@ class RecipientRequired(AssetRuleError):
 
 class RecipientIsOwner(AssetRuleError):
     code = "recipient_is_owner"
+
+
+class SerialPrefixNotCanonical(AssetRuleError):
+    """The serial prefix is not written in its one canonical form (see
+    :func:`check_serial_prefix`). Not in :data:`RULE_CODES`, which lists the rules relating an
+    operation to the lot's history; this one is about the issue's own terms."""
+
+    code = "non_canonical_serial_prefix"
 
 
 RULE_CODES: tuple[str, ...] = tuple(
@@ -227,6 +239,36 @@ class JournalLine:
 
 # --- the rules ------------------------------------------------------------------------------
 
+# Printable ASCII without space and without lower-case letters: one spelling per registry block.
+_CANONICAL_SERIAL_PREFIX = re.compile(r"[!-`{-~]{1,64}")
+
+
+def check_serial_prefix(prefix: object) -> str:
+    """Return ``prefix`` if it is in canonical form, else raise
+    :class:`SerialPrefixNotCanonical` (field ``serialPrefix``).
+
+    Canonical: 1-64 printable ASCII characters, none of them a space, none a lower-case letter.
+    Lots of one programme may not share serials under one prefix, and a prefix that differs
+    only in case, surrounding or inner spaces, an invisible or a look-alike character would
+    otherwise name the same registry block twice. The prefix is signed, so it is refused, never
+    rewritten: the signer must sign the canonical spelling.
+    """
+    if isinstance(prefix, str) and _CANONICAL_SERIAL_PREFIX.fullmatch(prefix):
+        return prefix
+    if not isinstance(prefix, str) or not 1 <= len(prefix) <= 64:
+        reason = "must be 1..64 characters"
+    elif prefix != prefix.strip():
+        reason = "has surrounding whitespace"
+    elif any(c.isspace() for c in prefix):
+        reason = "contains whitespace"
+    elif not prefix.isascii():
+        reason = "contains a non-ASCII (look-alike or invisible) character"
+    elif not prefix.isprintable():
+        reason = "contains a control character"
+    else:
+        reason = f"has lower-case letters; write it as {prefix.upper()!r}"
+    raise SerialPrefixNotCanonical(f"serialPrefix {prefix!r} {reason}", "serialPrefix")
+
 
 def _check_issue(state: LotState | None, op: AssetOperation) -> None:
     if state is not None:
@@ -239,6 +281,7 @@ def _check_issue(state: LotState | None, op: AssetOperation) -> None:
         )
     if op.first > op.last:
         raise RangeInvalid(f"first {op.first} is after last {op.last}", "last")
+    check_serial_prefix(op.serial_prefix)
 
 
 def _check_terms(state: LotState, op: AssetOperation) -> None:

@@ -291,13 +291,13 @@ ENDPOINTS = [
     ),
     Endpoint("ratings", READERS, True, lambda w, e: ("GET", f"/v1/enterprises/{e}/ratings", None)),
     Endpoint("figures", READERS, True, lambda w, e: ("GET", f"/v1/enterprises/{e}/figures", None)),
-    Endpoint("resolve", EVERYONE, True, lambda w, e: ("GET", f"/api/handles/{e}", None)),
+    Endpoint("resolve", READERS, True, lambda w, e: ("GET", f"/api/handles/{e}", None)),
     Endpoint(
-        "resolve source", EVERYONE, True, lambda w, e: ("GET", f"/api/handles/{SOURCES[e]}", None)
+        "resolve source", READERS, True, lambda w, e: ("GET", f"/api/handles/{SOURCES[e]}", None)
     ),
     Endpoint(
         "resolve evaluation",
-        EVERYONE,
+        READERS,
         True,
         lambda w, e: ("GET", f"/api/handles/{w.evaluations[e]}", None),
     ),
