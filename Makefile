@@ -6,16 +6,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
+# Swagger UI, Redoc and ECharts, copied out of node_modules so the pages load nothing from a CDN.
+VENDOR_STAMP := ledger_api/web/static/vendor/.built
+# The browser verifier, bundled from web-verifier/ (built, not committed: esbuild takes a second).
+VERIFIER_JS := ledger_api/web/static/verifier/verifier.js
 
-.PHONY: demo test bench lint setup postgres contracts clean
+.PHONY: demo test bench lint setup postgres chromium contracts clean
 
 demo: setup
 	$(BIN)/carbon-ledger-demo
 
-test: setup postgres
+test: setup postgres chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadfile
 
 bench: setup
 	$(BIN)/python bench/run_all.py
@@ -24,7 +28,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-setup: $(PY_STAMP) $(NPM_STAMP)
+setup: $(PY_STAMP) $(NPM_STAMP) $(VENDOR_STAMP) $(VERIFIER_JS)
 
 $(PY_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +42,18 @@ $(NPM_STAMP): package.json package-lock.json
 
 postgres:
 	scripts/ensure-postgres.sh
+
+# The browser tests drive the system Chromium.
+chromium:
+	scripts/ensure-chromium.sh
+
+$(VENDOR_STAMP): $(NPM_STAMP) scripts/vendor-web-assets.sh
+	scripts/vendor-web-assets.sh
+	touch $@
+
+$(VERIFIER_JS): $(NPM_STAMP) $(shell find web-verifier/src -type f) verifier/trusted_contracts.json verifier/trusted_reference.json
+	node_modules/.bin/esbuild web-verifier/src/index.mjs --bundle --format=esm --minify \
+		--log-level=warning --outfile=$@
 
 contracts: setup
 	$(BIN)/carbon-ledger contracts build

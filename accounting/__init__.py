@@ -87,6 +87,7 @@ from accounting.readers import (
 )
 from accounting.result import ENGINE_VERSION, Line, LineBasis, Result
 from accounting.samples import load_sample, sample_path
+from accounting.spreadsheets import FileLimitError, FileLimits
 
 __all__ = [
     "ACTIVITIES",
@@ -172,3 +173,6 @@ __all__ += [
     "population_averages",
     "ruleset_for",
 ]
+
+# Reading untrusted files within bounds (docs/security.md, "Uploads").
+__all__ += ["FileLimitError", "FileLimits"]

@@ -173,6 +173,12 @@ class InvalidIndustryAverageError(AccountingError):
     code = "invalid_industry_average"
 
 
+class PopulationTooSmallError(AccountingError):
+    """Fewer peers than the minimum: an average of a few firms discloses their figures."""
+
+    code = "population_too_small"
+
+
 class RulesetNotApplicableError(AccountingError):
     """The ruleset does not cover the industry, the year or the region asked for."""
 

@@ -4,12 +4,14 @@ Numbers are read from their decimal text, never through binary floating point: J
 literals are parsed straight to Decimal, CSV cells are text. XLSX stores numeric cells as
 doubles; openpyxl hands them over as floats, so a numeric cell is read from the shortest decimal
 text that round-trips to the stored double (what Excel shows and wrote) — text cells are exact.
+
+Files are read within ``FileLimits`` (``accounting.spreadsheets``): its size first, then a
+workbook's archive and XML, then every row as it is read; over a limit is ``FileLimitError``.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
@@ -20,22 +22,36 @@ from typing import Any
 from accounting.errors import InventoryFormatError
 from accounting.inventory import Entry, Inventory
 from accounting.numbers import decimal_str
+from accounting.spreadsheets import (
+    FileLimits,
+    check_size,
+    csv_rows,
+    excerpt,
+    open_xlsx,
+    sheet_rows,
+)
 
 HEADER_FIELDS = ("enterprise_id", "industry", "period_start", "period_end", "boundary")
 ENTRY_COLUMNS = ("activity", "quantity", "unit", "factor", "source_id")
 PARAM_PREFIX = "param."
 
 
-def read_inventory(path: str | Path) -> Inventory:
+def read_inventory(path: str | Path, limits: FileLimits | None = None) -> Inventory:
     """Read an inventory file; the format follows the suffix (.json, .csv, .xlsx)."""
     path = Path(path)
+    limits = limits or FileLimits()
     suffix = path.suffix.lower()
+    if suffix in (".json", ".csv", ".xlsx"):
+        check_size(path.stat().st_size, limits)
     if suffix == ".json":
         return inventory_from_json(path.read_text(encoding="utf-8"))
     if suffix == ".csv":
-        return inventory_from_rows(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+        try:
+            return inventory_from_rows(csv_rows(path.read_text(encoding="utf-8-sig"), limits))
+        except csv.Error as exc:
+            raise InventoryFormatError(f"not a CSV file: {excerpt(exc)}", field="file") from None
     if suffix == ".xlsx":
-        return inventory_from_rows(_xlsx_rows(path))
+        return inventory_from_rows(_xlsx_rows(path, limits))
     raise InventoryFormatError(
         f"unsupported inventory file type {suffix!r} (use .json, .csv or .xlsx)", field="file"
     )
@@ -220,12 +236,16 @@ def _row_entry(columns: list[str], cells: list[Any]) -> dict[str, Any]:
     return entry
 
 
-def _xlsx_rows(path: Path) -> Iterable[Sequence[Any]]:
-    from openpyxl import load_workbook
-
-    workbook = load_workbook(path, read_only=True, data_only=True)
+def _xlsx_rows(path: Path, limits: FileLimits) -> Iterable[Sequence[Any]]:
+    try:
+        workbook = open_xlsx(path, limits, data_only=True)
+    except ValueError as exc:
+        raise InventoryFormatError(str(exc), field="file") from None
     try:
         sheet = workbook["inventory"] if "inventory" in workbook.sheetnames else workbook.active
-        yield from sheet.iter_rows(values_only=True)
+        for cells in sheet_rows(sheet, limits):
+            yield tuple(getattr(c, "value", None) for c in cells)
+    except ValueError as exc:  # a cell openpyxl cannot convert, e.g. a number that is not one
+        raise InventoryFormatError(f"unreadable cell: {excerpt(exc)}", field="file") from None
     finally:
         workbook.close()

@@ -26,7 +26,7 @@ import coincurve
 
 from anchoring.batching import BuiltBatch, PendingLeaf, build_batch
 from verifier.checks.record import parse_bundle, verify_record
-from verifier.formats.record import AnchorLocation, BatchJson, LeafJson, RecordProofBundle
+from verifier.formats.record import AnchorLocation, LeafJson, RecordProofBundle
 from verifier.protocol.keccak import keccak256, to_checksum_address
 from verifier.protocol.leaves import LeafKind, activity_record_leaf
 from verifier.protocol.typed_data import (
@@ -72,7 +72,9 @@ def _batch(domain: Domain, leaves: int) -> tuple[BuiltBatch, ActivityRecord, byt
         signature = sign_record(key, domain, record)
         first = first or (record, signature)
         leaf = activity_record_leaf(domain, record, signature)
-        pending.append(PendingLeaf(seq, LeafKind.ACTIVITY_RECORD, leaf.hash(), device, seq, "E"))
+        pending.append(
+            PendingLeaf(seq, LeafKind.ACTIVITY_RECORD, leaf.hash(), device, seq, record.enterprise)
+        )
     assert first is not None
     return build_batch(pending), *first
 
@@ -87,12 +89,7 @@ def _bundle(
         signature=_hex(sig),
         leaf=LeafJson(kind=1, digest=_hex(leaf.digest), aux=_hex(leaf.aux), hash=_hex(leaf.hash())),
         proof=tuple(_hex(p) for p in proof),
-        batch=BatchJson(
-            root=_hex(batch.root),
-            leafCount=batch.tree.leaf_count,
-            manifestHash=_hex(batch.manifest_hash),
-            manifest=batch.manifest,
-        ),
+        batch=batch.batch_json(record.enterprise),
         anchor=AnchorLocation(chainId=domain.chain_id, contract=domain.verifying_contract, **where),
     )
 

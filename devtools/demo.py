@@ -12,7 +12,9 @@ import json
 import secrets
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +24,15 @@ from rich.table import Table
 
 from accounting import account, report
 from accounting.from_records import RecordQuantity, inventory_from_records
+from accounting.grid import GRID_ACTIVITIES
 from anchoring.deployment import deploy
 from anchoring.devchain import DevChain
-from devtools.demo_assets import book_assets, financier_view
-from devtools.demo_plan import DEMO_RULESET, ENTERPRISES, DemoEnterprise, Reading, readings
+from devtools.declarations import declare_added_value
+from devtools.demo_assets import book_assets, enterprise_key, financier_view
+from devtools.demo_plan import ENTERPRISES, DemoEnterprise, Reading, readings
+from devtools.demo_portal import issue_portal_keys, portal_users, print_portal
 from devtools.local_server import ServerProcess, running_server
+from devtools.seeding import sign_registry
 from ledger_api.commands.runtime import chain, clean_errors, console, operator
 from ledger_api.commands.serve import build_worker
 from ledger_api.core.config import Settings, get_settings
@@ -58,7 +64,7 @@ def demo() -> None:
         _resolve(server, ENTERPRISES[0].identifier)
         _account(signed)
         proof_file = _fetch_proof(settings, server, domain, signed["alu"][0])
-        evaluations = {e.key: _evaluate(server, e) for e in ENTERPRISES}
+        evaluations = {e.key: _evaluate(settings, server, domain, e) for e in ENTERPRISES}
         _anchor(settings)
         _grades(evaluations)
         _write_report(settings, server, evaluations["alu"])
@@ -67,10 +73,13 @@ def demo() -> None:
         book_assets(settings, server, domain, steel, alu)
         _anchor(settings)
         asset_file = financier_view(settings, server, steel)
+        users = portal_users(steel)
+        issue_portal_keys(settings, server, users)
     _verify("record", proof_file, settings.rpc_url)
     _verify("figure", figure_file, settings.rpc_url)
     _verify("asset", asset_file, settings.rpc_url)
     console.print("chain still running; stop it with `carbon-ledger chain down`")
+    print_portal(settings, users)
 
 
 def _terminal(settings: Settings, enterprise: DemoEnterprise, source: str) -> Terminal:
@@ -89,34 +98,46 @@ def _terminal(settings: Settings, enterprise: DemoEnterprise, source: str) -> Te
 
 
 def _register(
-    http: httpx.Client, enterprise: DemoEnterprise, terminals: dict[str, Terminal]
+    server: ServerProcess,
+    http: httpx.Client,
+    enterprise: DemoEnterprise,
+    terminals: dict[str, Terminal],
+    key: Terminal,
 ) -> None:
-    """Register enterprise, sources and terminals; what exists already is left alone."""
-    calls = [
-        (
-            "/v1/enterprises",
-            {
-                "identifier": enterprise.identifier,
-                "name": f"{enterprise.name_zh} {enterprise.name}",
-                "industry": enterprise.industry,
-                "region": enterprise.region,
-            },
+    """The registrar enrols the enterprise with its signer key; the enterprise then signs its
+    sources and terminals as registry operations. What exists already is left alone."""
+    body = {
+        "identifier": enterprise.identifier,
+        "name": f"{enterprise.name_zh} {enterprise.name}",
+        "industry": enterprise.industry,
+        "region": enterprise.region,
+        "signer": key.address,
+    }
+    response = http.post("/v1/enterprises", json=body)
+    if response.status_code not in (201, 409):
+        raise RuntimeError(f"registration failed: {response.text}")
+    head = http.get(f"/v1/enterprises/{enterprise.identifier}/registry-head")
+    if head.status_code != 200:
+        raise RuntimeError(
+            f"{enterprise.identifier} was enrolled by an older demo without a signer key, so its "
+            "figures cannot verify: move the data directory's ledger.sqlite aside and run again"
         )
-    ]
-    calls += [
-        (
-            f"/v1/enterprises/{enterprise.identifier}/sources",
-            {"identifier": s, "name": s.rsplit("-01-", 1)[-1]},
-        )
+    known = {
+        s["identifier"] for s in http.get(f"/v1/enterprises/{enterprise.identifier}/sources").json()
+    }
+    changes: list[tuple[str, str, dict[str, Any]]] = [
+        ("source.registered", s, {"name": s.rsplit("-01-", 1)[-1], "metadata": None})
         for s in terminals
+        if s not in known
     ]
-    calls += [
-        ("/v1/devices", {"address": t.address, "enterprise": enterprise.identifier, "sources": [s]})
+    changes += [
+        ("device.registered", t.address, {"sources": [s], "metadata": None, "firstSeq": 1})
         for s, t in terminals.items()
+        if http.get(f"/v1/devices/{t.address}").status_code == 404
     ]
-    for path, body in calls:
-        response = http.post(path, json=body)
-        if response.status_code not in (201, 409):
+    if changes:
+        response = sign_registry(server, enterprise.identifier, changes, key=key)
+        if response.status_code != 201:
             raise RuntimeError(f"registration failed: {response.text}")
 
 
@@ -167,7 +188,7 @@ def _ingest(
         s: _terminal(settings, enterprise, s) for s in dict.fromkeys(r.source for r in plan)
     }
     with server.client(timeout=60) as http:
-        _register(http, enterprise, terminals)
+        _register(server, http, enterprise, terminals, enterprise_key(settings, enterprise))
         key_id, token = _gateway_key(http, enterprise)
     signed = _sign(domain, enterprise, terminals, plan)
     stored = duplicates = 0
@@ -260,7 +281,21 @@ def _fetch_proof(
     return path
 
 
-def _evaluate(server: ServerProcess, enterprise: DemoEnterprise) -> dict[str, Any]:
+def _declare(
+    settings: Settings, http: httpx.Client, domain: Domain, enterprise: DemoEnterprise
+) -> None:
+    """The enterprise signs its month's added value with its key, so its grade is attested."""
+    sample, key = enterprise.inventory(), enterprise_key(settings, enterprise)
+    period = (sample.period_start, sample.period_end)
+    value = Decimal(enterprise.added_value)
+    declared = declare_added_value(http, domain, key, enterprise.identifier, period, value)
+    if declared.status_code >= 400:
+        raise RuntimeError(f"declaration failed: {declared.text}")
+
+
+def _evaluate(
+    settings: Settings, server: ServerProcess, domain: Domain, enterprise: DemoEnterprise
+) -> dict[str, Any]:
     """Evaluate the sample month, unless an evaluation of it is on record already."""
     sample = enterprise.inventory()
     start, end = sample.period_start.isoformat(), sample.period_end.isoformat()
@@ -269,13 +304,24 @@ def _evaluate(server: ServerProcess, enterprise: DemoEnterprise) -> dict[str, An
         done = [h for h in history if (h["periodStart"], h["periodEnd"]) == (start, end)]
         if done:
             return http.get(f"/v1/evaluations/{done[-1]['evaluation']}").json()
+        _declare(settings, http, domain, enterprise)
+        # The enterprise confirms its registry after the month: the figure proof then shows
+        # that no registry change in force for the month was withheld.
+        key = enterprise_key(settings, enterprise)
+        change = ("registry.checkpoint", enterprise.identifier, {})
+        closed = sign_registry(server, enterprise.identifier, [change], int(time.time()), key)
+        if closed.status_code != 201:
+            raise RuntimeError(f"registry checkpoint failed: {closed.text}")
         body = {
             "enterprise": enterprise.identifier,
             "periodStart": start,
             "periodEnd": end,
             "addedValue": enterprise.added_value,
-            "ruleset": DEMO_RULESET,
-            "factorChoices": dict(sample.factor_choices),
+            # The region picks the grid factor and the ruleset: the samples' own grid choices
+            # are for `carbon-ledger calc`, not for a registered enterprise.
+            "factorChoices": {
+                k: v for k, v in sample.factor_choices.items() if k not in GRID_ACTIVITIES
+            },
         }
         if enterprise.product_output:
             body["productOutput"] = enterprise.product_output
@@ -286,18 +332,23 @@ def _evaluate(server: ServerProcess, enterprise: DemoEnterprise) -> dict[str, An
 
 
 def _grades(evaluations: dict[str, dict[str, Any]]) -> None:
-    table = Table(title="碳效评价 Carbon-efficiency evaluation (ruleset " + DEMO_RULESET + ")")
-    for column in ("enterprise", "total tCO2e", "L t/万元", "level", "K", "grade"):
+    table = Table(title="碳效评价 Carbon-efficiency evaluation (grid factor and ruleset by region)")
+    columns = ("enterprise", "total tCO2e", "grid factor", "L t/万元", "K", "grade", "status")
+    for column in columns:
         table.add_column(column, justify="left" if column == "enterprise" else "right")
     for evaluation in evaluations.values():
-        rating = evaluation["entry"]["rating"]
+        entry = evaluation["entry"]
+        rating, grading = entry["rating"], entry.get("grading") or {}
+        grid = entry["accounting"].get("gridFactor") or {}
+        intensity = (rating or grading).get("L", {}).get("reported", "–")
         table.add_row(
             evaluation["enterprise"],
             evaluation["total"],
-            rating["L"]["reported"],
-            rating["level"],
-            rating["K"]["reported"],
-            str(rating["grade"]),
+            f"{grid.get('factor', 'default')} {grid.get('value', '')}",
+            intensity,
+            rating["K"]["reported"] if rating else "–",
+            str(rating["grade"]) if rating else "–",
+            grading.get("status", "graded").replace("_", " "),
         )
     console.print(table)
 

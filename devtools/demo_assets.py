@@ -1,9 +1,11 @@
 """The demo's carbon-asset book and the financier's view of it.
 
-The steelworks is issued 50,000 national-ETS allowances (CEA, vintage 2025), transfers 12,000
-to the aluminium smelter and retires 3,000; each operation is signed with the enterprise's own
-asset key and anchored. A bank the steelworks consented to then reads its profile and fetches
-the proof of the retirement. A second run finds the lot and leaves it as it is.
+The CEA programme's issuer key (named by the demo's admin) issues the steelworks 50,000
+national-ETS allowances (CEA, vintage 2025); the steelworks transfers 12,000 to the aluminium
+smelter, which accepts them, and retires 3,000. The issue is signed by the issuer key, every
+other operation by the acting enterprise's own key, and each is anchored. A bank the
+steelworks consented to then reads its profile and fetches the proof of the retirement. A
+second run finds the lot and leaves it as it is.
 """
 
 from __future__ import annotations
@@ -24,14 +26,21 @@ from terminal.client import Terminal
 from verifier.protocol.asset_ops import ZERO_PREV, AssetOperation
 from verifier.protocol.typed_data import Domain
 
-LOT = f"{PREFIX}/CL-AST-CEA2025-STEEL-01"
-ISSUED = (1, 50_000)
-TRANSFERRED = (1, 12_000)
-RETIRED = (12_001, 15_000)
+# Lot 01 (serials 1..50,000) was self-issued by demos before issues needed the programme's
+# issuer key; its proof no longer verifies, so this lot takes the next block of serials.
+LOT = f"{PREFIX}/CL-AST-CEA2025-STEEL-02"
+ISSUED = (50_001, 100_000)
+TRANSFERRED = (50_001, 62_000)
+RETIRED = (62_001, 65_000)
+PROGRAM = "CEA"
 BANK = "green-bank"
 
 
-def _asset_key(settings: Settings, enterprise: DemoEnterprise) -> Terminal:
+def enterprise_key(settings: Settings, enterprise: DemoEnterprise) -> Terminal:
+    return _key(settings, enterprise.key)
+
+
+def _key(settings: Settings, name: str) -> Terminal:
     folder = settings.data_dir / "enterprise-keys"
     folder.mkdir(parents=True, exist_ok=True)
     passphrase_file = folder / "passphrase"
@@ -40,7 +49,7 @@ def _asset_key(settings: Settings, enterprise: DemoEnterprise) -> Terminal:
         passphrase_file.write_text(secrets.token_urlsafe(24))
     # Throwaway dev keys: a cheap scrypt, as for the demo's terminals.
     return Terminal.load_or_create(
-        folder / f"{enterprise.key}.json", passphrase_file.read_text(), scrypt_n=2**12
+        folder / f"{name}.json", passphrase_file.read_text(), scrypt_n=2**12
     )
 
 
@@ -59,41 +68,44 @@ def book_assets(
     steel: DemoEnterprise,
     alu: DemoEnterprise,
 ) -> None:
-    """Issue, transfer and retire on the demo lot, unless it exists already."""
+    """Issue, transfer, accept and retire on the demo lot, unless it exists already."""
     if server.get(f"/v1/assets/{LOT}").status_code == 200:
         console.print(f"[bold]assets[/bold]   lot {LOT} already on the books")
         return
-    key = _asset_key(settings, steel)
-    for enterprise in (steel, alu):
-        signer = {"address": _asset_key(settings, enterprise).address}
-        _post(server, f"/v1/enterprises/{enterprise.identifier}/signer", signer, "PUT")
+    issuer = _key(settings, f"issuer-{PROGRAM}")
+    _post(server, f"/v1/programs/{PROGRAM}/issuer", {"address": issuer.address}, "PUT")
+    keys = {e.identifier: (f"{e.key}'s", enterprise_key(settings, e)) for e in (steel, alu)}
+    for identifier, (_, key) in keys.items():
+        _post(server, f"/v1/enterprises/{identifier}/signer", {"address": key.address}, "PUT")
     head = ZERO_PREV
     steps = [
-        ("issue", ISSUED, "", "CN-ETS issuance HB-2025-0001"),
-        ("transfer", TRANSFERRED, alu.identifier, "allowance sale, contract 2026-17"),
-        ("retire", RETIRED, "", "voluntary cancellation for 2025 operations"),
+        ("issue", ISSUED, steel, "", "CN-ETS issuance HB-2025-0001"),
+        ("transfer", TRANSFERRED, steel, alu.identifier, "allowance sale, contract 2026-17"),
+        ("accept", TRANSFERRED, alu, "", "received under contract 2026-17"),
+        ("retire", RETIRED, steel, "", "voluntary cancellation for 2025 operations"),
     ]
-    for action, (first, last), recipient, reference in steps:
+    for action, (first, last), owner, recipient, reference in steps:
         op = AssetOperation(
             action=action,
             asset=LOT,
-            program="CEA",
+            program=PROGRAM,
             vintage=2025,
             serial_prefix="CN-CEA-2025-HB-",
             first=first,
             last=last,
-            owner=steel.identifier,
+            owner=owner.identifier,
             recipient=recipient,
             prev=head,
             reference=reference,
             timestamp=int(time.time()),
         )
+        whose, key = (f"the {PROGRAM} issuer's", issuer) if action == "issue" else keys[op.owner]
         body = {"operation": op.to_message(), "signature": key.sign_asset_operation(domain, op)}
         stored = _post(server, "/v1/asset-operations", body)
         head = bytes.fromhex(stored["digest"][2:])
         console.print(
             f"[bold]assets[/bold]   {action} {last - first + 1} CEA-2025 ({first}..{last}) "
-            f"signed by {steel.key}'s asset key -> {stored['digest'][:18]}…"
+            f"signed by {whose} key -> {stored['digest'][:18]}…"
         )
 
 

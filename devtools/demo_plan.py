@@ -23,8 +23,8 @@ class DemoEnterprise:
     industry: str
     name: str
     name_zh: str
-    region: str
-    added_value: str  # 万元 for the sample month: chosen so the five grades differ
+    region: str  # GB/T 2260 division code
+    added_value: str  # 万元 for the sample month
     product_output: str | None = None  # t of main product in the month
 
     @property
@@ -39,28 +39,31 @@ class DemoEnterprise:
         return load_sample(self.industry)
 
 
+# Regions are GB/T 2260 division codes: the evaluation takes the grid factor of the province and
+# the grading ruleset of the region. Only Huzhou (3305xx) has a ruleset, so the glass works
+# (Changxing county) and the filter maker (Deqing county) are graded; the other three are
+# evaluated and marked not gradable.
 ENTERPRISES = (
-    DemoEnterprise("glass", "flat_glass", "Float glass works", "浮法玻璃厂", "Zhejiang", "1600"),
+    DemoEnterprise("glass", "flat_glass", "Float glass works", "浮法玻璃厂", "330522", "1600"),
     DemoEnterprise(
-        "chem", "chemicals", "Chemical new materials", "化工新材料企业", "Jiangsu", "80000"
+        "chem", "chemicals", "Chemical new materials", "化工新材料企业", "320000", "80000"
     ),
     DemoEnterprise(
-        "steel", "iron_steel", "Integrated steelworks", "钢铁联合企业", "Hebei", "60000"
+        "steel", "iron_steel", "Integrated steelworks", "钢铁联合企业", "130000", "60000"
     ),
     DemoEnterprise(
-        "auto", "automotive", "Automotive filter maker", "汽车滤清器企业", "Zhejiang", "5200"
+        "auto", "automotive", "Automotive filter maker", "汽车滤清器企业", "330521", "5200"
     ),
     DemoEnterprise(
         "alu",
         "aluminium",
         "Electrolytic aluminium smelter",
         "电解铝企业",
-        "Yunnan",
+        "530000",
         "2000",
         "30150",
     ),
 )
-DEMO_RULESET = "zj-huzhou-2021"
 
 
 @dataclass(frozen=True)

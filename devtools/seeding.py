@@ -4,14 +4,68 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
+
+import httpx
+import rfc8785
 
 from devtools.local_server import ServerProcess
 from ledger_api.registry.metadata_templates import PUBLIC_ID
 from terminal.client import SignedRecord, Terminal
+from verifier.protocol.keccak import keccak256
+from verifier.protocol.registry_ops import (
+    RegistryOperation,
+    event_digest,
+    signed_event,
+)
 from verifier.protocol.typed_data import ActivityRecord, Domain
 
 PERIOD_START = 1_767_225_600  # 2026-01-01T00:00:00Z
 HOUR = 3_600
+
+
+# Registry operations are dated from here on (2020-01-01), so the tests' sources and terminals
+# are in force for any period they evaluate.
+EFFECTIVE = 1_577_836_800
+
+
+def enterprise_key(enterprise: str) -> Terminal:
+    """A dev enterprise's signer key, derived from its identifier so every helper of a test
+    run can sign for it; dev and test ledgers only, like the dev chain's accounts."""
+    return Terminal(keccak256(b"carbon-ledger dev enterprise key\x00" + enterprise.encode()))
+
+
+def sign_registry(
+    server: ServerProcess,
+    enterprise: str,
+    changes: Sequence[tuple[str, str, dict[str, Any]]],
+    effective: int = EFFECTIVE,
+    key: Terminal | None = None,
+) -> httpx.Response:
+    """Sign ``(action, subject, details)`` changes after the enterprise's chain head with its
+    key and submit them in one request."""
+    with server.client() as http:
+        head = http.get(f"/v1/enterprises/{enterprise}/registry-head").json()
+        domain = server.ledger_client().domain()
+        signer = key or enterprise_key(enterprise)
+        prev, operations = bytes.fromhex(head["digest"][2:]), []
+        for n, (action, subject, details) in enumerate(changes, start=head["index"] + 1):
+            op = RegistryOperation(
+                action, enterprise, subject, rfc8785.dumps(details).decode(), n, prev, effective
+            )
+            signature = signer.sign_registry_operation(domain, op)
+            operations.append({"operation": op.to_message(), "signature": "0x" + signature.hex()})
+            # The next operation names this one's event, which the ledger builds from it.
+            prev = event_digest(signed_event(op, signature))
+        return http.post("/v1/registry-operations", json={"operations": operations})
+
+
+def revoke(
+    server: ServerProcess, enterprise: str, device: str, last_seq: int | None, reason: str = ""
+) -> httpx.Response:
+    """The enterprise revokes its terminal, stating the last reading it accepts from it."""
+    details = {"lastSeq": last_seq, "reason": reason or None}
+    return sign_registry(server, enterprise, [("device.revoked", device, details)])
 
 
 def register(
@@ -20,39 +74,29 @@ def register(
     sources: Sequence[str],
     terminal: Terminal,
     industry: str = "iron_steel",
+    region: str | None = None,
 ) -> None:
-    """Register an enterprise, its sources, and a terminal bound to all of them."""
+    """Register an enterprise with its signer key, then its sources and a terminal bound to all
+    of them as operations the enterprise signs."""
     with server.client() as http:
-        assert (
-            http.post(
-                "/v1/enterprises",
-                json={
-                    "identifier": enterprise,
-                    "name": enterprise,
-                    "industry": industry,
-                },
-            ).status_code
-            == 201
+        body = {
+            "identifier": enterprise,
+            "name": enterprise,
+            "industry": industry,
+            "region": region,
+            "signer": enterprise_key(enterprise).address,
+        }
+        assert http.post("/v1/enterprises", json=body).status_code == 201
+    for source in sources:
+        answer = sign_registry(
+            server,
+            enterprise,
+            [("source.registered", source, {"name": source, "metadata": None})],
         )
-        for source in sources:
-            assert (
-                http.post(
-                    f"/v1/enterprises/{enterprise}/sources",
-                    json={"identifier": source, "name": source},
-                ).status_code
-                == 201
-            )
-        assert (
-            http.post(
-                "/v1/devices",
-                json={
-                    "address": terminal.address,
-                    "enterprise": enterprise,
-                    "sources": list(sources),
-                },
-            ).status_code
-            == 201
-        )
+        assert answer.status_code == 201, answer.text
+    details = {"sources": sorted(sources), "metadata": None, "firstSeq": 1}
+    answer = sign_registry(server, enterprise, [("device.registered", terminal.address, details)])
+    assert answer.status_code == 201, answer.text
 
 
 def reading(

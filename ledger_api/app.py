@@ -22,6 +22,7 @@ from ledger_api.financier import api as financier
 from ledger_api.ledger import api as ledger
 from ledger_api.registry import api as registry
 from ledger_api.registry.template_store import load_stored_templates
+from ledger_api.web import api as web
 
 #: One router per domain; each route's path is its own, so any order mounts the same API.
 SANE_RECURSION_LIMIT = 1000
@@ -44,14 +45,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="carbon-ledger",
         version="0.1.0",
         description="Trusted carbon ledger: signed activity data anchored on an EVM chain.",
+        # Served by the web package with self-hosted scripts, never a CDN's.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.ledger = context
     install_error_handlers(app)
     # Added last runs first: the request id is bound before the body limit can answer, and
     # the body limit counts bytes before the guard reads them.
-    app.add_middleware(JsonGuard)
+    app.add_middleware(JsonGuard, form_paths=web.FORM_PATHS)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestLog)
     for domain in DOMAINS:
         app.include_router(domain.router)
+    web.mount(app)
     return app

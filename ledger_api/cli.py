@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ledger_api.commands import calc, chain, contracts, evaluate, keys, serve
+from ledger_api.commands import calc, chain, contracts, evaluate, grade, keys, serve
 
 app = typer.Typer(
     name="carbon-ledger",
@@ -19,5 +19,6 @@ app.add_typer(keys.app, name="keys")
 app.command("deploy")(contracts.deploy)
 app.command("calc")(calc.calc)
 app.command("evaluate")(evaluate.evaluate)
+app.command("grade")(grade.grade_command)
 app.command("serve")(serve.serve)
 app.command("anchor")(serve.anchor)

@@ -19,7 +19,9 @@ import httpx
 from eth_account import Account
 
 from verifier.protocol.asset_ops import AssetOperation, sign_asset_operation
+from verifier.protocol.declarations import AddedValueDeclaration, sign_declaration
 from verifier.protocol.keccak import keccak256, to_checksum_address
+from verifier.protocol.registry_ops import RegistryOperation, sign_registry_operation
 from verifier.protocol.typed_data import ActivityRecord, Domain, attributes_hash, sign_record
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
@@ -99,6 +101,14 @@ class Terminal:
     def sign_asset_operation(self, domain: Domain, operation: AssetOperation) -> str:
         """Sign an asset operation; the 0x-hex signature the ledger API takes."""
         return "0x" + sign_asset_operation(self._key, domain, operation).hex()
+
+    def sign_declaration(self, domain: Domain, declaration: AddedValueDeclaration) -> str:
+        """Sign an enterprise's added-value declaration; the 0x-hex signature the API takes."""
+        return "0x" + sign_declaration(self._key, domain, declaration).hex()
+
+    def sign_registry_operation(self, domain: Domain, operation: RegistryOperation) -> bytes:
+        """Sign a registry operation of the enterprise whose key this is."""
+        return sign_registry_operation(self._key, domain, operation)
 
 
 def _retry_after(response: httpx.Response) -> float:

@@ -3,6 +3,7 @@
     carbon-verify record BUNDLE (--rpc URL | --offline) [--json] [--artifact PATH]
     carbon-verify figure BUNDLE (--rpc URL | --offline) [--json] [--artifact PATH]
     carbon-verify asset BUNDLE (--rpc URL | --offline) [--json] [--artifact PATH]
+    carbon-verify population BUNDLE (--rpc URL | --offline) [--json] [--artifact PATH]
 
 Exit codes: 0 valid, 1 invalid (the failed check is named), 2 cannot decide — a file that is
 missing or not a bundle, no RPC URL, an endpoint that does not answer or serves another chain
@@ -32,6 +33,12 @@ _COMMANDS: dict[str, tuple[str, str, str, str]] = {
     "record": ("record", "parse_bundle", "verify_record", "verify a record proof bundle"),
     "figure": ("figure", "parse_figure_bundle", "verify_figure", "verify a figure proof bundle"),
     "asset": ("asset", "parse_asset_bundle", "verify_asset", "verify a carbon-asset proof bundle"),
+    "population": (
+        "population",
+        "parse_population_bundle",
+        "verify_population",
+        "recompute a peer average from a regulator's population proof bundle",
+    ),
 }
 
 _EPILOG = """\
@@ -139,12 +146,14 @@ def _marks() -> dict[CheckStatus, str]:
             CheckStatus.PASSED: "ok",
             CheckStatus.FAILED: "XX",
             CheckStatus.SKIPPED: "--",
+            CheckStatus.WARNING: "!!",
             CheckStatus.NOT_RUN: "..",
         }
     return {
         CheckStatus.PASSED: "✓",
         CheckStatus.FAILED: "✗",
         CheckStatus.SKIPPED: "-",
+        CheckStatus.WARNING: "!",
         CheckStatus.NOT_RUN: "·",
     }
 
@@ -171,6 +180,9 @@ def _print_human(result: VerificationResult, figure: dict[str, str] | None) -> N
     summary = getattr(result, "summary", None)  # what an asset proof claims, as of when
     if summary:
         print(summary)
+    for check in result.checks:
+        if check.status is CheckStatus.WARNING:
+            print(f"WARNING: {check.name}: {check.detail}")
     if result.offline:
         print(
             "VALID offline: signatures, leaves and paths hold; the chain was NOT checked "

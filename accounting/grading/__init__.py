@@ -14,6 +14,7 @@ from accounting.errors import (
     InvalidProductOutputError,
     MissingAddedValueError,
     NegativeEmissionsError,
+    PopulationTooSmallError,
     RulesetFormatError,
     RulesetNotApplicableError,
     UnknownIndustryAverageError,
@@ -21,10 +22,13 @@ from accounting.errors import (
 )
 from accounting.grading.averages import (
     INTENSITY_UNIT,
+    PEERS_DEFINITION,
     POPULATION_DEFINITION,
     IndustryAverage,
     PopulationBasis,
+    PublishedPopulation,
     industry_average_from_population,
+    published_peer_average,
 )
 from accounting.grading.rating import (
     REPORT_PLACES,
@@ -33,7 +37,9 @@ from accounting.grading.rating import (
     Rating,
     grade,
     grade_many,
+    indicative_reasons,
     population_averages,
+    ungraded,
 )
 from accounting.grading.rulesets import (
     ProductBenchmark,
@@ -46,6 +52,7 @@ from accounting.grading.rulesets import (
 
 __all__ = [
     "INTENSITY_UNIT",
+    "PEERS_DEFINITION",
     "POPULATION_DEFINITION",
     "REPORT_PLACES",
     "GradingInput",
@@ -57,8 +64,10 @@ __all__ = [
     "MissingAddedValueError",
     "NegativeEmissionsError",
     "PopulationBasis",
+    "PopulationTooSmallError",
     "ProductBenchmark",
     "ProductIntensity",
+    "PublishedPopulation",
     "Rating",
     "Ruleset",
     "RulesetFormatError",
@@ -68,9 +77,12 @@ __all__ = [
     "available_rulesets",
     "grade",
     "grade_many",
+    "indicative_reasons",
     "industry_average_from_population",
     "load_ruleset",
     "parse_ruleset",
     "population_averages",
+    "published_peer_average",
     "ruleset_for",
+    "ungraded",
 ]

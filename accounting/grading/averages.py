@@ -22,14 +22,18 @@ from accounting.errors import (
     InvalidIndustryAverageError,
     MissingAddedValueError,
     NegativeEmissionsError,
+    PopulationTooSmallError,
 )
 from accounting.factors import Provenance, digest_document
-from accounting.numbers import CONTEXT, context, decimal_str
+from accounting.numbers import CONTEXT, context, decimal_str, report
 
 ORIGINS = ("ruleset", "population")
 INTENSITY_UNIT = "tCO2/万元"
 # The population definition, named so a result (and its digest) says which one was used.
 POPULATION_DEFINITION = "weighted/v1: sum(emissions_t) / sum(added_value_wan_yuan)"
+# What the ledger grades with since v1 disclosed member totals: the weighted average of the
+# firm's peers (itself left out), rounded, from at least a minimum number of them.
+PEERS_DEFINITION = "peers-weighted/v2: round(sum(emissions_t) / sum(added_value_wan_yuan))"
 
 # Sums and cross-products used for comparisons must be exact: trap any rounding.
 EXACT = CONTEXT.copy()
@@ -57,6 +61,29 @@ class PopulationBasis:
 
 
 @dataclass(frozen=True, slots=True)
+class PublishedPopulation:
+    """A peer average as published to the graded firm: no count, no totals, no members.
+
+    ``members_digest`` commits to the peers' anchored evaluation entries (keccak of their
+    sorted entry digests), so someone allowed to see every member can recompute the average,
+    while the firm learns nothing it could confirm a guess of a peer's figures against.
+    """
+
+    definition: str
+    places: int
+    min_members: int
+    members_digest: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "definition": self.definition,
+            "places": self.places,
+            "min_members": self.min_members,
+            "members_digest": self.members_digest,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class IndustryAverage:
     """An industry's average L for one year, as the exact fraction ``numerator / denominator``.
 
@@ -71,7 +98,7 @@ class IndustryAverage:
     numerator: Decimal
     denominator: Decimal = Decimal(1)
     provenance: Provenance | None = None
-    population: PopulationBasis | None = None
+    population: PopulationBasis | PublishedPopulation | None = None
 
     def __post_init__(self) -> None:
         # Each origin carries exactly its own evidence, so a rating always says where K came from.
@@ -182,3 +209,24 @@ def _digest(industry: str, year: int, pairs: list[tuple[Decimal, Decimal]]) -> s
             "members": members,
         }
     )
+
+
+def published_peer_average(
+    industry: str,
+    year: int,
+    peers: Iterable[tuple[Decimal, Decimal]],
+    published: PublishedPopulation,
+) -> IndustryAverage:
+    """The peers' weighted average rounded to ``published.places`` (half-even), the value a
+    firm is graded against. Grading on the rounded figure keeps K from disclosing the exact
+    fraction Σe ÷ Σv, whose digits would give the peers' totals back."""
+    pairs = list(peers)
+    if len(pairs) < published.min_members:
+        raise PopulationTooSmallError(
+            f"fewer than {published.min_members} peers in {industry!r} {year}: "
+            "a population average of so few would disclose their figures",
+            field="population",
+        )
+    exact = industry_average_from_population(industry, year, pairs)
+    value = report(exact.value, published.places)
+    return IndustryAverage(industry, year, "population", value, population=published)

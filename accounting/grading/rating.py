@@ -37,6 +37,8 @@ from accounting.grading.rulesets import PRODUCT_UNIT, ProductBenchmark, Ruleset,
 from accounting.numbers import context, decimal_str, reported_str
 
 REPORT_PLACES = 4
+# Statuses of a value that is not an official figure: a grade resting on one is indicative.
+PLACEHOLDER_STATUSES = ("illustrative", "recalled")
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +259,40 @@ def grade_many(
         except AccountingError as exc:
             raise exc.at(index) from None
     return tuple(out)
+
+
+def ungraded(emissions_t: Decimal, added_value_wan_yuan: Decimal | None) -> dict[str, Any]:
+    """What can be said of a period no ruleset grades: its emissions, added value and L, in
+    ``Rating.to_dict``'s form (no level, K or grade: those need a ruleset's bands and average)."""
+    e = check_emissions(emissions_t)
+    v = check_added_value(added_value_wan_yuan)
+    with context():
+        intensity = e / v
+    return {
+        "emissions_t": decimal_str(e),
+        "added_value_wan_yuan": decimal_str(v),
+        "L": _figure(intensity) | {"unit": INTENSITY_UNIT},
+    }
+
+
+def indicative_reasons(rating: Mapping[str, Any], ruleset: Ruleset) -> tuple[str, ...]:
+    """Why a rating (``Rating.to_dict`` form) is only indicative: each value the grade rests on
+    whose status is a placeholder. Empty when every one is verified, secondary or derived."""
+    reasons = []
+    average = rating["industry_average"]
+    status = (average.get("provenance") or {}).get("status")
+    if average["origin"] == "ruleset" and status in PLACEHOLDER_STATUSES:
+        reasons.append(
+            f"the industry average L {average['value']} for {average['industry']} "
+            f"{average['year']} is {status} (a placeholder, not an official statistic)"
+        )
+    for what, provenance in (
+        ("grade bands", ruleset.grade_provenance),
+        ("level bands", ruleset.level_provenance),
+    ):
+        if provenance.status in PLACEHOLDER_STATUSES:
+            reasons.append(f"the ruleset's {what} are {provenance.status}")
+    return tuple(reasons)
 
 
 def population_averages(inputs: Iterable[GradingInput], year: int) -> dict[str, IndustryAverage]:

@@ -32,6 +32,7 @@ from accounting.factors import Provenance, digest_document, parse_decimal, parse
 from accounting.grading.averages import IndustryAverage, ruleset_average
 from accounting.industries import ACCEPTED_INDUSTRIES
 from accounting.numbers import decimal_str
+from accounting.regions import RULESET_REGION_KEYS, read_region
 
 FORMAT = "carbon-ledger/ruleset/v1"
 STATUSES = (*FACTOR_STATUSES, "illustrative")
@@ -68,6 +69,9 @@ class Ruleset:
     version: str
     title: str
     region: str
+    # Division-code prefixes the ruleset covers (GB/T 2260): its ``region_codes``, or for a
+    # ruleset published before that key, the code its region key stands for.
+    region_codes: tuple[str, ...]
     first_year: int
     last_year: int
     digest: str
@@ -84,6 +88,14 @@ class Ruleset:
 
     def summary(self) -> dict[str, str]:
         return {"id": self.id, "version": self.version, "digest": self.digest}
+
+    def covers(self, region: str) -> bool:
+        """Whether an enterprise registered at ``region`` (its key or a division code or a
+        province name) lies inside this ruleset's region."""
+        if region.strip().lower() == self.region:
+            return True
+        place = read_region(region)
+        return place is not None and any(place.within(c) for c in self.region_codes)
 
     def check_applies(self, industry: str, year: int) -> None:
         if industry not in self.industries:
@@ -153,11 +165,12 @@ def ruleset_for(region: str, year: int, rulesets: Iterable[Ruleset] | None = Non
     """
     pool = list(rulesets) if rulesets is not None else _all()
     key = region.strip().lower()
-    matches = [r for r in pool if r.region == key and r.first_year <= year <= r.last_year]
+    matches = [r for r in pool if r.covers(region) and r.first_year <= year <= r.last_year]
     if not matches:
         spans = ", ".join(sorted(f"{r.region} {r.first_year}–{r.last_year}" for r in pool))
         raise RulesetNotApplicableError(
-            f"no ruleset for region {region!r} in {year} (have: {spans or 'none'})",
+            f"not gradable: no published average for region {region!r} in {year} "
+            f"(rulesets: {spans or 'none'})",
             field="region",
         )
     latest = max(r.first_year for r in matches)
@@ -205,6 +218,7 @@ def _parse(document: dict[str, Any]) -> Ruleset:
         version=document["version"],
         title=document["title"],
         region=document["region"].strip().lower(),
+        region_codes=_region_codes(document),
         first_year=first,
         last_year=last,
         digest=digest_document(document),
@@ -219,6 +233,16 @@ def _parse(document: dict[str, Any]) -> Ruleset:
         ),
         document=MappingProxyType(document),
     )
+
+
+def _region_codes(document: dict[str, Any]) -> tuple[str, ...]:
+    codes = document.get("region_codes")
+    if codes is None:
+        legacy = RULESET_REGION_KEYS.get(document["region"].strip().lower())
+        return (legacy,) if legacy else ()
+    if not all(isinstance(c, str) and c.isdigit() and 2 <= len(c) <= 6 for c in codes):
+        raise RulesetFormatError("region_codes: division-code prefixes of 2 to 6 digits")
+    return tuple(codes)
 
 
 def _edges(bands: list[dict[str, Any]], where: str) -> list[Decimal]:

@@ -116,7 +116,7 @@ Reader = Annotated[Caller, Depends(allow(*READER_ROLES))]
 Submitter = Annotated[Caller, Depends(allow(Role.ADMIN, Role.ENTERPRISE, Role.TERMINAL))]
 #: Administer the ledger itself.
 Admin = Annotated[Caller, Depends(allow(Role.ADMIN))]
-#: Audit the ledger's batches, whose manifests name enterprises.
+#: Read anchored batches (each caller sees the manifest sections of the enterprises it sees).
 Auditor = Annotated[Caller, Depends(allow(Role.ADMIN, Role.REGULATOR, Role.VERIFIER))]
 #: Read the financier's portfolio view.
 Lender = Annotated[Caller, Depends(allow(Role.ADMIN, Role.REGULATOR, Role.FINANCIER))]
@@ -144,6 +144,23 @@ def sees(session: Session, caller: Caller, enterprise_id: int) -> bool:
     if caller.role in TENANT_ROLES:
         return caller.enterprise_id == enterprise_id
     return has_grant(session, enterprise_id, caller.principal_id)
+
+
+def visible_enterprises(session: Session, caller: Caller) -> frozenset[str] | None:
+    """The identifiers of the enterprises ``caller`` sees, by the rules of :func:`sees`;
+    None for the roles that see every enterprise."""
+    if caller.role in (Role.ADMIN, Role.REGULATOR):
+        return None
+    if caller.role in TENANT_ROLES:
+        return frozenset({caller.enterprise} if caller.enterprise else ())
+    granted = select(Enterprise.identifier).join(
+        AccessGrant, AccessGrant.enterprise_id == Enterprise.id
+    )
+    granted = granted.where(
+        AccessGrant.grantee_id == caller.principal_id,
+        AccessGrant.revoked_at.is_(None),  # type: ignore[union-attr]
+    )
+    return frozenset(session.scalars(granted))
 
 
 def enterprise_for(

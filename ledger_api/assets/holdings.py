@@ -17,10 +17,11 @@ from ledger_api.assets.schemas import (
     HeldRangeOut,
     HoldingOut,
     LotOut,
+    PendingRangeOut,
     RetirementOut,
     SerialRangeOut,
 )
-from ledger_api.assets.service import Accepted, lot_state
+from ledger_api.assets.service import Accepted, lot_state, lot_visible
 from ledger_api.core.errors import ApiError, LedgerError, not_found
 from ledger_api.core.models import (
     AssetJournalLine,
@@ -31,7 +32,7 @@ from ledger_api.core.models import (
 )
 from ledger_api.ledger.proofs import confirmed_batch
 from verifier.formats.asset import AssetProofBundle
-from verifier.protocol.lot_rules import HELD, LotState
+from verifier.protocol.lot_rules import HELD, PENDING, LotState
 from verifier.protocol.typed_data import Domain
 
 
@@ -46,7 +47,14 @@ def lot_out(lot: AssetLot, state: LotState) -> LotOut:
         head=lot.head,
         operations=state.operations,
         ranges=[
-            SerialRangeOut(first=r[0], last=r[1], status=r[2], holder=r[3]) for r in state.ranges
+            SerialRangeOut(
+                first=r.first,
+                last=r.last,
+                status=r.status,
+                holder=r.holder,
+                origin=r.origin or None,
+            )
+            for r in state.ranges
         ],
     )
 
@@ -80,15 +88,8 @@ def visible_lot(session: Session, caller: Caller, identifier: str) -> AssetLot:
     """The lot if ``caller`` may see one of its parties; a lot's history is shared by all of
     them, as its proofs disclose it."""
     lot = session.scalar(select(AssetLot).where(AssetLot.identifier == identifier))
-    if lot is not None:
-        parties = session.execute(
-            select(AssetOperationRow.owner_id, AssetOperationRow.recipient_id).where(
-                AssetOperationRow.lot_id == lot.id
-            )
-        )
-        ids = {i for pair in parties for i in pair if i is not None}
-        if any(sees(session, caller, i) for i in ids):
-            return lot
+    if lot is not None and lot.id is not None and lot_visible(session, caller, lot.id):
+        return lot
     raise not_found("asset", identifier)
 
 
@@ -160,9 +161,10 @@ def holding_proof(
 
 
 def _balances(session: Session, me: str) -> dict[int, dict[str, int]]:
-    """Per lot id: what ``me`` holds, retired and surrendered, summed from the journal."""
+    """Per lot id: what ``me`` holds, awaits, retired and surrendered, from the journal."""
     accounts = {
         f"holding:{me}": "held",
+        f"pending:{me}": "pending",
         f"retired:{me}": "retired",
         f"surrendered:{me}": "surrendered",
     }
@@ -202,8 +204,9 @@ def _retirements(
 
 
 def holding_summary(session: Session, base: str, enterprise: Enterprise) -> list[HoldingOut]:
-    """Per lot: what the enterprise holds, retired and surrendered (from the journal), its
-    held ranges and a proof link for each, and its retirements with theirs."""
+    """Per lot: what the enterprise holds, awaits (sent to it, not yet accepted: never part
+    of ``held``), retired and surrendered (from the journal), its held ranges and a proof link
+    for each, its pending ranges with their senders, and its retirements with their proofs."""
     me = enterprise.identifier
     out = []
     for lot_id, totals in sorted(_balances(session, me).items()):
@@ -216,7 +219,12 @@ def holding_summary(session: Session, base: str, enterprise: Enterprise) -> list
                 first=r[0], last=r[1], proof=f"{path}?holder={quote(me)}&first={r[0]}&last={r[1]}"
             )
             for r in state.ranges
-            if r[2] == HELD and r[3] == me
+            if r.status == HELD and r.holder == me
+        ]
+        waiting = [
+            PendingRangeOut(first=r.first, last=r.last, sender=r.origin)
+            for r in state.ranges
+            if r.status == PENDING and r.holder == me
         ]
         out.append(
             HoldingOut(
@@ -224,9 +232,11 @@ def holding_summary(session: Session, base: str, enterprise: Enterprise) -> list
                 program=lot.program,
                 vintage=lot.vintage,
                 held=totals.get("held", 0),
+                pending=totals.get("pending", 0),
                 retired=totals.get("retired", 0),
                 surrendered=totals.get("surrendered", 0),
                 held_ranges=held,
+                pending_ranges=waiting,
                 retirements=_retirements(session, base, lot_id, enterprise),
             )
         )

@@ -1,5 +1,6 @@
 """Asset proof bundles (``docs/asset-proof-format.md``): a lot's whole signed history, each
-operation with its inclusion proof, and the anchored events naming its signers' keys."""
+operation with its inclusion proof, and the anchored events naming its signers' keys (the
+programme's issuer key, the enterprises' asset keys)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from sqlmodel import Session
 from ledger_api.core.models import AssetLot, AssetOperationRow, LeafRow
 from ledger_api.ledger.proofs import inclusion, registry_proofs
 from verifier.formats.asset import AssetOperationProofJson, AssetProofBundle
+from verifier.protocol.events import ENTERPRISE_REGISTERED, ISSUER_SET, SIGNER_SET
 from verifier.protocol.typed_data import Domain
 
-SIGNER_SET = "enterprise.signer_set"
+__all__ = ["SIGNER_SET", "asset_proof"]
 
 
 def asset_proof(
@@ -40,10 +42,13 @@ def asset_proof(
         operations.append(
             AssetOperationProofJson(operation=message, signature=row.signature, **included)
         )
-    signers = tuple(
+    issuers = registry_proofs(session, engine, lot.program, types=(ISSUER_SET,))
+    # An enterprise's key is named by its enrolment (when that names one) or a signer_set.
+    signers = issuers + tuple(
         proof
         for owner in owners
-        for proof in registry_proofs(session, engine, owner, types=(SIGNER_SET,))
+        for proof in registry_proofs(session, engine, owner, (ENTERPRISE_REGISTERED, SIGNER_SET))
+        if "signer" in proof.event
     )
     return AssetProofBundle.model_validate(
         {

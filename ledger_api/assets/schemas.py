@@ -1,4 +1,5 @@
-"""Request and response bodies of carbon assets: signer keys, operations, lots, holdings."""
+"""Request and response bodies of carbon assets: signer and issuer keys, operations, lots,
+holdings."""
 
 from __future__ import annotations
 
@@ -21,6 +22,12 @@ class SignerOut(BaseModel):
     event: str = Field(description="Digest of the anchored enterprise.signer_set event.")
 
 
+class IssuerOut(BaseModel):
+    program: str
+    signer: str
+    event: str = Field(description="Digest of the anchored program.issuer_set event.")
+
+
 class AssetOperationIn(Strict):
     """An asset operation as its owner signed it (see GET /v1/asset-operations/typed-data)."""
 
@@ -31,8 +38,9 @@ class AssetOperationIn(Strict):
 class SerialRangeOut(BaseModel):
     first: int
     last: int
-    status: Literal["held", "retired", "surrendered"]
-    holder: str
+    status: Literal["held", "pending", "retired", "surrendered"]
+    holder: str = Field(description="Who holds, is offered (pending), retired or surrendered them.")
+    origin: str | None = Field(default=None, description="The sender of pending serials.")
 
 
 class LotOut(BaseModel):
@@ -73,6 +81,14 @@ class HeldRangeOut(BaseModel):
     proof: str
 
 
+class PendingRangeOut(BaseModel):
+    """Serials sent to the enterprise that count as its holding only once it accepts them."""
+
+    first: int
+    last: int
+    sender: str
+
+
 class RetirementOut(BaseModel):
     operation: str
     action: str
@@ -87,8 +103,12 @@ class HoldingOut(BaseModel):
     asset: str
     program: str
     vintage: int
-    held: int
+    held: int = Field(description="Held and accepted: the only figure that is a holding.")
+    pending: int = Field(default=0, description="Sent to it, awaiting its accept; not held.")
     retired: int
     surrendered: int
     held_ranges: list[HeldRangeOut] = Field(serialization_alias="heldRanges")
+    pending_ranges: list[PendingRangeOut] = Field(
+        default_factory=list, serialization_alias="pendingRanges"
+    )
     retirements: list[RetirementOut]

@@ -1,11 +1,17 @@
 """The carbon-asset book: accepting signed operations on lots, and the state they produce.
 
-An operation is accepted only when (in order) it parses, its owner and recipient are
-registered enterprises, it is signed by the owner's registered asset key, and the lot's rules
+An operation is accepted only when (in order) it parses, its owner is an enterprise the caller
+manages, it is signed by the right key (the programme's registered issuer key for an issue,
+the owner's registered asset key for anything else), and the lot's rules
 (``verifier.protocol.lot_rules`` — the very code a verifier replays) accept it against the lot's
 state rebuilt from its stored operations. Then, in one transaction, the operation, its kind-5
 leaf and its double-entry journal lines are written. Every asset operation first updates the
 one row of ``asset_ledger_lock``, so concurrent operations are checked one after another.
+
+No answer tells a caller about a lot or an enterprise it may not see: a lot none of whose
+parties the caller sees is answered as one never issued, a transfer's recipient is not looked
+up at all (units wait for the recipient's signed accept, so naming anyone is harmless), and
+an overlap with another lot's serials names neither the lot nor its range.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
-from ledger_api.access.deps import Caller, manages
+from ledger_api.access.deps import Caller, manages, sees
+from ledger_api.assets.issuers import issuer_of
 from ledger_api.core.errors import ApiError
 from ledger_api.core.models import (
     AssetJournalLine,
@@ -31,6 +38,7 @@ from ledger_api.registry.checks import canonical_identifier
 from verifier.errors import AssetRuleError, InvalidAssetOperation, SignatureError
 from verifier.protocol.asset_ops import AssetOperation, asset_operation_digest, asset_operation_leaf
 from verifier.protocol.lot_rules import (
+    LOT_RULES_VERSION,
     LotState,
     apply,
     check_serial_prefix,
@@ -40,7 +48,16 @@ from verifier.protocol.lot_rules import (
 from verifier.protocol.typed_data import Domain, recover_signer
 
 #: Rule codes that mean "the lot has moved on", not "the operation is malformed".
-CONFLICTS = frozenset({"asset_exists", "stale_prev", "already_retired", "insufficient_holding"})
+CONFLICTS = frozenset(
+    {
+        "asset_exists",
+        "stale_prev",
+        "already_retired",
+        "insufficient_holding",
+        "transfer_pending",
+        "not_pending",
+    }
+)
 #: Serials are stored as signed 64-bit integers; the protocol allows uint64.
 MAX_SERIAL = 2**63 - 1
 
@@ -73,6 +90,8 @@ def parse_operation(message: object, identifier_prefix: str) -> AssetOperation:
     except (InvalidAssetOperation, KeyError, TypeError) as exc:
         raise ApiError(422, "invalid_operation", str(exc), "operation") from None
     canonical_identifier(op.asset, identifier_prefix, "operation.asset")
+    if op.recipient:  # its shape only: whether it exists is nobody's business but its own
+        canonical_identifier(op.recipient, identifier_prefix, "operation.recipient")
     for field, serial in (("first", op.first), ("last", op.last)):
         if serial > MAX_SERIAL:
             raise ApiError(
@@ -88,34 +107,63 @@ def message_json(op: AssetOperation) -> str:
     return json.dumps(op.to_message(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _enterprise(session: Session, identifier: str, field: str) -> Enterprise:
-    found = session.scalar(select(Enterprise).where(Enterprise.identifier == identifier))
-    if found is None:
-        raise ApiError(422, "unknown_enterprise", f"no enterprise {identifier}", field)
-    return found
+def _enterprise(session: Session, identifier: str) -> Enterprise | None:
+    return session.scalar(select(Enterprise).where(Enterprise.identifier == identifier))
 
 
-def check_signer(owner: Enterprise, digest: bytes, signature: str) -> None:
-    """The operation is signed by the owner's registered asset key."""
-    if owner.asset_signer is None:
-        raise ApiError(
-            422, "no_asset_signer", f"{owner.identifier} has no registered asset key", "signature"
-        )
+def _enterprise_not_found() -> ApiError:
+    # No identifier in the message: the answer for an unseen enterprise is byte for byte the
+    # answer for an absent one.
+    return ApiError(404, "enterprise_not_found", "no such enterprise", "operation.owner")
+
+
+def check_signer(
+    session: Session, op: AssetOperation, owner: Enterprise, digest: bytes, signature: str
+) -> None:
+    """An issue is signed by its programme's registered issuer key (so no enterprise can mint
+    units for itself); any other operation by the owner's registered asset key."""
+    if op.action == "issue":
+        expected, code = issuer_of(session, op.program), "signer_not_issuer"
+        whose = f"the {op.program} programme's issuer key"
+        if expected is None:
+            raise ApiError(
+                422, "no_issuer_key", f"programme {op.program} has no issuer key", "signature"
+            )
+    else:
+        expected, code = owner.asset_signer, "signer_not_owner"
+        whose = f"{owner.identifier}'s asset key"
+        if expected is None:
+            raise ApiError(
+                422,
+                "no_asset_signer",
+                f"{owner.identifier} has no registered asset key",
+                "signature",
+            )
     try:
         signer = recover_signer(digest, bytes.fromhex(signature[2:]))
     except SignatureError as exc:
         raise ApiError(422, "invalid_signature", str(exc), "signature") from None
-    if signer != owner.asset_signer:
-        raise ApiError(
-            403,
-            "signer_not_owner",
-            f"signed by {signer}, not by {owner.identifier}'s asset key",
-            "signature",
+    if signer != expected:
+        raise ApiError(403, code, f"signed by {signer}, not by {whose}", "signature")
+
+
+def lot_visible(session: Session, caller: Caller, lot_id: int) -> bool:
+    """May ``caller`` see the lot: does it see one of the lot's parties (any operation's owner
+    or recipient)? A lot's history is shared by all of them, as its proofs disclose it."""
+    parties = session.execute(
+        select(AssetOperationRow.owner_id, AssetOperationRow.recipient_id).where(
+            AssetOperationRow.lot_id == lot_id
         )
+    )
+    ids = {i for pair in parties for i in pair if i is not None}
+    return any(sees(session, caller, i) for i in ids)
 
 
 def lot_state(session: Session, lot_id: int) -> LotState:
-    """The lot's state, replayed from its stored operations with the shared rules."""
+    """The lot's state, replayed from its stored operations with the shared rules, of the
+    version the lot was written under."""
+    lot = session.get(AssetLot, lot_id)
+    assert lot is not None
     rows = session.scalars(
         select(AssetOperationRow)
         .where(AssetOperationRow.lot_id == lot_id)
@@ -125,7 +173,7 @@ def lot_state(session: Session, lot_id: int) -> LotState:
         (AssetOperation.from_message(json.loads(r.message)), bytes.fromhex(r.digest[2:]))
         for r in rows
     ]
-    return replay(ops)
+    return replay(ops, lot.rules)
 
 
 def _check_overlap(session: Session, op: AssetOperation) -> None:
@@ -138,13 +186,8 @@ def _check_overlap(session: Session, op: AssetOperation) -> None:
             AssetLot.last >= op.first,
         )
     )
-    if clash is not None:
-        raise ApiError(
-            409,
-            "serial_overlap",
-            f"serials {op.first}..{op.last} overlap lot {clash}",
-            "operation.first",
-        )
+    if clash is not None:  # whose lot, and which of its serials, is not the caller's to learn
+        raise ApiError(409, "serial_overlap", "serial range unavailable", "operation.first")
 
 
 def _rule_error(exc: AssetRuleError) -> ApiError:
@@ -161,18 +204,46 @@ def _existing(session: Session, digest: str) -> Accepted | None:
     return Accepted(row, lot, lot_state(session, lot.id), created=False)
 
 
-def accept(session: Session, domain: Domain, op: AssetOperation, signature: str) -> Accepted:
-    """Check and store one signed operation (all or nothing); a repeat is a no-op."""
+def _state_for(
+    session: Session, caller: Caller, op: AssetOperation
+) -> tuple[AssetLot | None, LotState | None]:
+    """The lot and its state as the caller may know them: a lot it may not see is answered
+    as one never issued, so the rules' answers (stale head, terms, range) stay with its
+    parties. An issue still meets an existing lot (``asset_exists``): only the issuer's key
+    gets that far, and it may know its own lots."""
+    lot = session.scalar(select(AssetLot).where(AssetLot.identifier == op.asset))
+    if lot is None or lot.id is None:
+        return None, None
+    if op.action != "issue" and not lot_visible(session, caller, lot.id):
+        return None, None
+    return lot, lot_state(session, lot.id)
+
+
+def accept(
+    session: Session, domain: Domain, caller: Caller, op: AssetOperation, signature: str
+) -> Accepted:
+    """Check and store one signed operation of an enterprise ``caller`` manages (all or
+    nothing); a repeat is a no-op."""
     digest = asset_operation_digest(domain, op)
+    owner = _enterprise(session, op.owner)
+    if owner is None or owner.id is None or not manages(caller, owner.id):
+        raise _enterprise_not_found()
+    # The digest commits to the owner, so a repeat is always the caller's own operation.
     if (found := _existing(session, _hex(digest))) is not None:
         return found
-    owner = _enterprise(session, op.owner, "operation.owner")
-    recipient = _enterprise(session, op.recipient, "operation.recipient") if op.recipient else None
-    check_signer(owner, digest, signature)
+    check_signer(session, op, owner, digest, signature)
+    recipient = _enterprise(session, op.recipient) if op.recipient else None
     # The lock first, then fresh reads: nothing can change the lots between check and write.
     session.execute(update(AssetLedgerLock).values(operations=AssetLedgerLock.operations + 1))
-    lot = session.scalar(select(AssetLot).where(AssetLot.identifier == op.asset))
-    before = lot_state(session, lot.id) if lot is not None and lot.id is not None else None
+    lot, before = _state_for(session, caller, op)
+    if lot is not None and lot.rules != LOT_RULES_VERSION and op.action != "issue":
+        session.rollback()
+        raise ApiError(
+            409,
+            "lot_rules_retired",
+            f"the lot was written under lot rules {lot.rules} and takes no new operations",
+            "operation.asset",
+        )
     try:
         after = apply(before, op, digest)
         lines = journal_lines(before, op)
@@ -189,6 +260,7 @@ def accept(session: Session, domain: Domain, op: AssetOperation, signature: str)
             first=op.first,
             last=op.last,
             head=_hex(digest),
+            rules=LOT_RULES_VERSION,
         )
         session.add(lot)
         session.flush()
@@ -255,8 +327,4 @@ def submit(
 ) -> Accepted:
     """Accept one signed operation of an enterprise ``caller`` manages (404 for any other, as
     for one that does not exist)."""
-    op = parse_operation(message, identifier_prefix)
-    owner = session.scalar(select(Enterprise.id).where(Enterprise.identifier == op.owner))
-    if owner is None or not manages(caller, owner):
-        raise ApiError(404, "enterprise_not_found", f"no enterprise {op.owner}", "operation.owner")
-    return accept(session, domain, op, signature)
+    return accept(session, domain, caller, parse_operation(message, identifier_prefix), signature)

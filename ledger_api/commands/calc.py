@@ -1,7 +1,8 @@
 """``carbon-ledger calc``: account an inventory file and print the breakdown.
 
 Everything is computed before anything is printed, so a bad entry exits non-zero with one
-error line naming the entry and field, and no partial total.
+error line naming the entry and field, and no partial total. The file is read within the
+same ``upload_limits`` as an upload to the ledger API (docs/security.md, "Uploads").
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from accounting import (
     read_inventory,
     reported_str,
 )
+from ledger_api.core.config import get_settings
 
 EXIT_BAD_INPUT = 2
 
@@ -45,7 +47,8 @@ def calc(
     try:
         if not file.is_file():
             raise typer.BadParameter(f"no such file: {file}", param_hint="FILE")
-        result = account(read_inventory(file), load_factor_set(factor_set), gwp)
+        inventory = read_inventory(file, get_settings().upload_limits)
+        result = account(inventory, load_factor_set(factor_set), gwp)
         text = (
             json.dumps(result.to_dict(), ensure_ascii=False, indent=2)
             if as_json

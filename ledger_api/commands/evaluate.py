@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from typing import Any
 
 import typer
 
@@ -22,6 +23,12 @@ def evaluate(
     added_value: str = typer.Option(..., help="Added value of the period, 万元 (decimal)."),
     product_output: str = typer.Option(None, help="Main product output, t (decimal)."),
     ruleset: str = typer.Option(None, help="Ruleset id (default: the region's)."),
+    grid_factor: str = typer.Option(
+        None, help="Grid factor id overriding the province/region/national rule."
+    ),
+    grid_factor_reason: str = typer.Option(
+        None, help="Why the grid factor is overridden (required with --grid-factor)."
+    ),
     average: str = typer.Option(
         "ruleset",
         help="Industry average from 'ruleset' or 'population' (the ledger's own evaluations).",
@@ -39,6 +46,8 @@ def evaluate(
             date.fromisoformat(value)
         except ValueError:
             raise fail(f"{value!r} is not a date (YYYY-MM-DD)", code=2) from None
+    if grid_factor and not (grid_factor_reason or "").strip():
+        raise fail("--grid-factor needs --grid-factor-reason", code=2)
     body = {
         "enterprise": enterprise,
         "periodStart": period_start,
@@ -47,6 +56,8 @@ def evaluate(
         "productOutput": product_output,
         "ruleset": ruleset,
         "averageSource": average,
+        "gridFactor": grid_factor,
+        "gridFactorReason": grid_factor_reason,
     }
     try:
         response = httpx.post(
@@ -66,12 +77,30 @@ def evaluate(
     if as_json:
         console.print_json(json.dumps(result["entry"]))
         return
+    console.print(_summary(result, enterprise, period_start, period_end))
+
+
+def _summary(result: dict[str, Any], enterprise: str, start: str, end: str) -> str:
+    """The evaluation in a few lines: total, the grid factor and why, the grade and its status."""
     rating = result["entry"].get("rating") or {}
-    console.print(
-        f"{result['identifier']}: {enterprise} {period_start}..{period_end} "
-        f"total {result['total']} tCO2e, grade {rating.get('grade')} "
-        f"(K {rating.get('K')}, L {rating.get('L')})"
-    )
+    grading = result.get("grading") or {}
+    grid = result.get("gridFactor") or {}
+    lines = [f"{result['identifier']}: {enterprise} {start}..{end} total {result['total']} tCO2e"]
+    if grid:
+        override = " OVERRIDE" if grid["level"] == "override" else ""
+        lines.append(f"  grid factor {grid['factor']} = {grid['value']} {grid['unit']}{override}")
+        lines.append(f"    {grid['note']}")
+    status = grading.get("status", "graded")
+    if rating:
+        label = "INDICATIVE grade" if status == "indicative" else "grade"
+        lines.append(
+            f"  {label} {rating['grade']} (K {rating['K']['reported']}, "
+            f"L {rating['L']['reported']} {rating['L']['unit']}, ruleset {rating['ruleset']['id']})"
+        )
+    elif status == "not_gradable":
+        lines.append(f"  {grading['reason']} (L {grading['L']['reported']} {grading['L']['unit']})")
+    lines += [f"    {reason}" for reason in grading.get("indicativeReasons", [])]
+    return "\n".join(lines)
 
 
 def _auth_header() -> dict[str, str]:

@@ -19,6 +19,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from accounting.spreadsheets import FileLimits
+
 DEV_CHAIN_ID = 1337
 
 
@@ -58,8 +60,16 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         32 * 1024 * 1024, gt=0, description="Largest request body accepted (413 above)."
     )
+    upload_limits: FileLimits = Field(
+        default_factory=FileLimits,
+        description="Bounds on uploaded and read files (bulk registrations, `calc`): JSON in "
+        "the environment, a table in the TOML file; docs/security.md, Uploads.",
+    )
     ingest_rate_limit: str = Field(
         "600000/minute", description="Records each principal may submit per window."
+    )
+    population_min_members: int = Field(
+        5, ge=3, description="Fewest attested peers a population average is computed from."
     )
     log_level: str = Field("INFO", description="Level of the JSON logs on standard error.")
     api_key: SecretStr | None = Field(
@@ -74,6 +84,14 @@ class Settings(BaseSettings):
         25_000, gt=0, description="Leaves per tree: bounds the worker's memory (~30 MB a tree)."
     )
     anchor_interval_s: float = Field(5.0, gt=0)
+
+    # Public pages: where a scanned 碳效码 lands, and the chain endpoint its browser reads.
+    public_base_url: str | None = Field(
+        None, description="Base URL of the public pages; the report's QR code links there."
+    )
+    public_rpc_url: str | None = Field(
+        None, description="JSON-RPC endpoint browsers verify against (never the ledger)."
+    )
 
     @property
     def chain_dir(self) -> Path:

@@ -17,6 +17,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from accounting.spreadsheets import excerpt
+
+# Characters of any message or field in an answer. Both may quote the input at fault (a field
+# can name a key of the body); a request can carry megabytes, and an error body must not hand
+# them back (docs/security.md, "Uploads").
+MAX_MESSAGE = 400
+
 
 class Problem(BaseModel):
     """One thing wrong with one item of a request."""
@@ -62,12 +69,16 @@ class LedgerError(Exception):
         return f"{where}{self.message} [{self.code}]"
 
     def body(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        error: dict[str, Any] = {"code": self.code, "message": excerpt(self.message, MAX_MESSAGE)}
         if self.field is not None:
-            error["field"] = self.field
+            error["field"] = excerpt(self.field, MAX_MESSAGE)
         if self.problems:
-            error["problems"] = [p.model_dump(exclude_none=True) for p in self.problems]
+            error["problems"] = [_clipped(p.model_dump(exclude_none=True)) for p in self.problems]
         return {"error": error}
+
+
+def _clipped(problem: dict[str, Any]) -> dict[str, Any]:
+    return {k: excerpt(v, MAX_MESSAGE) if isinstance(v, str) else v for k, v in problem.items()}
 
 
 class ApiError(LedgerError):

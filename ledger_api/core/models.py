@@ -160,6 +160,8 @@ class Evaluation(SQLModel, table=True):
     total: str = Field(max_length=64)  # reported tCO2e
     grade: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    # Set while the enterprise lets anyone fetch the figure proof (the public 碳效码 page).
+    published_at: datetime | None = None
 
 
 class RegistryEvent(SQLModel, table=True):
@@ -174,6 +176,14 @@ class RegistryEvent(SQLModel, table=True):
     digest: str = Field(unique=True, max_length=66)
     leaf_hash: str = Field(foreign_key="leaf.hash", unique=True, max_length=66)
     created_at: datetime = Field(default_factory=utcnow)
+    # Set on the enterprise's registry chain (enrolment and signed operations): one event per
+    # index, so two operations claiming the same place cannot both be stored.
+    enterprise_id: int | None = Field(default=None)
+    chain_index: int | None = Field(default=None)
+
+    __table_args__ = (
+        UniqueConstraint("enterprise_id", "chain_index", name="uq_registry_event_chain"),
+    )
 
 
 class MetadataTemplate(SQLModel, table=True):
@@ -249,6 +259,9 @@ class AssetLot(SQLModel, table=True):
     first: int = Field(sa_type=BigInteger)
     last: int = Field(sa_type=BigInteger)
     head: str = Field(max_length=66)  # digest of the lot's latest operation
+    # The lot rules it was written under (verifier.protocol.lot_rules); lots of rules 1 are
+    # read, never written to again.
+    rules: int = 2
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -264,12 +277,27 @@ class AssetOperationRow(SQLModel, table=True):
     action: str = Field(max_length=16)
     digest: str = Field(unique=True, index=True, max_length=66)
     leaf_hash: str = Field(foreign_key="leaf.hash", unique=True, max_length=66)
-    message: str  # RFC 8785 canonical JSON of the EIP-712 message
+    # The EIP-712 message as JSON with sorted keys and no whitespace: RFC 8785 while its
+    # integers fit 2^53 - 1, the same spelling beyond (service.message_json).
+    message: str
     signature: str = Field(max_length=132)
     owner_id: int = Field(foreign_key="enterprise.id", index=True)
     recipient_id: int | None = Field(default=None, foreign_key="enterprise.id", index=True)
     first: int = Field(sa_type=BigInteger)
     last: int = Field(sa_type=BigInteger)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AssetIssuer(SQLModel, table=True):
+    """The key that signs a carbon-asset programme's issues, named by an admin or regulator in
+    an anchored ``program.issuer_set`` registry event (``event``); a new one replaces it."""
+
+    __tablename__ = "asset_issuer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    program: str = Field(unique=True, index=True, max_length=16)
+    signer: str = Field(max_length=42)
+    event: str = Field(max_length=66)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -293,3 +321,20 @@ class AssetLedgerLock(SQLModel, table=True):
 
     id: int = Field(primary_key=True)
     operations: int = 0
+
+
+class WebSession(SQLModel, table=True):
+    """A browser signed in to the portal with an API key. The cookie carries a random token and
+    the row only its SHA-256, so a read of the database opens no session; the row names the key
+    it was opened with, so revoking that key ends the session too."""
+
+    __tablename__ = "web_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, index=True, max_length=64)
+    csrf_token: str = Field(max_length=64)
+    principal_id: int = Field(foreign_key="principal.id", index=True)
+    key_id: str = Field(max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: int = Field(sa_column=Column(BigInteger, nullable=False))  # unix seconds
+    ended_at: datetime | None = None

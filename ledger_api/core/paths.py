@@ -18,6 +18,9 @@ SUB_RESOURCES = (
     "figures",
     "proof",
     "report",
+    "registry-head",
+    "population-proof",
+    "registration-attestation",
 )
 
 

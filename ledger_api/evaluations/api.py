@@ -9,8 +9,19 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ledger_api.core.schemas import ERROR_RESPONSES
-from ledger_api.evaluations import enterprise_routes, routes
+from ledger_api.evaluations import (
+    attestation_routes,
+    declaration_routes,
+    enterprise_routes,
+    population_routes,
+    publication_routes,
+    routes,
+)
 
 router = APIRouter(responses=ERROR_RESPONSES)
 router.include_router(routes.router)
 router.include_router(enterprise_routes.router)
+router.include_router(declaration_routes.router)
+router.include_router(attestation_routes.router)
+router.include_router(population_routes.router)
+router.include_router(publication_routes.router)

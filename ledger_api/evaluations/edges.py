@@ -16,11 +16,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from ledger_api.core.errors import ApiError
-from ledger_api.core.models import ActivityRecordRow, AnchorBatch, Device, LeafRow, RegistryEvent
-from ledger_api.ledger.proofs import registry_event_missing
+from ledger_api.core.models import (
+    ActivityRecordRow,
+    AnchorBatch,
+    Device,
+    Enterprise,
+    LeafRow,
+    RegistryEvent,
+)
+from ledger_api.ledger.proofs import inclusion, registry_event_missing
+from verifier.formats.record import RegistryProofJson
 from verifier.protocol.events import DEVICE_ENDED, DEVICE_REGISTERED
 
 
@@ -152,3 +161,29 @@ def device_edges(
     before = _before(near.get(first - 1), address, first, start_ts, starts)
     after = _after(session, near.get(last + 1), device, last, end_ts, ends)
     return DeviceEdges(device, before, after)
+
+
+def enterprise_registry(
+    session: Session, engine: Engine, identifier: str
+) -> tuple[RegistryProofJson, ...]:
+    """The enterprise's registry chain (``docs/figure-proof-format.md`` section 6), enrolment
+    first, up to its last anchored event: a later one is not yet provable, and all it could add
+    is an event after the period. Empty for an enterprise enrolled without a signer key, which
+    the verifier reports at ``registry-signatures``."""
+    query = (
+        select(RegistryEvent, LeafRow)
+        .join(LeafRow, LeafRow.hash == RegistryEvent.leaf_hash)
+        .join(Enterprise, Enterprise.id == RegistryEvent.enterprise_id)
+        .where(
+            Enterprise.identifier == identifier,
+            RegistryEvent.chain_index.is_not(None),  # type: ignore[union-attr]
+        )
+        .order_by(RegistryEvent.chain_index)
+    )
+    proofs = []
+    for event, leaf in session.execute(query):
+        if leaf.batch_id is None:
+            break
+        included = inclusion(session, engine, leaf, f"registry event {event.digest}")
+        proofs.append(RegistryProofJson(event=json.loads(event.body), **included))
+    return tuple(proofs)

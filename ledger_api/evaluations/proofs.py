@@ -13,7 +13,8 @@ from sqlmodel import Session
 from accounting import load_factor_set
 from ledger_api.core.errors import ApiError, not_found
 from ledger_api.core.models import ActivityRecordRow, Device, EmissionSource, Evaluation, LeafRow
-from ledger_api.evaluations.edges import device_edges
+from ledger_api.evaluations.declarations import inputs_evidence
+from ledger_api.evaluations.edges import device_edges, enterprise_registry
 from ledger_api.evaluations.period_rating import ruleset_document
 from ledger_api.ledger.proofs import (
     anchor_location,
@@ -62,7 +63,7 @@ def _entry_proof(session: Session, engine: Engine, evaluation: Evaluation) -> En
     return EntryProofJson(
         leaf=LeafJson(kind=leaf.kind, digest=leaf.digest, aux=leaf.aux, hash=leaf.hash),
         proof=tuple(_hex(p) for p in proof),
-        batch=batch_json(batch),
+        batch=batch_json(batch, json.loads(evaluation.entry)["enterprise"]),
         anchor=anchor_location(batch),
     )
 
@@ -91,7 +92,7 @@ def _entry_records(
 
 
 def _batch_proofs(
-    session: Session, engine: Engine, rows: list[ActivityRecordRow]
+    session: Session, engine: Engine, rows: list[ActivityRecordRow], enterprise: str
 ) -> list[BatchProofJson]:
     leaves = {
         leaf.hash: leaf
@@ -111,7 +112,7 @@ def _batch_proofs(
         ordered = [position[tree.find_leaf(leaf)] for leaf in multiproof.leaves]
         proofs.append(
             BatchProofJson(
-                batch=batch_json(batch),
+                batch=batch_json(batch, enterprise),
                 anchor=anchor_location(batch),
                 records=tuple(ordered),
                 leaves=tuple(_hex(x) for x in multiproof.leaves),
@@ -134,7 +135,7 @@ def _edge(
         return None
     leaf = session.scalar(select(LeafRow).where(LeafRow.hash == row.leaf_hash))
     assert leaf is not None
-    proven = inclusion(session, engine, leaf, f"reading {row.seq} of {address}")
+    proven = inclusion(session, engine, leaf, f"reading {row.seq} of {address}", enterprise)
     return EdgeJson(
         record=SignedRecordJson(
             message=record_from_row(row, enterprise, source, address).to_message(),
@@ -205,8 +206,10 @@ def figure_proof(
         entry=entry,
         entryProof=entry_proof,
         records=records,
-        batches=tuple(_batch_proofs(session, engine, rows)),
+        batches=tuple(_batch_proofs(session, engine, rows, entry["enterprise"])),
         factorSet=dict(factor_set.document),
         ruleset=ruleset_document(rating["ruleset"]["id"]) if rating else None,
         devices=_device_evidence(session, engine, entry),
+        registry=enterprise_registry(session, engine, entry["enterprise"]),
+        inputs=inputs_evidence(session, engine, entry),
     )

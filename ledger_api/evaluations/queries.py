@@ -11,6 +11,8 @@ from sqlmodel import Session
 from ledger_api.access.deps import Caller, enterprise_for, sees
 from ledger_api.core.errors import not_found
 from ledger_api.core.models import AnchorBatch, Enterprise, Evaluation, LeafRow
+from ledger_api.evaluations.declarations import attestation_of
+from ledger_api.evaluations.gradability import grading_of
 from ledger_api.evaluations.schemas import EvaluationOut, PeriodRowOut
 
 
@@ -22,6 +24,7 @@ def evaluation_out(session: Session, row: Evaluation) -> EvaluationOut:
         .where(LeafRow.hash == row.leaf_hash)
     )
     assert enterprise is not None
+    entry = json.loads(row.entry)
     return EvaluationOut(
         identifier=row.identifier,
         enterprise=enterprise.identifier,
@@ -31,7 +34,10 @@ def evaluation_out(session: Session, row: Evaluation) -> EvaluationOut:
         total=row.total,
         grade=row.grade,
         anchored=batch_status == "confirmed",
-        entry=json.loads(row.entry),
+        grid_factor=entry["accounting"].get("gridFactor"),
+        grading=grading_of(entry),
+        added_value_attestation=attestation_of(entry),
+        entry=entry,
     )
 
 
@@ -55,16 +61,22 @@ def _history(session: Session, caller: Caller, identifier: str) -> list[Evaluati
 
 
 def rating_history(session: Session, caller: Caller, identifier: str) -> list[PeriodRowOut]:
-    """The enterprise's ratings, oldest first (a period without a rating has only its keys)."""
-    return [
-        PeriodRowOut(
-            evaluation=row.identifier,
-            period_start=row.period_start,
-            period_end=row.period_end,
-            **(json.loads(row.entry).get("rating") or {}),
+    """The enterprise's ratings, oldest first (a period without a rating has only its keys and
+    ``gradingStatus``, which also marks an indicative grade)."""
+    rows = []
+    for row in _history(session, caller, identifier):
+        entry = json.loads(row.entry)
+        grading = grading_of(entry) or {}
+        rows.append(
+            PeriodRowOut(
+                evaluation=row.identifier,
+                period_start=row.period_start,
+                period_end=row.period_end,
+                gradingStatus=grading.get("status"),
+                **(entry.get("rating") or {}),
+            )
         )
-        for row in _history(session, caller, identifier)
-    ]
+    return rows
 
 
 def figure_history(session: Session, caller: Caller, identifier: str) -> list[PeriodRowOut]:

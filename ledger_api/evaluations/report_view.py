@@ -11,10 +11,22 @@ from urllib.parse import quote
 from sqlalchemy import select
 from sqlmodel import Session
 
+from accounting import load_factor_set
 from accounting.industries import INDUSTRY_TABLE
+from accounting.numbers import decimal_str
 from ledger_api.core.errors import ApiError, not_found
 from ledger_api.core.models import AnchorBatch, EmissionSource, Enterprise, Evaluation, LeafRow
-from ledger_api.evaluations.report import AnchorInfo, RatingView, ReportData, SourceRow, TrendPoint
+from ledger_api.evaluations.declarations import attestation_of
+from ledger_api.evaluations.gradability import grading_of
+from ledger_api.evaluations.report import (
+    AnchorInfo,
+    FactorRow,
+    GridFactorView,
+    RatingView,
+    ReportData,
+    SourceRow,
+    TrendPoint,
+)
 
 INDUSTRY_ZH = {
     "flat_glass": "平板玻璃",
@@ -28,6 +40,71 @@ INDUSTRY_ZH = {
 INDUSTRY_EN = {i.key: i.name for i in INDUSTRY_TABLE} | {"general": "General industry"}
 
 
+def _source_line(provenance: dict[str, Any]) -> str:
+    """A value's source in one line: document, notice number, year, clause and status."""
+    notice = provenance.get("notice")
+    parts = [provenance["document"]]
+    if notice and notice != "none":
+        parts.append(notice)
+    parts += [str(provenance["year"]), provenance["clause"], f"status: {provenance['status']}"]
+    return "; ".join(parts)
+
+
+def _average_source(rating: dict[str, Any]) -> str:
+    """Where K's industry average comes from, named in full (not just "ruleset")."""
+    average = rating["industry_average"]
+    if average["origin"] == "ruleset":
+        return f"ruleset {rating['ruleset']['id']}: {_source_line(average['provenance'])}"
+    definition = (average.get("population") or {}).get("definition", "")
+    return f"population of the ledger's rated firms ({definition})"
+
+
+def _factors(entry: dict[str, Any]) -> list[FactorRow]:
+    """Every factor the accounting used, from the factor set the entry names."""
+    accounting = entry["accounting"]
+    factor_set = load_factor_set(accounting["factorSet"]["id"])
+    rows = []
+    for factor_id in accounting.get("factorsUsed", []):
+        factor = factor_set.get(factor_id)
+        if factor is None:
+            continue
+        provenance = factor.provenance.to_dict()
+        rows.append(
+            FactorRow(
+                factor_id,
+                decimal_str(factor.value),
+                factor.unit,
+                factor.provenance.status,
+                _source_line(provenance),
+            )
+        )
+    return rows
+
+
+def _grid(entry: dict[str, Any]) -> GridFactorView | None:
+    grid = entry["accounting"].get("gridFactor")
+    if not grid:
+        return None
+    override = grid.get("override") or {}
+    return GridFactorView(
+        grid["factor"],
+        grid["value"],
+        grid["level"],
+        grid["note"],
+        _source_line(grid["source"]),
+        override.get("reason"),
+    )
+
+
+def _grading(entry: dict[str, Any]) -> tuple[str, list[str], Decimal | None]:
+    """Status, reasons and (when not gradable) L of an entry; older entries are graded."""
+    grading = grading_of(entry) or {}
+    status = grading.get("status", "graded")
+    if status == "not_gradable":
+        return status, [grading["reason"], grading["detail"]], Decimal(grading["L"]["reported"])
+    return status, list(grading.get("indicativeReasons", [])), None
+
+
 def _rating(rating: dict[str, Any]) -> RatingView:
     product = rating.get("product") or {}
     benchmark = product.get("benchmark") or {}
@@ -37,7 +114,7 @@ def _rating(rating: dict[str, Any]) -> RatingView:
         K=Decimal(rating["K"]["reported"]),
         grade=rating["grade"],
         industry_average_L=Decimal(rating["industry_average"]["value"]),
-        industry_average_origin=rating["industry_average"]["origin"],
+        industry_average_origin=_average_source(rating),
         ruleset_id=rating["ruleset"]["id"],
         ruleset_version=rating["ruleset"]["version"],
         added_value_wan_yuan=Decimal(rating["added_value_wan_yuan"]),
@@ -88,13 +165,16 @@ def _anchor(session: Session, row: Evaluation) -> AnchorInfo | None:
     return AnchorInfo(batch.chain_id, batch.contract, batch.tx_hash or "", batch.block_number or 0)
 
 
-def report_data(session: Session, identifier: str, base_url: str) -> ReportData:
+def report_data(
+    session: Session, identifier: str, base_url: str, public_base_url: str | None = None
+) -> ReportData:
     """Everything the report shows about one evaluation; 422 when it has no rating."""
     row = session.scalar(select(Evaluation).where(Evaluation.identifier == identifier))
     if row is None:
         raise not_found("evaluation", identifier)
     entry = json.loads(row.entry)
-    if not entry.get("rating"):
+    status, reasons, intensity = _grading(entry)
+    if not entry.get("rating") and status != "not_gradable":
         raise ApiError(422, "no_rating", "this evaluation has no rating to report", "identifier")
     enterprise = session.get(Enterprise, row.enterprise_id)
     assert enterprise is not None
@@ -114,13 +194,22 @@ def report_data(session: Session, identifier: str, base_url: str) -> ReportData:
         by_category={k: Decimal(v) for k, v in reported["byCategory"].items()},
         by_gas={k: Decimal(v) for k, v in reported["byGas"].items()},
         trend=_trend(session, row),
-        rating=_rating(entry["rating"]),
+        rating=_rating(entry["rating"]) if entry.get("rating") else None,
         factor_set_id=entry["accounting"]["factorSet"]["id"],
         factor_set_digest=entry["accounting"]["factorSet"]["digest"],
         gwp_set=entry["accounting"]["gwp"],
         engine_version=entry["accounting"]["engineVersion"],
         evaluation_identifier=row.identifier,
         proof_url=f"{base_url}/v1/evaluations/{quote(row.identifier)}/proof",
+        public_url=(
+            f"{public_base_url.rstrip('/')}/v/{quote(row.identifier)}" if public_base_url else None
+        ),
         anchor=_anchor(session, row),
         generated_at=datetime.now(UTC),
+        grading_status=status,
+        grading_reasons=reasons,
+        intensity_L=intensity,
+        added_value_attestation=(attestation_of(entry) or {}).get("label"),
+        grid_factor=_grid(entry),
+        factors=_factors(entry),
     )

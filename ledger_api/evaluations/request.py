@@ -19,3 +19,6 @@ class EvaluationRequest:
     gwp: str = "AR5"
     average_source: str = "ruleset"
     factor_choices: dict[str, str] | None = None
+    # A grid factor other than the selection rule's, and why (required with it).
+    grid_factor: str | None = None
+    grid_factor_reason: str | None = None

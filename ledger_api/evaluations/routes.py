@@ -36,6 +36,8 @@ def _request(body: EvaluationIn) -> EvaluationRequest:
         gwp=body.gwp,
         average_source=body.average_source,
         factor_choices=body.factor_choices,
+        grid_factor=body.grid_factor,
+        grid_factor_reason=body.grid_factor_reason,
     )
 
 
@@ -49,7 +51,11 @@ def run_evaluation(
         raise ApiError(422, "period_reversed", "periodEnd is before periodStart", "periodEnd")
     settings = context.settings
     row = evaluate(
-        session, _request(body), settings.identifier_prefix, settings.reporting_utc_offset_h
+        session,
+        _request(body),
+        settings.identifier_prefix,
+        settings.reporting_utc_offset_h,
+        settings.population_min_members,
     )
     return evaluation_out(session, row)
 
@@ -75,12 +81,13 @@ def get_figure_proof(
 
 @router.get(f"/{IDENTIFIER}/report", response_class=HTMLResponse)
 def get_report(
-    identifier: str, session: SessionDep, request: Request, caller: Reader
+    identifier: str, session: SessionDep, request: Request, context: Context, caller: Reader
 ) -> HTMLResponse:
     """The carbon-efficiency evaluation report (碳效评价报告) as one self-contained HTML page."""
     visible_evaluation(session, caller, identifier)
     base_url = str(request.base_url).rstrip("/")
-    return HTMLResponse(render_report(report_data(session, identifier, base_url)))
+    public = context.settings.public_base_url
+    return HTMLResponse(render_report(report_data(session, identifier, base_url, public)))
 
 
 @router.get(f"/{IDENTIFIER}", response_model=EvaluationOut)

@@ -37,6 +37,18 @@ class EvaluationIn(Strict):
         default="ruleset", alias="averageSource"
     )
     factor_choices: dict[Code, Code] | None = Field(default=None, alias="factorChoices")
+    grid_factor: Code | None = Field(
+        default=None,
+        alias="gridFactor",
+        description="A grid factor id overriding the province/region/national selection rule.",
+    )
+    grid_factor_reason: str | None = Field(
+        default=None,
+        alias="gridFactorReason",
+        min_length=1,
+        max_length=500,
+        description="Why the grid factor is overridden (required with gridFactor).",
+    )
 
 
 class EvaluationOut(BaseModel):
@@ -48,6 +60,13 @@ class EvaluationOut(BaseModel):
     total: str
     grade: int | None
     anchored: bool
+    grid_factor: dict[str, Any] | None = Field(default=None, serialization_alias="gridFactor")
+    grading: dict[str, Any] | None = None
+    added_value_attestation: dict[str, Any] | None = Field(
+        default=None,
+        serialization_alias="addedValueAttestation",
+        description="status declared / not_attested, its label, the declaration's event.",
+    )
     entry: dict[str, Any]
 
 
@@ -57,3 +76,29 @@ class PeriodRowOut(Open):
     evaluation: str
     period_start: str = Field(serialization_alias="periodStart")
     period_end: str = Field(serialization_alias="periodEnd")
+
+
+class DeclarationIn(Strict):
+    """An added-value declaration (``GET /v1/typed-data`` has its EIP-712 type) and the
+    enterprise's signature of it."""
+
+    declaration: dict[str, Any] = Field(
+        description="The AddedValueDeclaration message: enterprise, periodStart, periodEnd "
+        "(ISO dates), addedValue (scaled integer), decimals, declaredAt (unix seconds)."
+    )
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
+
+
+class DeclarationOut(BaseModel):
+    event: str = Field(description="Digest of the anchored enterprise.added_value_declared event.")
+    enterprise: str
+    period_start: str = Field(serialization_alias="periodStart")
+    period_end: str = Field(serialization_alias="periodEnd")
+    added_value: str = Field(serialization_alias="addedValue", description="万元, exact.")
+
+
+class AttestationOut(BaseModel):
+    enterprise: str
+    event: str = Field(description="Digest of the anchored enterprise.registration_attested event.")
+    regulator: str
+    registration: str | None = Field(description="The enterprise.registered event attested.")

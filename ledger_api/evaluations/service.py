@@ -17,10 +17,17 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from accounting import account, load_factor_set
+from accounting import FactorSet, account, load_factor_set
 from accounting.errors import AccountingError
 from accounting.figures import figures
 from accounting.from_records import RecordQuantity, inventory_from_records
+from accounting.grid import (
+    GRID_ACTIVITIES,
+    GridOverrideError,
+    GridSelection,
+    override_grid_factor,
+    select_grid_factor,
+)
 from ledger_api.core.errors import ApiError, not_found
 from ledger_api.core.models import (
     ActivityRecordRow,
@@ -31,13 +38,17 @@ from ledger_api.core.models import (
     Evaluation,
     LeafRow,
 )
+from ledger_api.evaluations.declarations import with_declared_value
 from ledger_api.evaluations.edges import device_edges
-from ledger_api.evaluations.period_rating import rate
+from ledger_api.evaluations.gradability import rate_or_explain
 from ledger_api.evaluations.request import EvaluationRequest
 from verifier.protocol.entry import ENTRY_FORMAT
 from verifier.protocol.entry import period_bounds as entry_period_bounds
 from verifier.protocol.keccak import keccak256
 from verifier.protocol.leaves import LeafKind, leaf_hash
+
+# The factor set evaluations use unless the caller names one: the first with the grid rule.
+EVALUATION_FACTOR_SET = "cn-ghg-v2"
 
 
 @dataclass(frozen=True)
@@ -177,10 +188,31 @@ def _boundary(session: Session, enterprise: Enterprise) -> list[str]:
     )
 
 
+def _grid(
+    factor_set: FactorSet, enterprise: Enterprise, request: EvaluationRequest
+) -> GridSelection:
+    """The grid factor by the factor set's rule, or the caller's override with its reason."""
+    chosen = select_grid_factor(factor_set, enterprise.region, request.period_start.year)
+    for code in GRID_ACTIVITIES:
+        if code in (request.factor_choices or {}):
+            raise GridOverrideError(
+                "the grid factor is chosen by the selection rule: override it with gridFactor "
+                "and gridFactorReason, not factorChoices",
+                field=f"factorChoices.{code}",
+            )
+    if request.grid_factor is None:
+        if request.grid_factor_reason is not None:
+            raise GridOverrideError("a reason without gridFactor", field="gridFactorReason")
+        return chosen
+    return override_grid_factor(chosen, factor_set, request.grid_factor, request.grid_factor_reason)
+
+
 def _account(
     enterprise: Enterprise, request: EvaluationRequest, records: list[PeriodRecord]
 ) -> Any:
-    factor_set = load_factor_set(request.factor_set_id or "cn-ghg-v1")
+    factor_set = load_factor_set(request.factor_set_id or EVALUATION_FACTOR_SET)
+    grid = _grid(factor_set, enterprise, request)
+    choices = {**(request.factor_choices or {}), **grid.factor_choices()}
     inventory = inventory_from_records(
         enterprise.identifier,
         enterprise.industry,
@@ -190,9 +222,9 @@ def _account(
             RecordQuantity(r.activity, r.source, r.quantity, r.decimals, r.unit, r.attributes)
             for r in records
         ],
-        factor_choices=request.factor_choices,
+        factor_choices=choices,
     )
-    return account(inventory, factor_set, request.gwp), factor_set
+    return account(inventory, factor_set, request.gwp), factor_set, grid
 
 
 def build_entry(
@@ -201,17 +233,20 @@ def build_entry(
     request: EvaluationRequest,
     prefix: str,
     utc_offset_h: int,
+    min_peers: int,
 ) -> dict[str, Any]:
-    """The evaluation entry document; raises ApiError (4xx) on any bad input."""
+    """The evaluation entry document; raises ApiError (4xx) on any bad input. A population
+    average needs ``min_peers`` rated peers."""
     start_ts, end_ts = period_bounds(request.period_start, request.period_end, utc_offset_h)
     boundary = _boundary(session, enterprise)
     records = load_period_records(session, enterprise, start_ts, end_ts)
     check_complete(records, boundary)
     for r in device_ranges(records):  # a 4xx unless both edges of the period are closed
         device_edges(session, r["device"], r["firstSeq"], r["lastSeq"], start_ts, end_ts)
+    request, inputs = with_declared_value(session, enterprise, request)
     try:
-        result, factor_set = _account(enterprise, request, records)
-        rating = rate(session, enterprise, request, result.total)
+        result, factor_set, grid = _account(enterprise, request, records)
+        rating, grading = rate_or_explain(session, enterprise, request, result.total, min_peers)
     except AccountingError as exc:
         raise ApiError(422, exc.code, exc.message, exc.field) from None
     created = datetime.now(UTC).isoformat(timespec="seconds")
@@ -244,16 +279,22 @@ def build_entry(
                 "digest": factor_set.digest,
             },
             "gwp": result.gwp_set,
-            "factorChoices": dict(sorted((request.factor_choices or {}).items())),
+            "factorChoices": dict(
+                sorted({**(request.factor_choices or {}), **grid.factor_choices()}.items())
+            ),
+            "gridFactor": grid.to_dict(),
+            "factorsUsed": sorted({f.id for line in result.lines for f in line.basis.factors}),
             "figures": figures(result),
         },
         "rating": rating,
+        "grading": grading,
+        "inputs": inputs,
         "createdAt": created,
     }
 
 
 def evaluate(
-    session: Session, request: EvaluationRequest, prefix: str, utc_offset_h: int
+    session: Session, request: EvaluationRequest, prefix: str, utc_offset_h: int, min_peers: int
 ) -> Evaluation:
     """Run the flow and store the entry and its leaf in one transaction."""
     enterprise = session.scalar(
@@ -261,7 +302,7 @@ def evaluate(
     )
     if enterprise is None:
         raise not_found("enterprise", request.enterprise)
-    entry = build_entry(session, enterprise, request, prefix, utc_offset_h)
+    entry = build_entry(session, enterprise, request, prefix, utc_offset_h, min_peers)
     canonical = rfc8785.dumps(entry)
     digest = keccak256(canonical)
     hashed = "0x" + leaf_hash(LeafKind.LEDGER_ENTRY, digest, bytes(32)).hex()

@@ -67,7 +67,11 @@ class PortfolioOut(BaseModel):
 
 
 class IndustryRatings(BaseModel):
+    """One industry's cell; below the minimum number of enterprises its grade counts and
+    total are withheld (``suppressed``), so no single firm's figures can be read off it."""
+
     industry: str
     evaluations: int
-    grades: dict[str, int]
-    totalTCO2e: str
+    grades: dict[str, int] | None
+    totalTCO2e: str | None
+    suppressed: bool = False

@@ -128,24 +128,34 @@ def portfolio(
     return [r for r in rows if grade is None or r.grade == grade]
 
 
-def ratings_by_industry(session: Session, year: int | None) -> list[IndustryRatings]:
-    """Per industry: evaluations, how many got each grade, and their summed reported total."""
-    query = select(Enterprise.industry, Evaluation.grade, Evaluation.total).join(
-        Enterprise, Enterprise.id == Evaluation.enterprise_id
-    )
+def ratings_by_industry(
+    session: Session, year: int | None, min_enterprises: int
+) -> list[IndustryRatings]:
+    """Per industry: evaluations, how many got each grade, and their summed reported total —
+    withheld for an industry of fewer than ``min_enterprises`` evaluated enterprises, whose
+    sums would be one or two firms' own figures."""
+    query = select(
+        Enterprise.industry, Evaluation.enterprise_id, Evaluation.grade, Evaluation.total
+    ).join(Enterprise, Enterprise.id == Evaluation.enterprise_id)
     if year is not None:
         query = query.where(Evaluation.period_start.startswith(f"{year}-"))  # type: ignore[attr-defined]
     grades: dict[str, Counter[str]] = defaultdict(Counter)
     totals: dict[str, Decimal] = defaultdict(Decimal)
-    for industry, grade, total in session.execute(query):
+    members: dict[str, set[int]] = defaultdict(set)
+    for industry, enterprise_id, grade, total in session.execute(query):
         grades[industry][str(grade) if grade is not None else "none"] += 1
         totals[industry] += Decimal(total)
-    return [
-        IndustryRatings(
-            industry=industry,
-            evaluations=sum(grades[industry].values()),
-            grades=dict(sorted(grades[industry].items())),
-            totalTCO2e=str(totals[industry]),
+        members[industry].add(enterprise_id)
+    out = []
+    for industry in sorted(grades):
+        shown = len(members[industry]) >= min_enterprises
+        out.append(
+            IndustryRatings(
+                industry=industry,
+                evaluations=sum(grades[industry].values()),
+                grades=dict(sorted(grades[industry].items())) if shown else None,
+                totalTCO2e=str(totals[industry]) if shown else None,
+                suppressed=not shown,
+            )
         )
-        for industry in sorted(grades)
-    ]
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -18,6 +18,7 @@ from ledger_api.core.models import (
     BatchTree,
     Device,
     Enterprise,
+    Evaluation,
     LeafRow,
 )
 
@@ -41,6 +42,9 @@ class SqlBatchStore:
         self.contract = contract
 
     def unanchored(self, limit: int) -> list[PendingLeaf]:
+        """The next leaves to batch, each with its enterprise when it is that enterprise's own
+        data (a record, an evaluation entry): the enterprise's manifest section holds it."""
+        owner = func.coalesce(ActivityRecordRow.enterprise_id, Evaluation.enterprise_id)
         query = (
             select(
                 LeafRow.id,
@@ -52,7 +56,8 @@ class SqlBatchStore:
             )
             .outerjoin(ActivityRecordRow, ActivityRecordRow.leaf_hash == LeafRow.hash)
             .outerjoin(Device, Device.id == ActivityRecordRow.device_id)
-            .outerjoin(Enterprise, Enterprise.id == ActivityRecordRow.enterprise_id)
+            .outerjoin(Evaluation, Evaluation.leaf_hash == LeafRow.hash)
+            .outerjoin(Enterprise, Enterprise.id == owner)
             .where(LeafRow.batch_id.is_(None), LeafRow.set_aside.is_(None))
             .order_by(LeafRow.id)
             .limit(limit)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from anchoring.batching import proven_section
 from ledger_api.core.errors import ApiError, not_found
 from ledger_api.core.models import (
     ActivityRecordRow,
@@ -28,6 +29,7 @@ from verifier.formats.record import (
     Manifest,
     RecordProofBundle,
     RegistryProofJson,
+    SectionedManifest,
 )
 from verifier.protocol.events import DEVICE_REGISTERED
 from verifier.protocol.merkle import MerkleTree
@@ -54,13 +56,24 @@ def confirmed_batch(session: Session, batch_id: int | None, what: str) -> Anchor
     return batch
 
 
-def batch_json(batch: AnchorBatch) -> BatchJson:
-    return BatchJson(
-        root=batch.root,
-        leafCount=batch.leaf_count,
-        manifestHash=batch.manifest_hash,
-        manifest=Manifest.model_validate(json.loads(batch.manifest)),
-    )
+def stored_manifest(batch: AnchorBatch) -> Manifest | SectionedManifest:
+    """The batch's manifest as stored: v1 (flat, batches anchored before sections) or v2."""
+    data = json.loads(batch.manifest)
+    if data.get("version") == 1:
+        return Manifest.model_validate(data)
+    return SectionedManifest.model_validate(data)
+
+
+def batch_json(batch: AnchorBatch, section: str | None) -> BatchJson:
+    """The batch as a bundle states it, for a leaf of ``section`` (an enterprise identifier;
+    None for leaves of no enterprise): that section and its path only. A v1 batch has no
+    sections; its whole manifest is the only thing its anchored hash can check."""
+    manifest = stored_manifest(batch)
+    head = {"root": batch.root, "leafCount": batch.leaf_count, "manifestHash": batch.manifest_hash}
+    if isinstance(manifest, Manifest):
+        return BatchJson(**head, manifest=manifest)
+    found, path = proven_section(manifest, section)
+    return BatchJson(**head, section=found, sectionProof=tuple(_hex(p) for p in path))
 
 
 def anchor_location(batch: AnchorBatch) -> AnchorLocation:
@@ -89,14 +102,15 @@ def record_proof(
     proof = tree.get_proof(tree.find_leaf(bytes.fromhex(leaf.hash[2:])))
     device = session.get(Device, row.device_id)
     assert device is not None
+    record = to_record(session, row)
     return RecordProofBundle(
         authorization=terminal_registry(session, engine, device.address),
-        typedData=typed_data(domain, to_record(session, row)),
+        typedData=typed_data(domain, record),
         signature=row.signature,
         attributes=json.loads(row.attributes) if row.attributes else None,
         leaf=LeafJson(kind=leaf.kind, digest=leaf.digest, aux=leaf.aux, hash=leaf.hash),
         proof=tuple(_hex(p) for p in proof),
-        batch=batch_json(batch),
+        batch=batch_json(batch, record.enterprise),
         anchor=anchor_location(batch),
     )
 
@@ -143,15 +157,18 @@ def registry_event_missing(address: str) -> ApiError:
     )
 
 
-def inclusion(session: Session, engine: Engine, leaf: LeafRow, what: str) -> dict[str, Any]:
-    """The leaf, its Merkle path, its batch and where the batch is anchored (409 until then)."""
+def inclusion(
+    session: Session, engine: Engine, leaf: LeafRow, what: str, section: str | None = None
+) -> dict[str, Any]:
+    """The leaf, its Merkle path, its batch (with the manifest section of ``section``, the
+    leaf's enterprise, or of no enterprise) and where the batch is anchored (409 until then)."""
     batch = confirmed_batch(session, leaf.batch_id, what)
     tree = load_tree(engine, batch.id)
     path = tree.get_proof(tree.find_leaf(bytes.fromhex(leaf.hash[2:])))
     return {
         "leaf": LeafJson(kind=leaf.kind, digest=leaf.digest, aux=leaf.aux, hash=leaf.hash),
         "proof": tuple(_hex(p) for p in path),
-        "batch": batch_json(batch),
+        "batch": batch_json(batch, section),
         "anchor": anchor_location(batch),
     }
 

@@ -1,7 +1,8 @@
 """Anchored batches: their on-chain location, manifest and whole tree.
 
-Batches are for those who audit the ledger as a whole (admins, regulators, verifiers): a
-manifest names every enterprise with leaves in the batch and counts them.
+A manifest section names an enterprise's terminals and counts its leaves, so each caller
+sees only the sections of the enterprises it sees (``service.batch_view``). The whole tree
+lists every leaf of every tenant: it is for those who audit the ledger as a whole.
 """
 
 from __future__ import annotations
@@ -10,23 +11,33 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from ledger_api.access.deps import Auditor
+from ledger_api.access.deps import Auditor, Overseer, visible_enterprises
 from ledger_api.core.deps import Context, SessionDep
 from ledger_api.ledger.schemas import BatchOut, TreeOut
-from ledger_api.ledger.service import batch_tree, batch_view
+from ledger_api.ledger.service import batch_by_root, batch_tree, batch_view
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
 # A database row id: 64-bit; larger numbers would overflow the query, not miss.
 BatchId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+Root = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")]
+
+
+@router.get("/by-root/{root}", response_model=BatchOut)
+def get_batch_by_root(root: Root, session: SessionDep, caller: Auditor) -> BatchOut:
+    """The batch anchoring ``root``, as ``GET /v1/batches/{id}`` answers it."""
+    return batch_by_root(session, root.lower(), visible_enterprises(session, caller))
 
 
 @router.get("/{batch_id}", response_model=BatchOut)
-def get_batch(batch_id: BatchId, session: SessionDep, _: Auditor) -> BatchOut:
-    """A batch: status, root, manifest and, once confirmed, where it sits on chain."""
-    return batch_view(session, batch_id)
+def get_batch(batch_id: BatchId, session: SessionDep, caller: Auditor) -> BatchOut:
+    """A batch: status, root, manifest (or the caller's sections) and, once confirmed, where
+    it sits on chain."""
+    return batch_view(session, batch_id, visible_enterprises(session, caller))
 
 
 @router.get("/{batch_id}/tree", response_model=TreeOut)
-def get_batch_tree(batch_id: BatchId, session: SessionDep, context: Context, _: Auditor) -> TreeOut:
-    """The whole tree as an OpenZeppelin ``standard-v1`` dump."""
+def get_batch_tree(
+    batch_id: BatchId, session: SessionDep, context: Context, _: Overseer
+) -> TreeOut:
+    """The whole tree as an OpenZeppelin ``standard-v1`` dump (every tenant's leaves)."""
     return batch_tree(session, context.engine, batch_id)

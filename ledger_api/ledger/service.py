@@ -1,5 +1,10 @@
 """Reading anchored batches: a batch with its manifest and anchor, and its whole tree.
-(Writing them is the anchoring worker's: ``anchor_store``.)"""
+(Writing them is the anchoring worker's: ``anchor_store``.)
+
+A batch mixes enterprises. Who sees every enterprise sees the whole manifest and tree; any
+other caller sees a batch only when it holds a section of an enterprise the caller sees, and
+then only those sections. Anything else is answered as a batch that does not exist.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +12,58 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from ledger_api.core.errors import not_found
+from anchoring.batching import proven_section, section_tree
+from ledger_api.core.errors import NotFoundError, not_found
 from ledger_api.core.models import AnchorBatch, LeafRow
-from ledger_api.ledger.proofs import anchor_location, batch_json, confirmed_batch, load_tree
-from ledger_api.ledger.schemas import BatchOut, TreeOut, TreeValue
+from ledger_api.ledger.proofs import anchor_location, confirmed_batch, load_tree, stored_manifest
+from ledger_api.ledger.schemas import BatchOut, ProvenSection, TreeOut, TreeValue
+from verifier.formats.record import Manifest, SectionedManifest
 from verifier.protocol.leaves import LEAF_ENCODING
 
 
-def batch_view(session: Session, batch_id: int) -> BatchOut:
-    """A batch: status, root, manifest and, once confirmed, where it sits on chain."""
+def _sections(manifest: SectionedManifest, visible: frozenset[str]) -> list[ProvenSection]:
+    tree = section_tree(manifest)
+    mine = [s.enterprise for s in manifest.sections if s.enterprise in visible]
+    return [
+        ProvenSection(section=section, section_proof=["0x" + p.hex() for p in path])
+        for section, path in (proven_section(manifest, e, tree) for e in mine)
+    ]
+
+
+def batch_view(session: Session, batch_id: int, visible: frozenset[str] | None) -> BatchOut:
+    """A batch: status, root, the manifest (or the sections of ``visible`` enterprises; None:
+    all) and, once confirmed, where it sits on chain. 404 when the caller may see none of it."""
     batch = session.get(AnchorBatch, batch_id)
     if batch is None or batch.id is None:
         raise not_found("batch", str(batch_id))
-    summary = batch_json(batch)
+    manifest = stored_manifest(batch)
+    sections: list[ProvenSection] | None = None
+    # A v1 manifest names every tenant and cannot be cut: only the auditors see it.
+    if visible is not None and (
+        isinstance(manifest, Manifest) or not (sections := _sections(manifest, visible))
+    ):
+        raise not_found("batch", str(batch_id))
     return BatchOut(
         id=batch.id,
         status=batch.status,
-        root=summary.root,
-        leaf_count=summary.leaf_count,
-        manifest_hash=summary.manifest_hash,
-        manifest=summary.manifest,
+        root=batch.root,
+        leaf_count=batch.leaf_count,
+        manifest_hash=batch.manifest_hash,
+        manifest=manifest if visible is None else None,
+        sections=sections,
         anchor=anchor_location(batch) if batch.status == "confirmed" else None,
     )
+
+
+def batch_by_root(session: Session, root: str, visible: frozenset[str] | None) -> BatchOut:
+    """:func:`batch_view` of the batch anchoring ``root`` (lower-case hex)."""
+    batch_id = session.scalar(select(AnchorBatch.id).where(AnchorBatch.root == root))
+    if batch_id is None:
+        raise not_found("batch", root)
+    try:
+        return batch_view(session, batch_id, visible)
+    except NotFoundError:
+        raise not_found("batch", root) from None  # named by what was asked, as when absent
 
 
 def batch_tree(session: Session, engine: Engine, batch_id: int) -> TreeOut:

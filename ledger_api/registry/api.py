@@ -9,7 +9,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ledger_api.core.schemas import ERROR_RESPONSES
-from ledger_api.registry import bulk_routes, device_routes, handle_routes, routes, template_routes
+from ledger_api.registry import (
+    bulk_routes,
+    device_routes,
+    handle_routes,
+    operation_routes,
+    routes,
+    template_routes,
+)
 
 router = APIRouter(responses=ERROR_RESPONSES)
 router.include_router(routes.router)
@@ -17,3 +24,4 @@ router.include_router(device_routes.router)
 router.include_router(template_routes.router)
 router.include_router(bulk_routes.router)
 router.include_router(handle_routes.router)
+router.include_router(operation_routes.router)

@@ -5,26 +5,24 @@ valid, in the order to register them) or every ``RowProblem`` found, each naming
 spreadsheet row and column. Nothing here touches the database: what is already registered
 comes in as ``Known``, and the caller still enforces uniqueness when it writes.
 
-Column layout and cell rules: docs/identifiers.md, "Bulk registration files".
+Column layout and cell rules: docs/identifiers.md, "Bulk registration files". Files are read
+within ``FileLimits`` (``accounting.spreadsheets``): a file over one raises ``FileLimitError``
+rather than becoming a row problem, since nothing in it was checked.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
-import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-import openpyxl
-from openpyxl.utils.exceptions import InvalidFileException
-
 from accounting.methods import ACTIVITIES
+from accounting.spreadsheets import FileLimits, csv_rows, excerpt, open_xlsx, sheet_rows
 from ledger_api.registry.identifiers import IdentifierError, parse
 from ledger_api.registry.metadata_templates import (
     PUBLIC_ID,
@@ -49,6 +47,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 }
 LIST_SEPARATOR = ";"
 MAX_ROWS = 10_000  # per sheet; larger registrations are split into several files
+MAX_MESSAGE = 160  # characters of a problem's message: enough to name a value, not echo a file
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +114,7 @@ class _Formula:
     text: str
 
 
-def read_csv(data: bytes | str, sheet: str) -> Sheet:
+def read_csv(data: bytes | str, sheet: str, limits: FileLimits | None = None) -> Sheet:
     """One CSV file holds one sheet; ``sheet`` says which (e.g. from the file name)."""
     if isinstance(data, bytes):
         try:
@@ -125,30 +124,32 @@ def read_csv(data: bytes | str, sheet: str) -> Sheet:
                 "unreadable_file", "CSV files are UTF-8 (save as 'CSV UTF-8')", sheet
             ) from None
     try:
-        records = list(csv.reader(io.StringIO(data, newline="")))
+        return _sheet(sheet, csv_rows(data, limits or FileLimits(), sheet))
     except csv.Error as exc:
-        raise BulkFileError("unreadable_file", f"not a CSV file: {exc}", sheet) from None
-    return _sheet(sheet, records)
+        raise BulkFileError("unreadable_file", f"not a CSV file: {excerpt(exc)}", sheet) from None
 
 
-def read_xlsx(data: bytes) -> tuple[Sheet, ...]:
+def read_xlsx(data: bytes, limits: FileLimits | None = None) -> tuple[Sheet, ...]:
     """Every worksheet of a workbook, except those whose name starts with ``_`` (notes)."""
+    limits = limits or FileLimits()
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:
-        raise BulkFileError("unreadable_file", f"not an XLSX workbook: {exc}") from None
+        workbook = open_xlsx(data, limits, data_only=False)
+    except ValueError as exc:
+        raise BulkFileError("unreadable_file", str(exc)) from None
     try:
         return tuple(
-            _sheet(ws.title, _xlsx_records(ws))
+            _sheet(ws.title, _xlsx_records(ws, limits))
             for ws in workbook.worksheets
             if not ws.title.startswith("_")
         )
+    except ValueError as exc:  # a cell openpyxl cannot convert, e.g. a number that is not one
+        raise BulkFileError("unreadable_file", f"unreadable cell: {excerpt(exc)}") from None
     finally:
         workbook.close()
 
 
-def _xlsx_records(worksheet: Any) -> Iterable[list[Any]]:
-    for cells in worksheet.iter_rows():
+def _xlsx_records(worksheet: Any, limits: FileLimits) -> Iterable[list[Any]]:
+    for cells in sheet_rows(worksheet, limits):
         # A formula's cached result may be stale or absent; keep the formula to refuse it.
         yield [
             _Formula(str(c.value)) if getattr(c, "data_type", None) == "f" else c.value
@@ -160,8 +161,6 @@ def _sheet(name: str, records: Iterable[list[Any]]) -> Sheet:
     header: tuple[Any, ...] = ()
     rows: list[tuple[int, tuple[Any, ...]]] = []
     for number, cells in enumerate(records, start=1):
-        if number > 2 * MAX_ROWS:  # blank rows too: a formatted-but-empty sheet can be huge
-            raise BulkFileError("too_many_rows", f"more than {2 * MAX_ROWS} rows", name)
         if number == 1:
             header = tuple(cells)
         elif any(not _empty(c) for c in cells):
@@ -234,12 +233,13 @@ def dry_run_csv(
     *,
     known: Known | None = None,
     allowed_prefixes: Iterable[str] | None = None,
+    limits: FileLimits | None = None,
 ) -> BulkPlan | list[RowProblem]:
     """``files`` maps a sheet name (enterprises, sources, terminals) to that CSV file."""
     sheets, problems = [], []
     for name, data in files.items():
         try:
-            sheets.append(read_csv(data, name))
+            sheets.append(read_csv(data, name, limits))
         except BulkFileError as exc:
             problems.append(RowProblem(name, None, None, exc.code, exc.message))
     return _finish(sheets, problems, catalog, known, allowed_prefixes)
@@ -251,10 +251,11 @@ def dry_run_xlsx(
     *,
     known: Known | None = None,
     allowed_prefixes: Iterable[str] | None = None,
+    limits: FileLimits | None = None,
 ) -> BulkPlan | list[RowProblem]:
     """One workbook with a sheet per kind: enterprises, sources, terminals."""
     try:
-        sheets = read_xlsx(data)
+        sheets = read_xlsx(data, limits)
     except BulkFileError as exc:
         return [RowProblem(exc.sheet, None, None, exc.code, exc.message)]
     return _finish(list(sheets), [], catalog, known, allowed_prefixes)
@@ -312,7 +313,9 @@ class _Planner:
         self.sources: dict[str, str] = {}  # identifier → enterprise identifier
 
     def report(self, sheet: str, row: int | None, column: str | None, code: str, msg: str) -> None:
-        self.problems.append(RowProblem(sheet, row, column, code, msg))
+        where = None if column is None else excerpt(column)  # a header cell names a column
+        message = excerpt(msg, MAX_MESSAGE)
+        self.problems.append(RowProblem(excerpt(sheet), row, where, code, message))
         self.flagged.add((sheet, row, column))
 
     def run(self, sheets: list[Sheet]) -> None:

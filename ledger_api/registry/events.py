@@ -7,6 +7,7 @@ rewrite when a terminal was bound to a source or when it was revoked.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,16 +23,34 @@ from verifier.protocol.leaves import LeafKind, leaf_hash
 ZERO = "0x" + "00" * 32
 
 
-def record_event(session: Session, type_: str, subject: str, **fields: Any) -> RegistryEvent:
+@dataclass(frozen=True)
+class ChainLink:
+    """An event's place in its enterprise's registry chain: the fields it adds to the event
+    (``enterprise``, ``index``, ``prev``, and for signed operations ``effective`` and
+    ``signature``) and the columns that keep the chain linear."""
+
+    enterprise_id: int
+    index: int
+    fields: dict[str, Any]
+
+
+def record_event(
+    session: Session, type_: str, subject: str, *, link: ChainLink | None = None, **fields: Any
+) -> RegistryEvent:
     """Add the event and its leaf to the caller's transaction."""
+    if link is not None:
+        fields = {**fields, **link.fields}
     body = {
         "format": EVENT_FORMAT,
         "version": 1,
         "type": type_,
         "subject": subject,
-        "at": int(datetime.now(UTC).timestamp()),
         **fields,
     }
+    if "signature" not in fields:
+        # A signed operation's event carries no ledger time, so its signer knows the digest
+        # (the next operation's ``prev``) without asking the ledger.
+        body["at"] = int(datetime.now(UTC).timestamp())
     canonical = rfc8785.dumps(body)
     digest = keccak256(canonical)
     hashed = "0x" + leaf_hash(LeafKind.REGISTRY_EVENT, digest, bytes(32)).hex()
@@ -46,6 +65,8 @@ def record_event(session: Session, type_: str, subject: str, **fields: Any) -> R
         body=canonical.decode(),
         digest="0x" + digest.hex(),
         leaf_hash=hashed,
+        enterprise_id=link.enterprise_id if link else None,
+        chain_index=link.index if link else None,
     )
     session.add(event)
     return event

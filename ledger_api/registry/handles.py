@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from sqlalchemy import select
@@ -25,6 +25,17 @@ from ledger_api.registry.template_store import template_catalog
 
 HS_SUCCESS, HS_ERROR, HS_NOT_FOUND = 1, 2, 100
 Visible = Callable[[int | None], bool]
+Row = TypeVar("Row", Enterprise, EmissionSource, Evaluation, Device)
+
+
+def _visible_row(
+    session: Session, model: type[Row], column: Any, value: str, visible: Visible
+) -> Row | None:
+    """The row whose ``column`` is ``value`` if the caller may see its enterprise: a hidden row
+    and a missing one are the same None."""
+    row = session.scalar(select(model).where(column == value))
+    owner = row.id if isinstance(row, Enterprise) else getattr(row, "enterprise_id", None)
+    return row if row is not None and visible(owner) else None
 
 
 def _value(index: int, type_: str, value: object) -> dict[str, Any]:
@@ -38,8 +49,8 @@ def _values(base: str, kind: str, path: str, extra: list[tuple[str, object]]) ->
 
 
 def _enterprise(session: Session, base: str, handle: str, visible: Visible) -> list[dict] | None:
-    row = session.scalar(select(Enterprise).where(Enterprise.identifier == handle))
-    if row is None or not visible(row.id):
+    row = _visible_row(session, Enterprise, Enterprise.identifier, handle, visible)
+    if row is None:
         return None
     template = template_catalog().for_industry(row.industry)
     return _values(
@@ -58,8 +69,8 @@ def _enterprise(session: Session, base: str, handle: str, visible: Visible) -> l
 
 
 def _source(session: Session, base: str, handle: str, visible: Visible) -> list[dict] | None:
-    row = session.scalar(select(EmissionSource).where(EmissionSource.identifier == handle))
-    if row is None or not visible(row.enterprise_id):
+    row = _visible_row(session, EmissionSource, EmissionSource.identifier, handle, visible)
+    if row is None:
         return None
     enterprise = session.get(Enterprise, row.enterprise_id)
     assert enterprise is not None
@@ -80,8 +91,8 @@ def _source(session: Session, base: str, handle: str, visible: Visible) -> list[
 
 
 def _evaluation(session: Session, base: str, handle: str, visible: Visible) -> list[dict] | None:
-    row = session.scalar(select(Evaluation).where(Evaluation.identifier == handle))
-    if row is None or not visible(row.enterprise_id):
+    row = _visible_row(session, Evaluation, Evaluation.identifier, handle, visible)
+    if row is None:
         return None
     path = f"/v1/evaluations/{quote(handle)}"
     return _values(
@@ -99,8 +110,8 @@ def _evaluation(session: Session, base: str, handle: str, visible: Visible) -> l
 
 
 def _device(session: Session, base: str, address: str, visible: Visible) -> list[dict] | None:
-    row = session.scalar(select(Device).where(Device.address == address))
-    if row is None or not visible(row.enterprise_id):
+    row = _visible_row(session, Device, Device.address, address, visible)
+    if row is None:
         return None
     return _values(
         base,

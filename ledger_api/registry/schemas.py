@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ledger_api.core.schemas import ADDRESS, IDENTIFIER, Strict
+from ledger_api.core.schemas import ADDRESS, HEX_SIGNATURE, IDENTIFIER, Strict
 
 
 class EnterpriseIn(Strict):
@@ -25,6 +25,13 @@ class EnterpriseIn(Strict):
         default=None,
         max_length=255,
         description="An enterprise template (extending the industry's) for this enterprise.",
+    )
+    signer: str | None = Field(
+        default=None,
+        pattern=ADDRESS,
+        description="The enterprise's first signer key (an address). The enrolment that names "
+        "it starts the enterprise's registry chain; every later registry change is an "
+        "operation signed by the enterprise (POST /v1/registry-operations).",
     )
 
 
@@ -134,3 +141,41 @@ class HandleOut(BaseModel):
     values: list[HandleValue] | None = None
     message: str | None = None
     error: HandleError | None = None
+
+
+class SignedOperationIn(Strict):
+    """A registry operation as the enterprise's key signed it (GET
+    /v1/registry-operations/typed-data)."""
+
+    operation: dict[str, Any] = Field(description="The EIP-712 RegistryOperation message.")
+    signature: str = Field(pattern=HEX_SIGNATURE)
+
+
+class RegistryOperationsIn(Strict):
+    """Operations of one enterprise, in chain order, stored all or nothing (a rotation is the
+    old key's ``device.rotated`` followed by the new key's ``device.registered``)."""
+
+    operations: list[SignedOperationIn] = Field(min_length=1, max_length=100)
+
+
+class ChainEventOut(BaseModel):
+    action: str
+    subject: str
+    index: int
+    digest: str
+
+
+class RegistryHeadOut(BaseModel):
+    """What the enterprise's next operation must name: ``index`` + 1, ``prev`` = ``digest``,
+    an ``effective`` time no earlier than this one's, signed by ``signer``."""
+
+    enterprise: str
+    index: int
+    digest: str
+    effective: int
+    signer: str
+
+
+class RegistryTypedDataOut(BaseModel):
+    types: dict[str, list[dict[str, str]]]
+    primaryType: str

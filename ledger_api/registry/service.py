@@ -25,10 +25,11 @@ from ledger_api.core.errors import ApiError, not_found
 from ledger_api.core.models import Device, DeviceBinding, EmissionSource, Enterprise
 from ledger_api.registry.bulk import BulkPlan, Known
 from ledger_api.registry.checks import canonical_identifier, check_metadata, checksum_address
-from ledger_api.registry.events import record_event
+from ledger_api.registry.events import ZERO, ChainLink, record_event
 from ledger_api.registry.identifiers import mint
 from ledger_api.registry.schemas import DeviceIn, DeviceOut, EnterpriseIn, SourceIn, SourceOut
 from ledger_api.registry.template_store import template_catalog
+from verifier.protocol.events import ENTERPRISE_REGISTERED
 
 
 def _canonical_json(document: dict | None) -> str | None:
@@ -62,20 +63,31 @@ def add_enterprise(
     industry: str,
     region: str | None,
     metadata: dict | None,
+    signer: str | None = None,
 ) -> Enterprise:
-    """Add an enterprise and its registry event to the session (the caller commits)."""
+    """Add an enterprise and its registry event to the session (the caller commits). With a
+    ``signer`` the event is the enrolment that starts the enterprise's registry chain: the
+    registrar vouches for the key, and every later registry change must be signed by it."""
     enterprise = Enterprise(
         identifier=identifier,
         name=name,
         industry=industry,
         region=region,
         metadata_json=_canonical_json(metadata),
+        asset_signer=signer,
     )
     session.add(enterprise)
+    link = None
+    if signer is not None:
+        session.flush()
+        assert enterprise.id is not None
+        fields = {"enterprise": identifier, "index": 0, "prev": ZERO, "signer": signer}
+        link = ChainLink(enterprise.id, 0, fields)
     record_event(
         session,
-        "enterprise.registered",
+        ENTERPRISE_REGISTERED,
         identifier,
+        link=link,
         name=name,
         industry=industry,
         region=region,
@@ -85,7 +97,12 @@ def add_enterprise(
 
 
 def add_source(
-    session: Session, enterprise: Enterprise, identifier: str, name: str, metadata: dict | None
+    session: Session,
+    enterprise: Enterprise,
+    identifier: str,
+    name: str,
+    metadata: dict | None,
+    link: ChainLink | None = None,
 ) -> EmissionSource:
     """Add a source and its registry event to the session (the caller commits)."""
     source = EmissionSource(
@@ -99,6 +116,7 @@ def add_source(
         session,
         "source.registered",
         identifier,
+        link=link,
         enterprise=enterprise.identifier,
         name=name,
         metadata=metadata,
@@ -113,6 +131,7 @@ def add_device(
     sources: list[EmissionSource],
     metadata: dict | None,
     first_seq: int = 1,
+    link: ChainLink | None = None,
 ) -> Device:
     """Add a terminal, its bindings and its registry event (the caller commits). The event
     states the sequence number the terminal starts at, so a figure proof can show that no
@@ -137,6 +156,7 @@ def add_device(
         session,
         "device.registered",
         address,
+        link=link,
         enterprise=enterprise.identifier,
         sources=sorted(s.identifier for s in sources),
         metadata=metadata,
@@ -170,8 +190,9 @@ def register_enterprise(session: Session, body: EnterpriseIn, prefix: str) -> En
         409, "enterprise_exists", f"enterprise {identifier} is already registered", "identifier"
     )
     with _writing(session, conflict):
+        signer = checksum_address(body.signer, "signer") if body.signer else None
         enterprise = add_enterprise(
-            session, identifier, body.name, body.industry, body.region, body.metadata
+            session, identifier, body.name, body.industry, body.region, body.metadata, signer
         )
         enterprise.template_id = body.template
     session.refresh(enterprise)
@@ -205,8 +226,8 @@ def register_source(
     return SourceOut(identifier=source_id, enterprise=enterprise.identifier, name=body.name)
 
 
-def _bound_sources(
-    session: Session, enterprise: Enterprise, identifiers: list[str]
+def bound_sources(
+    session: Session, enterprise: Enterprise, identifiers: list[str], field: str = "sources"
 ) -> list[EmissionSource]:
     sources = {
         s.identifier: s
@@ -221,7 +242,7 @@ def _bound_sources(
                 422,
                 "source_not_in_enterprise",
                 f"{identifier} is not a source of {enterprise.identifier}",
-                f"sources.{i}",
+                f"{field}.{i}",
             )
     return list(sources.values())
 
@@ -229,7 +250,7 @@ def _bound_sources(
 def register_device(session: Session, caller: Caller, body: DeviceIn) -> DeviceOut:
     """Register a terminal's signing address, bound to sources of one enterprise; commits."""
     enterprise = enterprise_for(session, caller, body.enterprise, write=True)
-    sources = _bound_sources(session, enterprise, body.sources)
+    sources = bound_sources(session, enterprise, body.sources)
     check_metadata(
         enterprise.industry, "terminal", body.metadata, template_id=enterprise.template_id
     )
@@ -259,18 +280,20 @@ def visible_device(
     return found
 
 
-def _revoke(session: Session, device: Device, event: str, **fields: object) -> None:
+def end_device(
+    session: Session, device: Device, event: str, link: ChainLink | None = None, **fields: object
+) -> None:
     device.status = "revoked"
     device.revoked_at = datetime.now(UTC)
     # The last sequence number accepted: a figure proof shows with it that the key signed
     # nothing after a period, without a later reading.
-    record_event(session, event, device.address, lastSeq=device.last_seq, **fields)
+    record_event(session, event, device.address, link=link, lastSeq=device.last_seq, **fields)
 
 
 def revoke_device(session: Session, device: Device, reason: str | None) -> DeviceOut:
     """Revoke a terminal (once; revoking again changes nothing); commits."""
     if device.status != "revoked":
-        _revoke(session, device, "device.revoked", reason=reason)
+        end_device(session, device, "device.revoked", reason=reason)
         session.commit()
     return device_out(session, device)
 
@@ -296,7 +319,7 @@ def rotate_device(session: Session, old: Device, new_address: str) -> DeviceOut:
         )
         new.last_seq = old.last_seq
         old.successor = new_address
-        _revoke(session, old, "device.rotated", successor=new_address)
+        end_device(session, old, "device.rotated", successor=new_address)
     return device_out(session, new)
 
 

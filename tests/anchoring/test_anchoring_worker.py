@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from anchoring.anchor_contract import AnchorContract, AnchorReceipt, SignedAnchor
-from anchoring.batching import BuiltBatch, manifest_bytes
+from anchoring.batching import BuiltBatch, section_tree
 from anchoring.worker import AnchorWorker
 from devtools.seeding import register, signed_readings
 from ledger_api.commands.serve import build_worker
@@ -18,8 +18,8 @@ from ledger_api.core.db import make_engine
 from ledger_api.ledger.anchor_store import SqlBatchStore
 from terminal.client import Terminal
 from tests.conftest import LedgerServer
-from verifier.formats.record import Manifest, RecordProofBundle
-from verifier.protocol.keccak import keccak256
+from verifier.formats.record import RecordProofBundle, SectionedManifest
+from verifier.protocol.manifest import section_leaf
 from verifier.protocol.merkle import StandardMerkleTree, process_proof
 
 REPO = Path(__file__).resolve().parents[2]
@@ -124,13 +124,28 @@ def test_one_round_anchors_everything_and_proofs_check_out(
         assert w.contract.contract.functions.verify(
             bytes.fromhex(bundle.batch.root[2:]), leaf, proof
         ).call()
-        manifest = Manifest.model_validate(bundle.batch.manifest)
-        assert "0x" + keccak256(manifest_bytes(manifest)).hex() == bundle.batch.manifest_hash
-    # The manifest counts per device: 40 readings 1..40 and 23 readings 7..29.
-    ranges = sorted((d.first_seq, d.last_seq, d.count) for d in manifest.devices)
+        # The bundle carries the enterprise's section; its path folds to the anchored hash.
+        section = bundle.batch.section
+        assert section is not None and bundle.batch.manifest is None
+        leaf = section_leaf(section.model_dump(mode="json", by_alias=True))
+        path = [bytes.fromhex(p[2:]) for p in bundle.batch.section_proof or ()]
+        assert "0x" + process_proof(leaf, path).hex() == bundle.batch.manifest_hash
+    # The enterprise's section counts per device: 40 readings 1..40 and 23 readings 7..29.
+    ranges = sorted((d.first_seq, d.last_seq, d.count) for d in section.devices)
     assert ranges == [(1, 40, 40), (7, 29, 23)]
-    assert manifest.enterprises[0].count == RECORDS
-    assert manifest.kinds == {"1": RECORDS, "3": EVENTS}
+    assert (section.enterprise, section.leaf_count, section.kinds) == (
+        ENTERPRISE,
+        RECORDS,
+        {"1": RECORDS},
+    )
+    # The whole manifest, as an admin reads it: the registry events in the section of no
+    # enterprise, which counts kinds only.
+    whole = SectionedManifest.model_validate(ledger.get("/v1/batches/1").json()["manifest"])
+    assert [(s.enterprise, s.kinds, s.devices) for s in whole.sections] == [
+        (None, {"3": EVENTS}, ()),
+        (ENTERPRISE, {"1": RECORDS}, section.devices),
+    ]
+    assert section_tree(whole).root.hex() == bundle.batch.manifest_hash[2:]
 
 
 def test_nothing_to_anchor_is_a_quiet_round(ledger: LedgerServer) -> None:

@@ -2,7 +2,8 @@
 
 Every operation of the served ``/openapi.json`` gets schema-conforming and schema-violating
 requests, some of them naming seeded objects (a registered enterprise, stored records, an
-anchored evaluation); every answer must be below 500 and every 4xx must carry the error shape.
+anchored evaluation), and conforming ones with JSON nested past the depth guard and integers
+past every stored range; every answer must be below 500 and every 4xx must carry the error shape.
 A catalogue of known-nasty inputs follows, each of which must get a 4xx with a code.
 """
 
@@ -153,12 +154,56 @@ def biased(strategy: st.SearchStrategy, known: dict[str, list[Any]]) -> st.Searc
     return build()
 
 
+# Values an attacker puts where a schema expects something small: JSON nested past the
+# guard's depth (the client's encoder stops near 1,000 levels, the guard at 64), and integers
+# past every range the ledger stores or anchors (2**53 for JSON readers, 2**63, 2**256).
+DEEP = st.integers(min_value=65, max_value=900).map(
+    lambda depth: json.loads("[" * depth + "]" * depth)
+)
+HUGE = st.sampled_from([2**53, 2**63 - 1, 2**63, 2**64, 2**256, -(2**63) - 1]) | st.integers(
+    min_value=2**53
+)
+HOSTILE = DEEP | HUGE
+
+
+def hostile(strategy: st.SearchStrategy) -> st.SearchStrategy:
+    """Schema-conforming cases with some body, query and path values replaced by :data:`HOSTILE`
+    ones, so every field meets nesting and integers it did not expect."""
+
+    def poison(value: Any, draw: Callable[[st.SearchStrategy], Any]) -> Any:
+        if isinstance(value, dict):
+            return {k: poison(v, draw) for k, v in value.items()}
+        if isinstance(value, list):
+            return [poison(v, draw) for v in value]
+        return draw(HOSTILE) if draw(st.integers(0, 2)) == 0 else value
+
+    @st.composite
+    def build(draw: Callable[[st.SearchStrategy], Any]) -> Any:
+        case = draw(strategy)
+        if isinstance(case.body, dict | list):
+            case.body = poison(case.body, draw)
+        if case.query:
+            case.query = {
+                k: str(draw(HUGE)) if draw(st.booleans()) else v for k, v in case.query.items()
+            }
+        if case.path_parameters:
+            case.path_parameters = {
+                k: str(draw(HUGE)) if draw(st.booleans()) else v
+                for k, v in case.path_parameters.items()
+            }
+        return case
+
+    return build()
+
+
 def strategies(operation: Any, known: Known) -> list[tuple[st.SearchStrategy, int]]:
-    """(strategy, examples): schema-conforming and -violating cases, and conforming ones whose
-    path parameters all name seeded objects."""
+    """(strategy, examples): schema-conforming and -violating cases, conforming ones with hostile
+    nesting and integers, and conforming ones whose path parameters all name seeded objects."""
+    positive = operation.as_strategy(GenerationMode.POSITIVE)
     found = [
-        (biased(operation.as_strategy(GenerationMode.POSITIVE), known.fields), MAX_EXAMPLES),
+        (biased(positive, known.fields), MAX_EXAMPLES),
         (operation.as_strategy(GenerationMode.NEGATIVE), MAX_EXAMPLES // 2),
+        (hostile(biased(positive, known.fields)), MAX_EXAMPLES // 5),
     ]
     names = [p.name for p in operation.path_parameters]
     if names and all(name in known.path for name in names):

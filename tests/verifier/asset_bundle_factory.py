@@ -1,9 +1,10 @@
 """Building real asset proof bundles for the verifier tests: a lot's history signed with fresh
-enterprise keys, each batch anchored in a real ``CarbonAnchor`` on the dev chain (one block per
-batch), with the anchored ``enterprise.signer_set`` events naming the keys.
+keys, each batch anchored in a real ``CarbonAnchor`` on the dev chain (one block per batch),
+with the anchored ``program.issuer_set`` and ``enterprise.signer_set`` events naming the keys.
 
-The standard history: ENTERPRISE_A receives the issue of 1000 serials, transfers the first 400
-to ENTERPRISE_B, and B retires the first 150 of those — three batches, three blocks.
+The standard history: the CEA issuer key issues 1000 serials to ENTERPRISE_A, A transfers the
+first 400 to ENTERPRISE_B, B accepts them, and B retires the first 150 of those — four
+batches, four blocks.
 """
 
 from __future__ import annotations
@@ -41,6 +42,16 @@ LOT_FIRST, LOT_LAST = 1_000_001, 1_001_000
 TRANSFER_FIRST, TRANSFER_LAST = 1_000_001, 1_000_400  # A → B
 RETIRE_FIRST, RETIRE_LAST = 1_000_001, 1_000_150  # by B
 SIGNED_AT = 1_767_225_600  # 2026-01-01T00:00:00Z; operation i is signed i hours later
+# Where each step of the standard history sits in the bundle's operations.
+ISSUE_AT, TRANSFER_AT, ACCEPT_AT, RETIRE_AT = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class IssuerSet:
+    """``key`` is named as the issuer key of ``program`` (a registry event)."""
+
+    program: str
+    key: coincurve.PrivateKey
 
 
 @dataclass(frozen=True)
@@ -62,11 +73,11 @@ class Op:
     last: int
     recipient: str = ""
     reference: str = ""
-    key: coincurve.PrivateKey | None = None
+    key: coincurve.PrivateKey | None = None  # default: the issuer's for an issue, else owner's
     changes: Mapping[str, Any] = field(default_factory=dict)
 
 
-Step = SignerSet | Op
+Step = IssuerSet | SignerSet | Op
 
 
 @dataclass(frozen=True)
@@ -80,28 +91,36 @@ class AssetCase:
     signatures: tuple[bytes, ...]
     digests: tuple[bytes, ...]
     blocks: tuple[int, ...]
-    keys: dict[str, coincurve.PrivateKey]  # each enterprise's key after the last step
+    keys: dict[str, coincurve.PrivateKey]  # each enterprise's (and "issuer:<program>") key
 
 
 def _hex(data: bytes) -> str:
     return "0x" + data.hex()
 
 
-def signer_event(enterprise: str, key: coincurve.PrivateKey) -> dict[str, Any]:
+def signer_event(
+    subject: str, key: coincurve.PrivateKey, kind: str = "enterprise.signer_set"
+) -> dict[str, Any]:
     return {
         "format": "carbon-ledger/registry-event",
         "version": 1,
-        "type": "enterprise.signer_set",
-        "subject": enterprise,
+        "type": kind,
+        "subject": subject,
         "at": SIGNED_AT,
         "signer": address_of(key),
     }
 
 
-def standard_history(key_a: coincurve.PrivateKey, key_b: coincurve.PrivateKey) -> list[list[Step]]:
-    """Issue to A, A transfers 400 to B, B retires 150: one batch each."""
+def standard_history(
+    key_a: coincurve.PrivateKey,
+    key_b: coincurve.PrivateKey,
+    issuer: coincurve.PrivateKey | None = None,
+) -> list[list[Step]]:
+    """The issuer issues to A, A transfers 400 to B, B accepts, B retires 150: one batch
+    each."""
     return [
         [
+            IssuerSet(PROGRAM, issuer or new_key()),
             SignerSet(ENTERPRISE_A, key_a),
             SignerSet(ENTERPRISE_B, key_b),
             Op("issue", ENTERPRISE_A, LOT_FIRST, LOT_LAST, reference="MEE-CEA-2025-ISSUE-0001"),
@@ -116,6 +135,7 @@ def standard_history(key_a: coincurve.PrivateKey, key_b: coincurve.PrivateKey) -
                 reference="contract 2026-17",
             )
         ],
+        [Op("accept", ENTERPRISE_B, TRANSFER_FIRST, TRANSFER_LAST)],
         [Op("retire", ENTERPRISE_B, RETIRE_FIRST, RETIRE_LAST, reference="green loan GL-2026-3")],
     ]
 
@@ -153,15 +173,22 @@ class _Builder:
             timestamp=SIGNED_AT + 3600 * len(self.ops),
         )
         op = replace(op, **step.changes)
-        signature = sign_asset_operation(step.key or self.keys[step.owner], self.domain, op)
+        signer = (
+            step.key or self.keys[f"issuer:{op.program}" if op.action == "issue" else step.owner]
+        )
+        signature = sign_asset_operation(signer, self.domain, op)
         self.ops.append((op, signature))
         return op, signature
 
     def leaf(self, step: Step) -> tuple[PendingLeaf, dict[str, Any]]:
         """The pending leaf of ``step`` and the parts of its bundle entry known before anchoring."""
-        if isinstance(step, SignerSet):
-            self.keys[step.enterprise] = step.key
-            event = signer_event(step.enterprise, step.key)
+        if isinstance(step, IssuerSet | SignerSet):
+            if isinstance(step, IssuerSet):
+                self.keys[f"issuer:{step.program}"] = step.key
+                event = signer_event(step.program, step.key, "program.issuer_set")
+            else:
+                self.keys[step.enterprise] = step.key
+                event = signer_event(step.enterprise, step.key)
             digest = keccak256(rfc8785.dumps(event))
             hashed = leaf_hash(LeafKind.REGISTRY_EVENT, digest, bytes(32))
             leaf = {"kind": 3, "digest": _hex(digest), "aux": _hex(bytes(32)), "hash": _hex(hashed)}
@@ -178,7 +205,8 @@ class _Builder:
                 "hash": _hex(built.hash()),
             },
         }
-        pending = PendingLeaf(0, LeafKind.ASSET_OPERATION, built.hash(), enterprise=op.owner)
+        # As in the ledger: asset operations sit in the manifest section of no enterprise.
+        pending = PendingLeaf(0, LeafKind.ASSET_OPERATION, built.hash())
         return pending, entry
 
 
@@ -195,12 +223,8 @@ def _location(receipt: AnchorReceipt, chain_id: int, contract: str) -> dict[str,
 
 
 def _batch_json(batch: BuiltBatch) -> dict[str, Any]:
-    return {
-        "root": _hex(batch.root),
-        "leafCount": batch.tree.leaf_count,
-        "manifestHash": _hex(batch.manifest_hash),
-        "manifest": batch.manifest.model_dump(mode="json", by_alias=True),
-    }
+    # Asset operations and registry events sit in the section of no enterprise.
+    return batch.batch_json(None).model_dump(mode="json", by_alias=True)
 
 
 def _build_batch(builder: _Builder, steps: Sequence[Step]) -> tuple[BuiltBatch, list[Any]]:
@@ -244,7 +268,7 @@ def build_case(
     bundle = AssetProofBundle.model_validate(
         {
             "format": "carbon-ledger/asset-proof",
-            "version": 1,
+            "version": 2,
             "claim": dict(claim),
             "domain": {
                 "chainId": builder.domain.chain_id,

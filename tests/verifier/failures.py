@@ -52,6 +52,7 @@ CHECK_OF: dict[str, str] = {
     "ForeignOperation": "typed-data",
     "SignerEventInvalid": "signers",
     "SignerNotAuthorised": "signers",
+    "IssuerNotAuthorised": "signers",
     "SignerRotatedAway": "signers",
     "HistoryBroken": "history",
     "ReplayRejected": "replay",

@@ -2,9 +2,10 @@
 
 Two aluminium smelters report hourly grid readings for 2025-06-01..02 (48 each). Smelter A's
 readings go into two anchored batches: the first holds only A's seq 1..24; the second A's
-25..48, A's reading of 2025-06-03 (outside the period) and B's readings. A is graded against
-the ruleset's average, B against the population (A and B). Each has one reading past the
-period (seq 49), which closes the period's end.
+25..48, A's reading of 2025-06-03 (outside the period) and B's readings. Both are graded
+against the ruleset's average (a population average needs five rated peers:
+tests/ledger_api/evaluations/test_population.py). Each has one reading past the period
+(seq 49), which closes the period's end.
 """
 
 from __future__ import annotations
@@ -12,24 +13,26 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import rfc8785
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from anchoring.deployment import deploy
 from anchoring.devchain import DevChain
+from devtools.declarations import declare_added_value
 from devtools.local_server import start_server
-from devtools.seeding import register
+from devtools.seeding import enterprise_key, register
 from ledger_api.commands.serve import build_worker
 from terminal.client import SignedRecord, Terminal
 from tests.conftest import LedgerServer, server_env
 from verifier.formats.figure import FigureProofBundle
-from verifier.formats.record import Manifest
-from verifier.protocol.keccak import keccak256
-from verifier.protocol.merkle import MerkleTree
+from verifier.formats.record import ManifestSection
+from verifier.protocol.manifest import section_leaf
+from verifier.protocol.merkle import MerkleTree, process_proof
 from verifier.protocol.typed_data import ActivityRecord, Domain
 
 ENTERPRISE_A = "88.118.8/ENT-AL-FIG-A"
@@ -50,7 +53,7 @@ class FigureCase:
     domain: Domain
     total: FigureProofBundle  # A's total
     grade: FigureProofBundle  # A's rating.grade
-    population: FigureProofBundle  # B's total, B graded against the population
+    second: FigureProofBundle  # B's total
     outside: SignedRecord  # A's reading of 2025-06-03, anchored but outside the period
     other: SignedRecord  # one of B's readings
 
@@ -101,15 +104,21 @@ def build_case(server: LedgerServer) -> FigureCase:
     worker.run_once()
     client.submit(records_a[24:] + records_b)  # A's seq 25..48 and 49 (2025-06-03); all of B
     worker.run_once()
+    with server.client() as http:  # each smelter signs its added value: ``inputs`` passes
+        for enterprise, value in ((ENTERPRISE_A, "20"), (ENTERPRISE_B, "30")):
+            days = (date(2025, 6, 1), date(2025, 6, 2))
+            key = enterprise_key(enterprise)
+            declared = declare_added_value(http, domain, key, enterprise, days, Decimal(value))
+            assert declared.status_code == 201, declared.text
     first = _evaluate(server, enterprise=ENTERPRISE_A, addedValue="20")
-    second = _evaluate(server, enterprise=ENTERPRISE_B, addedValue="30", averageSource="population")
+    second = _evaluate(server, enterprise=ENTERPRISE_B, addedValue="30")
     worker.run_once()
     return FigureCase(
         server=server,
         domain=domain,
         total=_proof(server, first, "total"),
         grade=_proof(server, first, "rating.grade"),
-        population=_proof(server, second, "total"),
+        second=_proof(server, second, "total"),
         outside=records_a[-1],
         other=records_b[0],
     )
@@ -169,11 +178,13 @@ def reprove(data: dict[str, Any], b: int, keep: list[int], *, whole: bool) -> No
 
 
 def _new_manifest(batch: dict[str, Any], messages: list[dict[str, Any]]) -> None:
-    """The manifest of a batch of just these records (one device, one enterprise)."""
+    """The manifest of a batch of just these records (one device, one enterprise): one
+    section, so its leaf is the manifest hash and its path is empty."""
     seqs = [int(m["seq"]) for m in messages]
     count = len(messages)
-    manifest = Manifest.model_validate(
+    section = ManifestSection.model_validate(
         {
+            "enterprise": messages[0]["enterprise"],
             "leafCount": count,
             "kinds": {"1": count},
             "devices": [
@@ -184,18 +195,20 @@ def _new_manifest(batch: dict[str, Any], messages: list[dict[str, Any]]) -> None
                     "count": count,
                 }
             ],
-            "enterprises": [{"enterprise": messages[0]["enterprise"], "count": count}],
         }
     )
     batch["batch"] |= {
         "leafCount": count,
-        "manifest": manifest.model_dump(mode="json", by_alias=True),
+        "section": section.model_dump(mode="json", by_alias=True),
+        "sectionProof": [],
     }
     rehash_manifest(batch)
 
 
 def rehash_manifest(batch: dict[str, Any]) -> None:
-    """Set a batch entry's manifestHash to that of its (edited) manifest."""
-    manifest = Manifest.model_validate(batch["batch"]["manifest"])
-    canonical = rfc8785.dumps(manifest.model_dump(mode="json", by_alias=True))
-    batch["batch"]["manifestHash"] = _hex(keccak256(canonical))
+    """Set a batch entry's manifestHash to what its (edited) section and path fold to."""
+    stated = batch["batch"]
+    section = ManifestSection.model_validate(stated["section"])
+    leaf = section_leaf(section.model_dump(mode="json", by_alias=True))
+    path = [bytes.fromhex(n[2:]) for n in stated["sectionProof"]]
+    stated["manifestHash"] = _hex(process_proof(leaf, path))

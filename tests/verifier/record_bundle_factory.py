@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import secrets
 import socket
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,10 @@ from anchoring.batching import PendingLeaf, build_batch
 from verifier.formats.record import (
     AnchorLocation,
     BatchJson,
+    DeviceRange,
+    EnterpriseCount,
     LeafJson,
+    Manifest,
     RecordProofBundle,
     RegistryProofJson,
 )
@@ -99,6 +103,28 @@ def registration_event(device: str, source: str) -> dict[str, Any]:
     }
 
 
+def legacy_manifest(leaves: list[PendingLeaf]) -> dict[str, Any]:
+    """The v1 manifest a ledger wrote before sections: the whole batch, every tenant."""
+    seqs: dict[str, list[int]] = {}
+    for leaf in leaves:
+        if leaf.device is not None and leaf.seq is not None:
+            seqs.setdefault(leaf.device, []).append(leaf.seq)
+    kinds = Counter(leaf.kind for leaf in leaves)
+    owners = Counter(leaf.enterprise for leaf in leaves if leaf.enterprise is not None)
+    manifest = Manifest(
+        leafCount=len(leaves),
+        kinds={str(k): n for k, n in sorted(kinds.items())},
+        devices=tuple(
+            DeviceRange(device=d, firstSeq=min(s), lastSeq=max(s), count=len(s))
+            for d, s in sorted(seqs.items())
+        ),
+        enterprises=tuple(
+            EnterpriseCount(enterprise=e, count=n) for e, n in sorted(owners.items())
+        ),
+    )
+    return manifest.model_dump(mode="json", by_alias=True)
+
+
 def make_case(
     anchor: AnchorContract,
     operator: LocalAccount,
@@ -107,10 +133,12 @@ def make_case(
     chain_id: int = DEV_CHAIN_ID,
     contract: str | None = None,
     key: coincurve.PrivateKey | None = None,
+    legacy: bool = False,
 ) -> Case:
     """Sign seq 3..6 of one device plus a second device's record and a ledger-entry leaf,
     anchor the batch through ``anchor``, and bundle seq 5. ``chain_id``/``contract`` set the
-    bundle's anchor location (default: the real one); ``domain`` defaults to match them."""
+    bundle's anchor location (default: the real one); ``domain`` defaults to match them.
+    ``legacy``: anchor a v1 (flat) manifest, as before sections, in a v1 bundle."""
     contract = contract or anchor.address
     domain = domain or Domain(chain_id, contract)
     key, other_key = key or new_key(), new_key()
@@ -138,16 +166,21 @@ def make_case(
     event_leaf = leaf_hash(LeafKind.REGISTRY_EVENT, keccak256(rfc8785.dumps(event)), bytes(32))
     pending.append(PendingLeaf(len(pending), LeafKind.REGISTRY_EVENT, event_leaf))
     batch = build_batch(pending)
-    receipt = anchor.anchor(operator, batch.root, batch.tree.leaf_count, batch.manifest_hash)
+    flat = legacy_manifest(pending)
+    manifest_hash = keccak256(rfc8785.dumps(flat)) if legacy else batch.manifest_hash
+    receipt = anchor.anchor(operator, batch.root, batch.tree.leaf_count, manifest_hash)
     record, signature = signed[2][0], signatures[2]
     leaf = activity_record_leaf(domain, record, signature)
     proof = batch.tree.get_proof(batch.tree.find_leaf(leaf.hash()))
-    batch_json = BatchJson(
-        root=_hex(batch.root),
-        leafCount=batch.tree.leaf_count,
-        manifestHash=_hex(batch.manifest_hash),
-        manifest=batch.manifest,
-    )
+    batch_json = batch.batch_json(record.enterprise)
+    event_batch = batch.batch_json(None)
+    if legacy:
+        batch_json = event_batch = BatchJson(
+            root=_hex(batch.root),
+            leafCount=batch.tree.leaf_count,
+            manifestHash=_hex(manifest_hash),
+            manifest=flat,
+        )
     location = AnchorLocation(
         chainId=chain_id,
         contract=contract,
@@ -164,10 +197,11 @@ def make_case(
             kind=3, digest=_hex(event_digest), aux=_hex(bytes(32)), hash=_hex(event_leaf)
         ),
         proof=tuple(_hex(n) for n in batch.tree.get_proof(batch.tree.find_leaf(event_leaf))),
-        batch=batch_json,
+        batch=event_batch,
         anchor=location,
     )
     bundle = RecordProofBundle(
+        version=1 if legacy else 2,
         authorization=(authorization,),
         typedData=typed_data(domain, record),
         signature=_hex(signature),

@@ -1,5 +1,6 @@
 """The lot's rules: each code raised where it should be, the state and journal each operation
-leaves, and properties of random histories (cover, conservation, retirement is final)."""
+leaves, and properties of random histories (cover, conservation, retirement is final, nothing
+sent is held before it is accepted)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from verifier.protocol.asset_ops import AssetOperation
 from verifier.protocol.keccak import keccak256
 from verifier.protocol.lot_rules import (
     HELD,
+    PENDING,
     RETIRED,
     RULE_CODES,
     SURRENDERED,
@@ -26,6 +28,7 @@ from verifier.protocol.lot_rules import (
     balances,
     holdings,
     journal_lines,
+    pending,
     ranges_within,
     replay,
 )
@@ -65,6 +68,12 @@ def transfer(state: LotState, owner: str, to: str, first: int, last: int) -> Ass
     return op("transfer", owner, first, last, state.head, recipient=to)
 
 
+def deliver(state: LotState, owner: str, to: str, first: int, last: int, n: int) -> LotState:
+    """``owner`` sends ``to`` the serials (digest n) and ``to`` accepts them (digest n + 1)."""
+    sent = apply(state, transfer(state, owner, to, first, last), digest_of(n))
+    return apply(sent, op("accept", to, first, last, sent.head), digest_of(n + 1))
+
+
 def rule(state: LotState | None, operation: AssetOperation) -> tuple[str, str]:
     with pytest.raises(AssetRuleError) as caught:
         apply(state, operation, digest_of(99))
@@ -82,16 +91,44 @@ def test_issue_makes_one_held_range() -> None:
     assert holdings(ISSUED) == {A: LAST - FIRST + 1}
 
 
+def test_a_transfer_is_pending_until_accepted() -> None:
+    sent = apply(ISSUED, transfer(ISSUED, A, B, 121, 150), digest_of(2))
+    assert sent.ranges == (
+        SerialRange(FIRST, 120, HELD, A),
+        SerialRange(121, 150, PENDING, B, A),
+        SerialRange(151, LAST, HELD, A),
+    )
+    assert holdings(sent) == {A: (LAST - FIRST + 1) - 30}  # B holds nothing yet
+    assert pending(sent) == {B: 30}
+    accepted = apply(sent, op("accept", B, 121, 150, sent.head), digest_of(3))
+    assert accepted.ranges[1] == SerialRange(121, 150, HELD, B)
+    assert (holdings(accepted), pending(accepted)) == ({A: 70, B: 30}, {})
+
+
+def test_reject_and_reclaim_return_serials_to_the_sender() -> None:
+    sent = apply(ISSUED, transfer(ISSUED, A, B, 121, 150), digest_of(2))
+    rejected = apply(sent, op("reject", B, 121, 150, sent.head), digest_of(3))
+    reclaimed = apply(sent, op("reclaim", A, 121, 150, sent.head), digest_of(3))
+    assert rejected.ranges == reclaimed.ranges == ISSUED.ranges
+    partly = apply(sent, op("accept", B, 121, 130, sent.head), digest_of(3))
+    back = apply(partly, op("reclaim", A, 131, 150, partly.head), digest_of(4))
+    assert back.ranges == (
+        SerialRange(FIRST, 120, HELD, A),
+        SerialRange(121, 130, HELD, B),
+        SerialRange(131, LAST, HELD, A),
+    )
+
+
 def test_transfer_retire_surrender_split_and_merge_ranges() -> None:
-    after_transfer = apply(ISSUED, transfer(ISSUED, A, B, 121, 150), digest_of(2))
+    after_transfer = deliver(ISSUED, A, B, 121, 150, 2)
     assert after_transfer.ranges == (
         SerialRange(FIRST, 120, HELD, A),
         SerialRange(121, 150, HELD, B),
         SerialRange(151, LAST, HELD, A),
     )
-    retired = apply(after_transfer, op("retire", B, 121, 130, digest_of(2)), digest_of(3))
-    surrendered = apply(retired, op("surrender", A, 151, 160, digest_of(3)), digest_of(4))
-    back = apply(surrendered, transfer(surrendered, B, A, 131, 150), digest_of(5))
+    retired = apply(after_transfer, op("retire", B, 121, 130, digest_of(3)), digest_of(4))
+    surrendered = apply(retired, op("surrender", A, 151, 160, digest_of(4)), digest_of(5))
+    back = deliver(surrendered, B, A, 131, 150, 6)
     # B's 131..150 returns to A and merges with A's 101..120 on its left.
     assert back.ranges == (
         SerialRange(FIRST, 120, HELD, A),
@@ -100,7 +137,7 @@ def test_transfer_retire_surrender_split_and_merge_ranges() -> None:
         SerialRange(151, 160, SURRENDERED, A),
         SerialRange(161, LAST, HELD, A),
     )
-    assert back.operations == 5 and back.head == digest_of(5)
+    assert back.operations == 7 and back.head == digest_of(7)
     held_by_a = (120 - FIRST + 1) + (150 - 131 + 1) + (LAST - 161 + 1)
     assert holdings(back) == {A: held_by_a}
     assert balances(back) == {
@@ -112,13 +149,13 @@ def test_transfer_retire_surrender_split_and_merge_ranges() -> None:
 
 
 def test_transfer_back_merges_into_one_range() -> None:
-    there = apply(ISSUED, transfer(ISSUED, A, B, 150, 160), digest_of(2))
-    back = apply(there, transfer(there, B, A, 150, 160), digest_of(3))
+    there = deliver(ISSUED, A, B, 150, 160, 2)
+    back = deliver(there, B, A, 150, 160, 4)
     assert back.ranges == ISSUED.ranges
 
 
 def test_ranges_within_cuts_to_the_range() -> None:
-    there = apply(ISSUED, transfer(ISSUED, A, B, 150, 160), digest_of(2))
+    there = deliver(ISSUED, A, B, 150, 160, 2)
     assert ranges_within(there, 155, 170) == (
         SerialRange(155, 160, HELD, B),
         SerialRange(161, 170, HELD, A),
@@ -129,7 +166,7 @@ def test_ranges_within_cuts_to_the_range() -> None:
 @pytest.mark.parametrize(
     ("action", "recipient", "expected"),
     [
-        ("transfer", B, [("holding:ENT-A", -10), ("holding:ENT-B", 10)]),
+        ("transfer", B, [("holding:ENT-A", -10), ("pending:ENT-B", 10)]),
         ("retire", "", [("holding:ENT-A", -10), ("retired:ENT-A", 10)]),
         ("surrender", "", [("holding:ENT-A", -10), ("surrendered:ENT-A", 10)]),
     ],
@@ -137,6 +174,27 @@ def test_ranges_within_cuts_to_the_range() -> None:
 def test_journal_lines(action: str, recipient: str, expected: list[tuple[str, int]]) -> None:
     operation = op(action, A, 111, 120, ISSUED.head, recipient=recipient)  # 10 serials
     assert journal_lines(ISSUED, operation) == tuple(JournalLine(*line) for line in expected)
+
+
+def test_journal_lines_of_accept_reject_reclaim() -> None:
+    """C is offered 101..105 by A and 106..110 by B; a reject returns each part to its sender,
+    a reclaim takes back what one sender offered."""
+    to_c = apply(ISSUED, transfer(ISSUED, A, C, 101, 105), digest_of(2))
+    at_b = deliver(to_c, A, B, 106, 110, 3)
+    both = apply(at_b, transfer(at_b, B, C, 106, 110), digest_of(5))
+    assert journal_lines(both, op("reject", C, 101, 110, both.head)) == (
+        JournalLine("pending:ENT-C", -10),
+        JournalLine("holding:ENT-A", 5),
+        JournalLine("holding:ENT-B", 5),
+    )
+    assert journal_lines(both, op("accept", C, 101, 110, both.head)) == (
+        JournalLine("pending:ENT-C", -10),
+        JournalLine("holding:ENT-C", 10),
+    )
+    assert journal_lines(both, op("reclaim", B, 106, 110, both.head)) == (
+        JournalLine("pending:ENT-C", -5),
+        JournalLine("holding:ENT-B", 5),
+    )
 
 
 def test_journal_lines_of_issue() -> None:
@@ -222,10 +280,33 @@ def test_already_retired_serials_never_move() -> None:
 
 
 def test_insufficient_holding() -> None:
-    moved = apply(ISSUED, transfer(ISSUED, A, B, 101, 140), digest_of(2))  # B holds 40
+    moved = deliver(ISSUED, A, B, 101, 140, 2)  # B holds 40
     beyond = transfer(moved, B, C, 101, 141)  # 41 serials, one of them A's
     assert rule(moved, beyond) == ("insufficient_holding", "owner")
     assert rule(moved, op("retire", C, 101, 101, moved.head)) == ("insufficient_holding", "owner")
+
+
+def test_pending_serials_move_only_by_accept_reject_or_reclaim() -> None:
+    sent = apply(ISSUED, transfer(ISSUED, A, B, 101, 110), digest_of(2))
+    for owner, action, recipient in (
+        (B, "transfer", C),  # B does not hold them yet
+        (B, "retire", ""),
+        (A, "transfer", C),  # nor does A any more
+        (A, "surrender", ""),
+    ):
+        moving = op(action, owner, 105, 115, sent.head, recipient=recipient)
+        assert rule(sent, moving) == ("transfer_pending", "first")
+
+
+def test_not_pending() -> None:
+    sent = apply(ISSUED, transfer(ISSUED, A, B, 101, 110), digest_of(2))
+    assert rule(sent, op("accept", C, 101, 110, sent.head)) == ("not_pending", "first")
+    assert rule(sent, op("accept", B, 101, 111, sent.head)) == ("not_pending", "first")
+    assert rule(sent, op("reject", A, 101, 110, sent.head)) == ("not_pending", "first")
+    assert rule(sent, op("reclaim", B, 101, 110, sent.head)) == ("not_pending", "first")
+    assert rule(ISSUED, op("accept", A, 101, 110, ISSUED.head)) == ("not_pending", "first")
+    accept = op("accept", B, 101, 110, sent.head, recipient=A)
+    assert rule(sent, accept) == ("recipient_not_allowed", "recipient")
 
 
 def test_recipient_rules() -> None:
@@ -251,6 +332,9 @@ def test_every_code_is_tested_above() -> None:
             "insufficient_holding",
             "recipient_required",
             "recipient_is_owner",
+            "non_canonical_serial_prefix",  # tests/ledger_api/assets/test_serials_and_lot_ids.py
+            "transfer_pending",
+            "not_pending",
         }
     )
 
@@ -270,8 +354,11 @@ SMALL_FIRST, SMALL_LAST = 10, 41  # 32 serials, so random ranges overlap often
 
 intents = st.lists(
     st.tuples(
-        st.sampled_from(("transfer", "transfer", "retire", "surrender")),
-        st.one_of(st.none(), st.sampled_from(HOLDERS)),  # None: whoever holds ``first``
+        st.sampled_from(
+            ("transfer", "transfer", "accept", "accept", "reject", "reclaim", "retire", "surrender")
+        ),
+        # None: whoever may act on ``first`` (its holder, or for reclaim its sender)
+        st.one_of(st.none(), st.sampled_from(HOLDERS)),
         st.sampled_from(HOLDERS),
         st.integers(SMALL_FIRST - 2, SMALL_LAST + 2),
         st.integers(0, 8),
@@ -294,6 +381,9 @@ def _invariants(
     for serial, (status, holder) in retired.items():
         piece = ranges_within(state, serial, serial)[0]
         assert (piece.status, piece.holder) == (status, holder)
+    assert {
+        k[len("pending:") :]: v for k, v in journal.items() if k.startswith("pending:") and v
+    } == (pending(state))
 
 
 @settings(max_examples=300, deadline=None)
@@ -310,7 +400,12 @@ def test_random_histories_keep_the_invariants(
     accepted = [(issue, digest_of(0))]
     for n, (action, chosen, other, first, span, stale) in enumerate(steps, start=1):
         at_first = ranges_within(state, first, first)
-        owner = chosen or (at_first[0].holder if at_first else A)
+        piece = at_first[0] if at_first else None
+        if piece is None:
+            acting = A
+        else:
+            acting = piece.origin if action == "reclaim" and piece.origin else piece.holder
+        owner = chosen or acting
         recipient = other if action == "transfer" else ""
         prev = digest_of(n + 10_000) if stale == 0 else state.head
         candidate = op(action, owner, first, first + span, prev, recipient=recipient)
@@ -326,8 +421,25 @@ def test_random_histories_keep_the_invariants(
             journal[line.account] += line.quantity
         state = after
         accepted.append((candidate, digest_of(n)))
-        if action != "transfer":
+        if action in ("retire", "surrender"):
             status = RETIRED if action == "retire" else SURRENDERED
             retired.update({s: (status, owner) for s in range(first, first + span + 1)})
         _invariants(state, journal, retired)
     assert replay(accepted) == state
+
+
+def test_rules_1_are_replayed_only_for_lots_stored_under_them() -> None:
+    """The ledger still reads a lot written before transfers waited for acceptance; under
+    rules 2 the same history stops where the recipient used serials it never accepted."""
+    sent = transfer(ISSUED, A, B, 101, 110)
+    spent = op("retire", B, 101, 105, digest_of(2))
+    history = [(ISSUE, digest_of(1)), (sent, digest_of(2)), (spent, digest_of(3))]
+    legacy = replay(history, rules=1)
+    assert legacy.ranges[:2] == (SerialRange(101, 105, RETIRED, B), SerialRange(106, 110, HELD, B))
+    with pytest.raises(AssetRuleError) as caught:
+        replay(history)
+    assert caught.value.code == "transfer_pending"
+    with pytest.raises(ValueError, match="rules 1 have no accept"):
+        apply(ISSUED, op("accept", B, 101, 110, ISSUED.head), digest_of(2), rules=1)
+    with pytest.raises(ValueError, match="not known"):
+        apply(None, ISSUE, digest_of(1), rules=3)

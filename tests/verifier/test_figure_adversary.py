@@ -15,10 +15,12 @@ from web3 import Web3
 from accounting import load_factor_set
 from accounting.grading import load_ruleset
 from anchoring.devchain import DevChain
+from terminal.client import Terminal
 from tests.verifier.figure_case import FigureCase, figure_case, tamper
 from verifier.checks.figure import verify_figure
 from verifier.checks.kernel import CheckStatus, VerificationResult
 from verifier.formats.figure import FigureProofBundle
+from verifier.protocol.registry_ops import operation_of_event
 from verifier.rpc import JsonRpcReader
 from verifier.trust import ReferenceRoot, load_default_reference
 
@@ -73,7 +75,7 @@ def test_another_reading_as_the_edge(case: FigureCase) -> None:
 
 
 def test_evidence_of_another_device_fails_authorization(case: FigureCase) -> None:
-    other = case.population.to_json()["devices"][0]  # smelter B's terminal, genuinely anchored
+    other = case.second.to_json()["devices"][0]  # smelter B's terminal, genuinely anchored
     result = offline(tamper(case.total, lambda data: data.update(devices=[other])))
     assert failed(result) == ("authorization", "TerminalNotAuthorised")
     assert "shows no registry event of device" in result.failure.reason
@@ -82,7 +84,7 @@ def test_evidence_of_another_device_fails_authorization(case: FigureCase) -> Non
 def test_registry_event_edited_fails_authorization(case: FigureCase) -> None:
     def change(data: dict[str, Any]) -> None:
         event = data["devices"][0]["registry"][0]["event"]
-        event["enterprise"] = case.population.entry["enterprise"]
+        event["enterprise"] = case.second.entry["enterprise"]
 
     result = offline(tamper(case.total, change))
     assert failed(result) == ("authorization", "TerminalNotAuthorised")
@@ -100,11 +102,56 @@ def test_v1_bundle_is_read_and_says_what_it_lacks(case: FigureCase) -> None:
         del data["devices"]
 
     result = offline(tamper(case.total, as_v1))
-    assert result.valid, result.failure
     checks = {c.name: c for c in result.checks}
     assert checks["authorization"].status is CheckStatus.SKIPPED
     assert "unregistered or revoked key" in checks["authorization"].detail
-    assert "does not prove the period's edges" in checks["completeness"].detail
+    # Nor does it carry the enterprise's signed registry: never plain VALID (issue 14 item 5).
+    assert failed(result) == ("registry-signatures", "RegistryUnsigned")
+    assert "(v1) carries no registry history" in result.failure.reason
+
+
+# --- the enterprise's signed registry (issue 14 items 5, 2, 3) ------------------------------
+
+
+def test_registry_history_dropped_is_unsigned(case: FigureCase) -> None:
+    result = offline(tamper(case.total, lambda data: data.update(registry=[])))
+    assert failed(result) == ("registry-signatures", "RegistryUnsigned")
+
+
+def test_registry_event_left_out_breaks_the_chain(case: FigureCase) -> None:
+    assert len(case.total.registry) == 3  # enrolment, source, terminal
+    result = offline(tamper(case.total, lambda data: data["registry"].pop(1)))
+    assert failed(result) == ("registry-chain", "RegistryChainBroken")
+    assert "registry[1] is index 2" in result.failure.reason
+
+
+def test_forged_enterprise_signature(case: FigureCase) -> None:
+    forger = Terminal.create()
+
+    def change(data: dict[str, Any]) -> None:
+        event = data["registry"][2]["event"]
+        op, _ = operation_of_event(event)
+        event["signature"] = "0x" + forger.sign_registry_operation(case.domain, op).hex()
+
+    result = offline(tamper(case.total, change))
+    assert failed(result) == ("registry-signatures", "RegistrySignatureInvalid")
+    assert f"signed by {forger.address}" in result.failure.reason
+
+
+def test_registry_of_another_enterprise(case: FigureCase) -> None:
+    other = case.second.to_json()["registry"]
+    result = offline(tamper(case.total, lambda data: data.update(registry=other)))
+    assert failed(result) == ("registry-signatures", "RegistryUnsigned")
+    assert "is not the enrolment of" in result.failure.reason
+
+
+def test_registry_event_edited_is_not_the_anchored_leaf(case: FigureCase) -> None:
+    def change(data: dict[str, Any]) -> None:
+        data["registry"][0]["event"]["industry"] = "cement"
+
+    result = offline(tamper(case.total, change))
+    assert failed(result) == ("registry-chain", "RegistryEventInvalid")
+    assert "does not hash to its kind-3 leaf" in result.failure.reason
 
 
 # --- reference data -------------------------------------------------------------------------

@@ -24,6 +24,8 @@ from tests.verifier.asset_bundle_factory import (
     ENTERPRISE_B,
     LOT_FIRST,
     LOT_LAST,
+    PROGRAM,
+    RETIRE_AT,
     RETIRE_FIRST,
     RETIRE_LAST,
     TRANSFER_FIRST,
@@ -117,9 +119,12 @@ def test_holding_claim_verifies_online(case: AssetCase, rpc: JsonRpcReader) -> N
         case.blocks[-1],
     )
     assert summary.holdings == {ENTERPRISE_A: ISSUED - MOVED, ENTERPRISE_B: MOVED - RETIRED}
+    assert summary.pending == {}
+    assert summary.issuer == address_of(case.keys[f"issuer:{PROGRAM}"])
     assert result.summary is not None
-    assert f"as of operation 3 (digest 0x{case.digests[2].hex()})" in result.summary
-    assert result.summary.endswith(f"anchored in block {case.blocks[2]}")
+    assert f"issued by CEA issuer key {summary.issuer}" in result.summary
+    assert f"as of operation 4 (digest 0x{case.digests[RETIRE_AT].hex()})" in result.summary
+    assert result.summary.endswith(f"anchored in block {case.blocks[RETIRE_AT]}")
     report = result.to_json()
     assert report["valid"] is True and report["record"] is None
     assert report["asset"]["claim"]["quantity"] == ISSUED - MOVED
@@ -139,7 +144,7 @@ def test_valid_offline_skips_the_chain(case: AssetCase) -> None:
 def test_retirement_claim_verifies(
     case: AssetCase, rpc: JsonRpcReader, first: int, last: int
 ) -> None:
-    claim = retirement_claim(ENTERPRISE_B, first, last, case.digests[2])
+    claim = retirement_claim(ENTERPRISE_B, first, last, case.digests[RETIRE_AT])
     result = verify_asset(tamper(case.bundle, with_claim(claim)), rpc)
     assert result.valid, result.failure
     assert result.asset is not None and result.asset.quantity == last - first + 1
@@ -180,8 +185,10 @@ def test_a_rotation_in_the_same_block_is_accepted(
     ("data", "message"),
     [
         ({"format": "carbon-ledger/record-proof"}, "not a carbon-ledger/asset-proof bundle"),
-        ({"format": "carbon-ledger/asset-proof", "version": 2}, "unsupported bundle version"),
-        ({"format": "carbon-ledger/asset-proof", "version": 1}, "claim"),
+        ({"format": "carbon-ledger/asset-proof", "version": 3}, "unsupported bundle version"),
+        # Version 1 replayed transfers without acceptance and took self-signed issues.
+        ({"format": "carbon-ledger/asset-proof", "version": 1}, "unsupported bundle version"),
+        ({"format": "carbon-ledger/asset-proof", "version": 2}, "claim"),
         ([], "not a carbon-ledger/asset-proof bundle"),
     ],
 )
@@ -275,7 +282,7 @@ def test_a_rotated_away_signer_is_refused(
     batches[1] = [replace(transfer, key=old)]
     batches.insert(1, [SignerSet(ENTERPRISE_A, new)])  # anchored between issue and transfer
     case = build_case(anchor, operator_account, batches, KEPT_BY_A)
-    rotation_block = case.bundle.signers[2].anchor.block_number
+    rotation_block = case.bundle.signers[3].anchor.block_number
     assert case.blocks[0] < rotation_block < case.blocks[1]
     reason = fails(case.bundle, "SignerRotatedAway").reason
     assert f"named {address_of(new)} in block {rotation_block}" in reason
@@ -286,17 +293,18 @@ def test_a_key_named_only_after_the_operation_is_refused(
 ) -> None:
     key_a, key_b = new_key(), new_key()
     batches = standard_history(key_a, key_b)
-    issue = batches[0][2]
-    assert isinstance(issue, Op)
-    batches[0] = [SignerSet(ENTERPRISE_B, key_b), replace(issue, key=key_a)]
-    batches.insert(1, [SignerSet(ENTERPRISE_A, key_a)])
+    transfer = batches[1][0]
+    assert isinstance(transfer, Op)
+    del batches[0][1]  # A's key is not named with the issue …
+    batches[1] = [replace(transfer, key=key_a)]
+    batches.insert(2, [SignerSet(ENTERPRISE_A, key_a)])  # … but only after A's transfer
     case = build_case(anchor, operator_account, batches, KEPT_BY_A)
-    named_in = case.bundle.signers[1].anchor.block_number
+    named_in = case.bundle.signers[2].anchor.block_number
     assert f"named only in block {named_in}" in fails(case.bundle, "SignerNotAuthorised").reason
 
 
 def test_missing_signer_event(case: AssetCase) -> None:
-    bundle = tamper(case.bundle, lambda d: d["signers"].pop(1))  # B's
+    bundle = tamper(case.bundle, lambda d: d["signers"].pop(2))  # B's
     assert "operations[2]" in fails(bundle, "SignerNotAuthorised").reason
 
 
@@ -341,7 +349,11 @@ def test_dropped_proof_node(case: AssetCase) -> None:
 
 def test_changed_manifest(case: AssetCase) -> None:
     def change(data: dict[str, Any]) -> None:
-        data["operations"][1]["batch"]["manifest"]["enterprises"][0]["count"] += 1
+        batch = data["operations"][1]["batch"]
+        if "section" in batch:  # the batch's share of a sectioned (v2) manifest
+            batch["section"]["kinds"]["5"] += 1
+        else:
+            batch["manifest"]["enterprises"][0]["count"] += 1
 
     fails(tamper(case.bundle, change), "ManifestMismatch")
 
@@ -376,7 +388,7 @@ def test_operation_anchored_before_its_predecessor(
     anchor: AnchorContract, operator_account: LocalAccount
 ) -> None:
     batches = standard_history(new_key(), new_key())
-    case = build_case(anchor, operator_account, batches, KEPT_BY_A, anchor_order=[0, 2, 1])
+    case = build_case(anchor, operator_account, batches, KEPT_BY_A, anchor_order=[0, 2, 1, 3])
     assert case.blocks[2] < case.blocks[1]
     assert "before its predecessor" in fails(case.bundle, "HistoryBroken").reason
 
@@ -403,10 +415,10 @@ def test_signed_and_anchored_operation_breaking_a_rule(
     anchor: AnchorContract, operator_account: LocalAccount, third: Op, code: str
 ) -> None:
     batches = standard_history(new_key(), new_key())
-    batches[2] = [third]
+    batches[RETIRE_AT] = [third]
     case = build_case(anchor, operator_account, batches, KEPT_BY_A)
     failure = fails(case.bundle, "ReplayRejected")
-    assert (failure.code, failure.rule, failure.index) == ("ReplayRejected", code, 2)
+    assert (failure.code, failure.rule, failure.index) == ("ReplayRejected", code, RETIRE_AT)
 
 
 def test_retired_serials_cannot_be_transferred(
@@ -443,8 +455,8 @@ def test_claim_of_a_retirement_by_a_transfer(case: AssetCase) -> None:
 @pytest.mark.parametrize(
     ("holder", "first", "last", "operation"),
     [
-        (ENTERPRISE_A, RETIRE_FIRST, RETIRE_LAST, 2),  # B retired them, not A
-        (ENTERPRISE_B, RETIRE_FIRST, RETIRE_LAST + 1, 2),  # beyond the retirement
+        (ENTERPRISE_A, RETIRE_FIRST, RETIRE_LAST, RETIRE_AT),  # B retired them, not A
+        (ENTERPRISE_B, RETIRE_FIRST, RETIRE_LAST + 1, RETIRE_AT),  # beyond the retirement
         (ENTERPRISE_B, RETIRE_FIRST, RETIRE_LAST, None),  # an operation not in the history
     ],
 )
@@ -538,16 +550,17 @@ def test_cli_exit_codes(case: AssetCase, dev_chain: DevChain, tmp_path: Path) ->
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert lines[-1] == "VALID"
+    head, block = case.digests[RETIRE_AT], case.blocks[RETIRE_AT]
     assert lines[-2].endswith(
-        f"as of operation 3 (digest 0x{case.digests[2].hex()}) anchored in block {case.blocks[2]}"
+        f"as of operation 4 (digest 0x{head.hex()}) anchored in block {block}"
     )
     report = json.loads(run("asset", valid, "--rpc", dev_chain.rpc_url, "--json").stdout)
     assert report["valid"] is True
     assert report["asset"]["claim"]["quantity"] == ISSUED - MOVED
     assert report["asset"]["asOf"] == {
-        "operation": 3,
-        "digest": "0x" + case.digests[2].hex(),
-        "blockNumber": case.blocks[2],
+        "operation": 4,
+        "digest": "0x" + head.hex(),
+        "blockNumber": block,
     }
 
     broken = tmp_path / "broken.json"

@@ -93,7 +93,7 @@ def test_untrusted_artifact_exits_1(case: Case, dev_chain: DevChain, tmp_path: P
         (None, "cannot read"),
         ("{not json", "is not JSON"),
         ({"format": "something-else"}, "not a carbon-ledger/record-proof bundle"),
-        ({"format": "carbon-ledger/record-proof", "version": 2}, "unsupported bundle version"),
+        ({"format": "carbon-ledger/record-proof", "version": 3}, "unsupported bundle version"),
         ({"format": "carbon-ledger/record-proof", "version": 1}, "typedData"),
     ],
 )

@@ -1,10 +1,12 @@
 """Verifying an asset proof bundle (``docs/asset-proof-format.md``): fourteen checks in order.
 
 An asset proof shows a claim about a carbon-asset lot — that an enterprise holds a range of its
-serials, or retired them by a named operation — from the lot's whole signed history: every
-operation is signed by a key its owner named in an anchored registry event, is anchored as a
+serials, or retired them by a named operation — from the lot's whole signed history: the issue
+is signed by the key an anchored registry event names as its programme's issuer, every later
+operation by a key its owner named in an anchored registry event; each is anchored as a
 kind-5 leaf, links to the operation before it, and the history replays under the lot's rules
-(:mod:`verifier.protocol.lot_rules`) to a state in which the claim holds.
+(:mod:`verifier.protocol.lot_rules`) to a state in which the claim holds. Serials awaiting a
+recipient's acceptance are nobody's holding.
 
 A holding is proven *as of the bundle's last operation*: the ledger could withhold later ones.
 Every later operation must name that last one as ``prev``, so two anchored operations naming
@@ -48,6 +50,7 @@ from verifier.errors import (
 )
 from verifier.formats.asset import (
     ASSET_PROOF_FORMAT,
+    ASSET_PROOF_VERSION,
     AssetOperationProofJson,
     AssetProofBundle,
     HoldingClaim,
@@ -55,10 +58,17 @@ from verifier.formats.asset import (
 )
 from verifier.formats.record import RegistryProofJson
 from verifier.protocol.asset_ops import AssetOperation, asset_operation_digest, asset_operation_leaf
-from verifier.protocol.events import SIGNER_SET
+from verifier.protocol.events import ENTERPRISE_REGISTERED, ISSUER_SET, SIGNER_SET
 from verifier.protocol.keccak import parse_address, to_checksum_address
 from verifier.protocol.leaves import LeafKind
-from verifier.protocol.lot_rules import HELD, LotState, apply, holdings, ranges_within
+from verifier.protocol.lot_rules import (
+    HELD,
+    LotState,
+    apply,
+    holdings,
+    pending,
+    ranges_within,
+)
 from verifier.protocol.typed_data import Domain, recover_signer
 
 if TYPE_CHECKING:
@@ -112,6 +122,8 @@ class AssetSummary:
     head: bytes
     head_block: int
     holdings: dict[str, int]
+    pending: dict[str, int]  # awaiting each recipient's acceptance; not holdings
+    issuer: str  # the key that signed the issue, as the programme's anchored issuer
 
     @property
     def quantity(self) -> int:
@@ -122,7 +134,8 @@ class AssetSummary:
         how = "" if self.operation is None else f" by operation 0x{self.operation.hex()}"
         return (
             f"lot {self.asset} ({self.program} {self.vintage}, prefix {self.serial_prefix!r}, "
-            f"serials {self.lot_first}..{self.lot_last}): {self.holder} {what} "
+            f"serials {self.lot_first}..{self.lot_last}, issued by {self.program} issuer key "
+            f"{self.issuer}): {self.holder} {what} "
             f"{self.quantity} tCO2e (serials {self.first}..{self.last}){how}, "
             f"as of operation {self.operations} "
             f"(digest 0x{self.head.hex()}) anchored in block {self.head_block}"
@@ -149,6 +162,8 @@ class AssetSummary:
                 "blockNumber": self.head_block,
             },
             "holdings": dict(self.holdings),
+            "pending": dict(self.pending),
+            "issuer": self.issuer,
             "summary": self.line(),
         }
 
@@ -186,9 +201,9 @@ class _Wire:
 
 
 def parse_asset_bundle(data: Any) -> AssetProofBundle:
-    """Check 1 on decoded JSON: a ``carbon-ledger/asset-proof`` v1 document of the right shape.
+    """Check 1 on decoded JSON: a ``carbon-ledger/asset-proof`` v2 document of the right shape.
     Raises a ``bundle`` failure (BundleInvalid) with the first problem found."""
-    return read_bundle(data, ASSET_PROOF_FORMAT, AssetProofBundle)
+    return read_bundle(data, ASSET_PROOF_FORMAT, AssetProofBundle, (ASSET_PROOF_VERSION,))
 
 
 def _proven(item: AssetOperationProofJson | RegistryProofJson, where: str) -> _Proven:
@@ -205,7 +220,7 @@ def _proven(item: AssetOperationProofJson | RegistryProofJson, where: str) -> _P
 
 
 def _check_bundle(bundle: AssetProofBundle) -> _Wire:
-    check_format(bundle, ASSET_PROOF_FORMAT)
+    check_format(bundle, ASSET_PROOF_FORMAT, (ASSET_PROOF_VERSION,))
     if not bundle.operations or not bundle.signers:
         raise VerificationFailure(
             "bundle", "BundleInvalid", "a bundle needs operations and signer events"
@@ -284,9 +299,14 @@ def _check_signatures(digests: tuple[bytes, ...], wire: _Wire) -> tuple[str, ...
 # --- check 4: signers -----------------------------------------------------------------------
 
 
+#: Events that name a key, and which key they name.
+_KEY_EVENTS = {SIGNER_SET: SIGNER_SET, ENTERPRISE_REGISTERED: SIGNER_SET, ISSUER_SET: ISSUER_SET}
+
+
 @dataclass(frozen=True)
 class _SignerEvent:
-    enterprise: str
+    type: str  # SIGNER_SET (subject: an enterprise) or ISSUER_SET (subject: a programme)
+    subject: str
     signer: str
     block: int
 
@@ -303,34 +323,44 @@ def _signer_event_invalid(reason: str) -> VerificationFailure:
 
 
 def _check_signer_event(proof: RegistryProofJson, item: _Proven, index: int) -> _SignerEvent:
-    """The event is an ``enterprise.signer_set`` hashing to its kind-3 leaf under its root."""
+    """The event is an ``enterprise.signer_set`` (or an enrolment, ``enterprise.registered``,
+    naming a signer) or a ``program.issuer_set``, hashing to its kind-3 leaf under its root."""
     where = f"signers[{index}]: "
     event = proof.event
-    subject, signer = event.get("subject"), event.get("signer")
-    if event.get("type") != SIGNER_SET or not isinstance(subject, str) or not subject:
-        raise _signer_event_invalid(f"{where}not an {SIGNER_SET} event about an enterprise")
+    kind, subject, signer = event.get("type"), event.get("subject"), event.get("signer")
+    if kind not in _KEY_EVENTS or not isinstance(subject, str) or not subject:
+        raise _signer_event_invalid(
+            f"{where}not an event naming an enterprise's or a programme's key"
+        )
     if not isinstance(signer, str) or _checksummed(signer) != signer:
         raise _signer_event_invalid(f"{where}signer must be an EIP-55 checksum address")
     check_registry_event(
         proof, item.proof, item.claim, lambda reason: _signer_event_invalid(where + reason)
     )
-    return _SignerEvent(subject, signer, item.claim.block_number)
+    # An enrolment names the enterprise's first key as a signer_set would.
+    return _SignerEvent(_KEY_EVENTS[kind], subject, signer, item.claim.block_number)
 
 
 def _authorise(
-    events: tuple[_SignerEvent, ...], owner: str, signer: str, block: int, index: int
+    events: tuple[_SignerEvent, ...], op: AssetOperation, signer: str, block: int, index: int
 ) -> _SignerEvent:
-    """The event naming ``signer`` for ``owner`` that was in force in ``block``."""
-    mine = [e for e in events if e.enterprise == owner]
+    """The event naming ``signer`` as the key ``op`` needs that was in force in ``block``: its
+    programme's issuer key for an issue, its owner's asset key for anything else."""
+    kind, owner, code = (
+        (ISSUER_SET, op.program, "IssuerNotAuthorised")
+        if op.action == "issue"
+        else (SIGNER_SET, op.owner, "SignerNotAuthorised")
+    )
+    mine = [e for e in events if e.type == kind and e.subject == owner]
     naming = [e for e in mine if e.signer == signer and e.block <= block]
     if not naming:
         later = [e.block for e in mine if e.signer == signer]
         why = f" (named only in block {min(later)})" if later else ""
         raise VerificationFailure(
             "signers",
-            "SignerNotAuthorised",
-            f"operations[{index}] (block {block}) is signed by {signer}, which no anchored "
-            f"{SIGNER_SET} event of {owner} names by then{why}",
+            code,
+            f"operations[{index}] ({op.action}, block {block}) is signed by {signer}, which no "
+            f"anchored {kind} event of {owner} names by then{why}",
         )
     named = max(naming, key=lambda e: e.block)
     # Same-block events have no order we can see, so only a strictly later block rotates.
@@ -354,11 +384,12 @@ def _check_signers(
         for i, (p, item) in enumerate(zip(bundle.signers, wire.signers, strict=True))
     )
     for i, (op, signer, item) in enumerate(zip(ops, signers, wire.ops, strict=True)):
-        _authorise(events, op.owner, signer, item.claim.block_number, i)
-    owners = sorted({op.owner for op in ops})
+        _authorise(events, op, signer, item.claim.block_number, i)
+    owners = sorted({op.owner for op in ops[1:]})
     return (
-        f"{len(ops)} operations signed by keys their owners ({', '.join(owners)}) named in "
-        f"{len(events)} anchored {SIGNER_SET} events"
+        f"the issue signed by the {ops[0].program} issuer key {signers[0]}, "
+        f"{len(ops) - 1} operations by keys their owners ({', '.join(owners) or 'none'}) "
+        f"named; {len(events)} anchored key events"
     )
 
 
@@ -403,8 +434,8 @@ def _check_manifests(bundle: AssetProofBundle, wire: _Wire, hashes: tuple[bytes,
     per_root = Counter(root for root, _ in leaves)
     for i, (item, proven) in enumerate(zip(bundle.operations, wire.ops, strict=True)):
         with prefixed(f"operations[{i}]: "):
-            check_manifest_counts(item.batch, proven.claim.manifest_hash)
-        counted = item.batch.manifest.kinds.get(_ASSET_KIND, 0)
+            manifest = check_manifest_counts(item.batch, proven.claim.manifest_hash)
+        counted = manifest.kinds.get(_ASSET_KIND, 0)
         if counted < per_root[proven.claim.root]:
             raise VerificationFailure(
                 "manifest",
@@ -541,7 +572,11 @@ def _check_claim(
 
 
 def _summary(
-    bundle: AssetProofBundle, state: LotState, digests: tuple[bytes, ...], wire: _Wire
+    bundle: AssetProofBundle,
+    state: LotState,
+    digests: tuple[bytes, ...],
+    wire: _Wire,
+    issuer: str,
 ) -> AssetSummary:
     claim = bundle.claim
     operation = from_hex(claim.operation) if isinstance(claim, RetirementClaim) else None
@@ -561,6 +596,8 @@ def _summary(
         head=digests[-1],
         head_block=wire.ops[-1].claim.block_number,
         holdings=holdings(state),
+        pending=pending(state),
+        issuer=issuer,
     )
 
 
@@ -594,7 +631,7 @@ def _run(
     state = _check_replay(ops, digests)
     p.add("replay", f"{state.operations} operations obey the lot's rules")
     detail = _check_claim(bundle, ops, digests, state)
-    out.summary = _summary(bundle, state, digests, wire)
+    out.summary = _summary(bundle, state, digests, wire, signers[0])
     p.add("claim", f"{detail}: as of operation {state.operations} (block {out.summary.head_block})")
     if rpc is None:
         skip_onchain(p)

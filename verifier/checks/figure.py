@@ -32,6 +32,7 @@ from accounting.factors import FactorSet, parse_factor_set
 from accounting.figures import figures
 from accounting.from_records import RecordQuantity, inventory_from_records
 from accounting.grading import (
+    PEERS_DEFINITION,
     POPULATION_DEFINITION,
     IndustryAverage,
     PopulationBasis,
@@ -46,6 +47,8 @@ from verifier.checks.devices import (
     check_device_evidence,
     check_edges,
 )
+from verifier.checks.grid_choice import check_grid_choice
+from verifier.checks.inputs import PEER_AVERAGE_NOTE, run_input_checks, stated_peer_average
 from verifier.checks.kernel import (
     ONCHAIN_CHECKS,
     ZERO,
@@ -59,6 +62,7 @@ from verifier.checks.kernel import (
     check_merkle_path,
     check_signature,
     decode_nodes,
+    manifest_view,
     prefixed,
     read_bundle,
     run_checks,
@@ -66,6 +70,7 @@ from verifier.checks.kernel import (
     skip_onchain,
     validate_model,
 )
+from verifier.checks.registry import REGISTRY_CHECKS, run_registry_checks
 from verifier.errors import InvalidRecord, MerkleError, SignatureError, VerificationFailure
 from verifier.formats.entry import EntryDevice, EvaluationEntry
 from verifier.formats.figure import (
@@ -94,14 +99,16 @@ FIGURE_CHECKS: tuple[str, ...] = (
     "records",
     "record-inclusion",
     "authorization",
+    *REGISTRY_CHECKS,
     "completeness",
     "factor-set",
     "figures",
     "rating",
+    "inputs",
     *ONCHAIN_CHECKS,
 )
 
-_VERSIONS = (1, FIGURE_PROOF_VERSION)
+_VERSIONS = (1, 2, FIGURE_PROOF_VERSION)
 _V1_AUTHORIZATION = (
     "a v1 bundle does not show its terminals' registrations: records of an unregistered or "
     "revoked key are not ruled out"
@@ -208,12 +215,12 @@ def _check_entry_leaf(bundle: FigureProofBundle, wire: _Wire) -> str:
     with prefixed("entry: ", "entry-leaf", "EntryPathInvalid"):
         check_merkle_path(hashed, wire.entry_proof, claim.root, batch.leaf_count)
     with prefixed("entry batch: ", "entry-leaf", "EntryManifestMismatch"):
-        check_manifest_counts(batch, claim.manifest_hash)
-    if batch.manifest.kinds.get(_ENTRY_KIND, 0) < 1:
+        manifest = check_manifest_counts(batch, claim.manifest_hash)
+    if not manifest.covers(wire.entry.enterprise) or manifest.kinds.get(_ENTRY_KIND, 0) < 1:
         raise VerificationFailure(
             "entry-leaf",
             "EntryManifestMismatch",
-            "the entry batch's manifest counts no ledger entry",
+            f"the entry batch's manifest counts no ledger entry of {wire.entry.enterprise}",
         )
     return f"entry {wire.entry.identifier} is leaf {stated.hash} under root {batch.root}"
 
@@ -381,7 +388,11 @@ def _check_assignment(bundle: FigureProofBundle) -> None:
 
 
 def _check_batch(
-    b: int, batch: BatchProofJson, wire: _BatchWire, checked: tuple[_Checked, ...]
+    b: int,
+    batch: BatchProofJson,
+    wire: _BatchWire,
+    checked: tuple[_Checked, ...],
+    enterprise: str,
 ) -> None:
     if len(wire.leaves) != len(batch.records):
         raise VerificationFailure(
@@ -409,19 +420,21 @@ def _check_batch(
             f"batches[{b}]: the multiproof folds to 0x{root.hex()}, not to root {batch.batch.root}",
         )
     with prefixed(f"batches[{b}]: ", "record-inclusion", "BatchManifestMismatch"):
-        check_manifest_counts(batch.batch, wire.claim.manifest_hash)
-    if batch.batch.manifest.kinds.get(_RECORD_KIND, 0) < len(batch.records):
+        manifest = check_manifest_counts(batch.batch, wire.claim.manifest_hash)
+    # A v2 section counts one enterprise's records: it must be the entry's, whose records
+    # these are (the records check saw to that).
+    if not manifest.covers(enterprise) or manifest.kinds.get(_RECORD_KIND, 0) < len(batch.records):
         raise VerificationFailure(
             "record-inclusion",
             "BatchManifestMismatch",
-            f"batches[{b}]: the manifest counts fewer records",
+            f"batches[{b}]: the manifest counts fewer records of {enterprise}",
         )
 
 
 def _check_inclusion(bundle: FigureProofBundle, wire: _Wire, checked: tuple[_Checked, ...]) -> str:
     _check_assignment(bundle)
     for b, (batch, batch_wire) in _batches(bundle, wire):
-        _check_batch(b, batch, batch_wire, checked)
+        _check_batch(b, batch, batch_wire, checked, wire.entry.enterprise)
     return f"{len(checked)} records in {len(bundle.batches)} anchored batches"
 
 
@@ -551,7 +564,8 @@ def _check_batch_counts(
     given: dict[str, list[int]] = defaultdict(list)
     for index in batch.records:
         given[checked[index].record.device].append(checked[index].record.seq)
-    ranges = {to_checksum_address(parse_address(d.device)): d for d in batch.batch.manifest.devices}
+    held_devices = manifest_view(batch.batch).devices
+    ranges = {to_checksum_address(parse_address(d.device)): d for d in held_devices}
     for device, seqs in sorted(given.items()):
         held = ranges.get(device)
         if held is None or not held.first_seq <= min(seqs) <= max(seqs) <= held.last_seq:
@@ -673,6 +687,7 @@ def _recompute_figures(
 def _check_figures(
     bundle: FigureProofBundle, wire: _Wire, checked: tuple[_Checked, ...], factor_set: FactorSet
 ) -> str:
+    grid = check_grid_choice(wire.entry, factor_set)
     computed = _recompute_figures(bundle, wire.entry, checked, factor_set)
     if computed != wire.entry.accounting.figures:
         difference = _first_difference(computed, wire.entry.accounting.figures)
@@ -690,7 +705,8 @@ def _check_figures(
             "FigureMismatch",
             f"{path} is {value} in the entry, the bundle claims {bundle.figure.value}",
         )
-    return f"{path} = {value}, figures recomputed exactly from {len(checked)} records"
+    done = f"{path} = {value}, figures recomputed exactly from {len(checked)} records"
+    return f"{done}; {grid}" if grid else done
 
 
 def _check_ruleset(
@@ -724,6 +740,8 @@ def _population_average(
     """The recorded population average, rebuilt from its basis. The members are not in the
     bundle, so the basis digest is recomputed only for a population of one (this firm)."""
     year, basis = entry.period.start.year, stated["population"]
+    if basis.get("definition") == PEERS_DEFINITION:
+        return stated_peer_average(entry, stated)
     if basis["definition"] != POPULATION_DEFINITION:
         raise VerificationFailure(
             "rating", "GradeMismatch", f"unknown population definition {basis['definition']!r}"
@@ -781,8 +799,11 @@ def _check_rating(
         raise VerificationFailure(
             "rating", "GradeMismatch", f"rating differs at {_first_difference(recomputed, rating)}"
         )
-    origin = rating["industry_average"]["origin"]
-    return f"grade {rating['grade']} recomputed with {ruleset.id}, {origin} average"
+    average = rating["industry_average"]
+    detail = f"grade {rating['grade']} recomputed with {ruleset.id}, {average['origin']} average"
+    if (average.get("population") or {}).get("definition") == PEERS_DEFINITION:
+        detail += f"; {PEER_AVERAGE_NOTE}"
+    return detail
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -809,6 +830,7 @@ def _run_offline(
             f"{len(checked)} records by {len(authorities)} terminals "
             "registered for their sources, none revoked before its record was anchored",
         )
+    registry_claims = run_registry_checks(bundle, wire.entry, wire.domain, p)
     detail, edge_claims = _check_completeness(bundle, wire, checked, authorities)
     p.add("completeness", detail)
     factor_set = _check_factor_set(bundle, wire.entry, reference)
@@ -819,8 +841,9 @@ def _run_offline(
         p.add("rating", "the entry carries no rating", CheckStatus.SKIPPED)
     else:
         p.add("rating", rating)
+    input_claims = run_input_checks(bundle, wire.entry, wire.domain, p)
     events = [c for a in (authorities or {}).values() for c in a.claims]
-    return wire, events + edge_claims
+    return wire, events + edge_claims + registry_claims + input_claims
 
 
 def _run(

@@ -25,13 +25,20 @@ from verifier.errors import MalleableSignature, MerkleError, SignatureError, Ver
 from verifier.protocol.events import EVENT_FORMAT, EVENT_VERSION
 from verifier.protocol.keccak import keccak256, parse_address
 from verifier.protocol.leaves import LeafKind, leaf_hash
+from verifier.protocol.manifest import section_leaf
 from verifier.protocol.merkle import process_proof
 from verifier.protocol.typed_data import ActivityRecord, attributes_hash, recover_signer
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from verifier.formats.record import AnchorLocation, BatchJson, RegistryProofJson
+    from verifier.formats.record import (
+        AnchorLocation,
+        BatchJson,
+        DeviceRange,
+        ManifestSection,
+        RegistryProofJson,
+    )
     from verifier.rpc import ChainReader
     from verifier.trust import TrustedCode, TrustRoot
 
@@ -41,6 +48,7 @@ __all__ = [
     "AnchorClaim",
     "CheckResult",
     "CheckStatus",
+    "ManifestView",
     "OnchainDetails",
     "Progress",
     "Reraise",
@@ -58,6 +66,7 @@ __all__ = [
     "decode_nodes",
     "from_hex",
     "manifest_hash",
+    "manifest_view",
     "name_the_claim",
     "prefixed",
     "read_bundle",
@@ -94,6 +103,8 @@ class CheckStatus(StrEnum):
     PASSED = "passed"
     FAILED = "failed"
     SKIPPED = "skipped"
+    # Passed, but what it vouches for is weaker than a pass: the detail says what is missing.
+    WARNING = "warning"
     NOT_RUN = "not-run"
 
 
@@ -138,6 +149,7 @@ class VerificationResult:
             "failure": None if self.failure is None else self.failure.code,
             "reason": None if self.failure is None else self.failure.reason,
             "offline": self.offline,
+            "warnings": [c.detail for c in self.checks if c.status is CheckStatus.WARNING],
             "checks": [
                 {"name": c.name, "status": c.status.value, "detail": c.detail} for c in self.checks
             ],
@@ -339,26 +351,93 @@ def check_merkle_path(
 
 
 def manifest_hash(batch: BatchJson) -> bytes:
-    """keccak256 of the manifest's RFC 8785 canonical JSON, as the ledger anchors it."""
+    """keccak256 of a v1 manifest's RFC 8785 canonical JSON, as the ledger anchored it."""
+    if batch.manifest is None:
+        raise _bundle_invalid("a v2 batch states a section, not a manifest")
     return keccak256(rfc8785.dumps(batch.manifest.model_dump(mode="json", by_alias=True)))
 
 
-def check_manifest_counts(batch: BatchJson, stated_hash: bytes) -> None:
-    """The manifest hashes to the stated hash, and its counts agree with the batch's."""
+@dataclass(frozen=True)
+class ManifestView:
+    """What a batch's manifest, as the bundle states it, counts: the whole batch (a v1
+    manifest, ``whole``) or one v2 section, of ``enterprise`` (None: the leaves no
+    enterprise owns)."""
+
+    whole: bool
+    enterprise: str | None
+    kinds: dict[str, int]
+    devices: tuple[DeviceRange, ...]
+
+    def covers(self, enterprise: str) -> bool:
+        """Does this manifest count ``enterprise``'s leaves?"""
+        return self.whole or self.enterprise == enterprise
+
+
+def _sectioned(batch: BatchJson) -> tuple[ManifestSection, tuple[str, ...]]:
+    if batch.section is None or batch.section_proof is None:  # only past model_construct
+        raise _bundle_invalid("a batch states neither a manifest nor a section with its path")
+    return batch.section, batch.section_proof
+
+
+def manifest_view(batch: BatchJson) -> ManifestView:
+    """The counts a batch states, whichever scheme; believe them only once
+    :func:`check_manifest_counts` passed."""
+    if batch.manifest is not None:
+        m = batch.manifest
+        return ManifestView(True, None, m.kinds, m.devices)
+    section, _ = _sectioned(batch)
+    return ManifestView(False, section.enterprise, section.kinds, section.devices)
+
+
+def _manifest_mismatch(reason: str) -> VerificationFailure:
+    return VerificationFailure("manifest", "ManifestMismatch", reason)
+
+
+def _check_section(batch: BatchJson, stated_hash: bytes) -> None:
+    """A v2 section: its leaf folds by its path to the anchored hash, and its counts agree
+    with themselves and fit in the batch."""
+    section, path = _sectioned(batch)
+    bad = next((i for i, n in enumerate(path) if not _NODE.fullmatch(n)), None)
+    if bad is not None:
+        raise _manifest_mismatch(f"sectionProof[{bad}] is not 0x + 64 hex digits")
+    try:
+        leaf = section_leaf(section.model_dump(mode="json", by_alias=True))
+    except rfc8785.CanonicalizationError as exc:
+        raise _manifest_mismatch(f"the manifest section has no canonical JSON: {exc}") from None
+    folded = process_proof(leaf, [from_hex(n) for n in path])
+    if folded != stated_hash:
+        raise _manifest_mismatch(
+            f"the manifest section folds to {to_hex(folded)}, not {batch.manifest_hash}"
+        )
+    by_kind = sum(section.kinds.values())
+    if by_kind != section.leaf_count or section.leaf_count > batch.leaf_count:
+        raise _manifest_mismatch(
+            f"the section counts {section.leaf_count} leaves, {by_kind} by kind, in a batch of "
+            f"{batch.leaf_count}"
+        )
+    devices = {d.device.lower() for d in section.devices}
+    records = section.kinds.get(str(int(LeafKind.ACTIVITY_RECORD)), 0)
+    if len(devices) != len(section.devices) or sum(d.count for d in section.devices) != records:
+        raise _manifest_mismatch(
+            "the section's devices do not account for its activity records once each"
+        )
+
+
+def check_manifest_counts(batch: BatchJson, stated_hash: bytes) -> ManifestView:
+    """The stated manifest (v1) or section (v2) is the one committed to by the stated hash,
+    and its counts agree with the batch's; returns what it counts."""
+    if batch.manifest is None:
+        _check_section(batch, stated_hash)
+        return manifest_view(batch)
     computed = manifest_hash(batch)
     if computed != stated_hash:
-        raise VerificationFailure(
-            "manifest",
-            "ManifestMismatch",
-            f"manifest hashes to {to_hex(computed)}, not {batch.manifest_hash}",
+        raise _manifest_mismatch(
+            f"manifest hashes to {to_hex(computed)}, not {batch.manifest_hash}"
         )
     manifest = batch.manifest
     if manifest.leaf_count != batch.leaf_count or sum(manifest.kinds.values()) != batch.leaf_count:
-        raise VerificationFailure(
-            "manifest",
-            "ManifestMismatch",
-            f"manifest counts disagree with the batch's {batch.leaf_count}",
-        )
+        raise _manifest_mismatch(f"manifest counts disagree with the batch's {batch.leaf_count}")
+    return manifest_view(batch)
 
 
 def check_registry_event(
@@ -384,9 +463,11 @@ def check_registry_event(
         raise fail("the event does not hash to its kind-3 leaf")
     try:
         check_merkle_path(expected, nodes, claim.root, proof.batch.leaf_count)
-        check_manifest_counts(proof.batch, claim.manifest_hash)
+        view = check_manifest_counts(proof.batch, claim.manifest_hash)
     except VerificationFailure as exc:
         raise fail(exc.reason) from None
+    if view.kinds.get(str(int(LeafKind.REGISTRY_EVENT)), 0) < 1:
+        raise fail("the event's batch manifest counts no registry event")
 
 
 # --- on-chain checks ------------------------------------------------------------------------

@@ -113,14 +113,17 @@ class _Wire:
     claim: AnchorClaim
 
 
+_VERSIONS = (1, 2)
+
+
 def parse_bundle(data: Any) -> RecordProofBundle:
-    """Check 1 on decoded JSON: a ``carbon-ledger/record-proof`` v1 document of the right shape.
-    Raises a ``bundle`` failure (BundleInvalid) with the first problem found."""
-    return read_bundle(data, RECORD_PROOF_FORMAT, RecordProofBundle)
+    """Check 1 on decoded JSON: a ``carbon-ledger/record-proof`` v1 or v2 document of the
+    right shape. Raises a ``bundle`` failure (BundleInvalid) with the first problem found."""
+    return read_bundle(data, RECORD_PROOF_FORMAT, RecordProofBundle, _VERSIONS)
 
 
 def _check_bundle(bundle: RecordProofBundle) -> _Wire:
-    check_format(bundle, RECORD_PROOF_FORMAT)
+    check_format(bundle, RECORD_PROOF_FORMAT, _VERSIONS)
     proof = decode_nodes(bundle.proof, "proof")
     try:
         return _Wire(
@@ -182,8 +185,11 @@ def _manifest_mismatch(reason: str) -> VerificationFailure:
 
 
 def _check_manifest(batch: BatchJson, wire: _Wire, leaf: Leaf, record: ActivityRecord) -> str:
-    check_manifest_counts(batch, wire.claim.manifest_hash)
-    manifest = batch.manifest
+    manifest = check_manifest_counts(batch, wire.claim.manifest_hash)
+    if not manifest.covers(record.enterprise):
+        raise _manifest_mismatch(
+            f"the manifest section is {manifest.enterprise!r}'s, the record {record.enterprise!r}'s"
+        )
     if manifest.kinds.get(str(int(leaf.kind)), 0) < 1:
         raise _manifest_mismatch(f"manifest counts no leaf of kind {int(leaf.kind)}")
     device = parse_address(record.device)

@@ -20,6 +20,7 @@ from verifier.formats.record import (
 
 __all__ = [
     "ASSET_PROOF_FORMAT",
+    "ASSET_PROOF_VERSION",
     "AssetClaim",
     "AssetOperationProofJson",
     "AssetProofBundle",
@@ -28,6 +29,7 @@ __all__ = [
 ]
 
 ASSET_PROOF_FORMAT = "carbon-ledger/asset-proof"
+ASSET_PROOF_VERSION = 2
 _UINT64_MAX = (1 << 64) - 1
 
 
@@ -69,10 +71,13 @@ class AssetOperationProofJson(Frozen):
 
 class AssetProofBundle(Frozen):
     """Proof of a claim about a lot: the lot's whole history from its issue, in order, each
-    operation anchored, and the anchored registry events naming the signers' keys."""
+    operation anchored, and the anchored registry events naming the signers' keys — the
+    programme's issuer key (``program.issuer_set``) for the issue, the enterprises' asset keys
+    (``enterprise.signer_set``) for the rest. Version 2 replays under lot rules 2 (transfers
+    wait for the recipient's accept); version 1 bundles are not read."""
 
     format: Literal["carbon-ledger/asset-proof"] = ASSET_PROOF_FORMAT
-    version: Literal[1] = 1
+    version: Literal[2] = ASSET_PROOF_VERSION
     claim: AssetClaim
     domain: DomainJson
     operations: tuple[AssetOperationProofJson, ...] = Field(min_length=1)

@@ -48,7 +48,20 @@ class EntryAccounting(Frozen):
     factor_set: EntryFactorSet = Field(alias="factorSet")
     gwp: str
     factor_choices: dict[str, str] = Field(alias="factorChoices")
+    # Which grid factor the selection rule chose and why (entries since cn-ghg-v2); the
+    # figures are recomputed from factorChoices, which names the same factor.
+    grid_factor: dict[str, Any] | None = Field(default=None, alias="gridFactor")
+    # The factor ids the accounting used, for the report's provenance list (not checked).
+    factors_used: tuple[str, ...] | None = Field(default=None, alias="factorsUsed")
     figures: dict[str, Any]
+
+
+class EntryDeclaration(Frozen):
+    declaration: str = Field(pattern=HEX32)
+
+
+class EntryInputs(Frozen):
+    added_value: EntryDeclaration | None = Field(alias="addedValue")
 
 
 class EvaluationEntry(Frozen):
@@ -65,4 +78,11 @@ class EvaluationEntry(Frozen):
     records: EntryRecords
     accounting: EntryAccounting
     rating: dict[str, Any] | None
+    # Graded, indicative (a placeholder average) or not gradable, and why; absent in older
+    # entries.
+    grading: dict[str, Any] | None = None
+    # Who attests the inputs no record proves: ``{"addedValue": {"declaration": event digest}}``
+    # for a declaration the enterprise signed, ``{"addedValue": null}`` for none; absent in
+    # older entries (not attested either).
+    inputs: EntryInputs | None = None
     created_at: str = Field(alias="createdAt")

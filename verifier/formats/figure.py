@@ -20,8 +20,10 @@ from verifier.formats.record import (
 
 FIGURE_PROOF_FORMAT = "carbon-ledger/figure-proof"
 # v2 adds ``devices``: each counted terminal's registration and the period's edges. v1 bundles
-# are still read, and the verifier says which guarantees they lack.
-FIGURE_PROOF_VERSION = 2
+# are still read, and the verifier says which guarantees they lack. v3: batches carry their
+# enterprise's manifest section and its path instead of the whole manifest; ``registry`` is
+# the enterprise's signed registry chain (enrolment, sources, terminals, rotations, revocations).
+FIGURE_PROOF_VERSION = 3
 
 
 class FigureJson(Frozen):
@@ -83,12 +85,20 @@ class DeviceEvidenceJson(Frozen):
     after: EdgeJson | None = None
 
 
+class InputsEvidenceJson(Frozen):
+    """v3: the enterprise's signed declaration of the added value the entry graded with, and
+    the anchored registry events naming its signing key (enrolment, ``enterprise.signer_set``)."""
+
+    declaration: RegistryProofJson
+    signers: tuple[RegistryProofJson, ...] = Field(min_length=1)
+
+
 class FigureProofBundle(Frozen):
     """Proof of one reported figure: the anchored entry, every contributing signed record with
     its inclusion proof, the factor set and the ruleset the figure was computed with."""
 
     format: Literal["carbon-ledger/figure-proof"] = FIGURE_PROOF_FORMAT
-    version: Literal[1, 2] = FIGURE_PROOF_VERSION
+    version: Literal[1, 2, 3] = FIGURE_PROOF_VERSION
     figure: FigureJson
     domain: DomainJson
     entry: dict[str, Any]
@@ -98,6 +108,10 @@ class FigureProofBundle(Frozen):
     factor_set: dict[str, Any] = Field(alias="factorSet")
     ruleset: dict[str, Any] | None = None
     devices: tuple[DeviceEvidenceJson, ...] = ()  # v2: one per device of the entry
+    # v3: the enterprise's registry chain, enrolment first, each event with its anchored leaf
+    registry: tuple[RegistryProofJson, ...] = ()
+    # v3: the declaration behind ``entry.inputs.addedValue``; null when the entry has none
+    inputs: InputsEvidenceJson | None = None
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
@@ -114,5 +128,6 @@ __all__ = [
     "EntryProofJson",
     "FigureJson",
     "FigureProofBundle",
+    "InputsEvidenceJson",
     "SignedRecordJson",
 ]

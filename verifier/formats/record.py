@@ -8,13 +8,18 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from verifier.protocol.manifest import MANIFEST_FORMAT, MAX_SECTION_PATH, SECTION_FORMAT
 
 HEX32 = r"^0x[0-9a-f]{64}$"
 ADDRESS = r"^0x[0-9a-fA-F]{40}$"
 SIGNATURE = r"^0x[0-9a-f]{130}$"
 
 RECORD_PROOF_FORMAT = "carbon-ledger/record-proof"
+# v2: batches carry one manifest section and its path (``verifier.protocol.manifest``) instead
+# of the whole manifest. v1 bundles are still read.
+RECORD_PROOF_VERSION = 2
 
 
 class Frozen(BaseModel):
@@ -43,9 +48,10 @@ class EnterpriseCount(Frozen):
 
 
 class Manifest(Frozen):
-    """What a batch holds, per device and per enterprise; its canonical JSON is anchored."""
+    """A v1 batch manifest (batches anchored before sections): the whole batch, per device
+    and per enterprise; its canonical JSON is anchored."""
 
-    format: Literal["carbon-ledger/batch-manifest"] = "carbon-ledger/batch-manifest"
+    format: Literal["carbon-ledger/batch-manifest"] = MANIFEST_FORMAT
     version: Literal[1] = 1
     leaf_count: int = Field(alias="leafCount", ge=1)
     kinds: dict[str, int]
@@ -53,11 +59,52 @@ class Manifest(Frozen):
     enterprises: tuple[EnterpriseCount, ...]
 
 
+class ManifestSection(Frozen):
+    """One enterprise's share of a v2 batch, or (enterprise null) the leaves no enterprise
+    owns, counted by kind only. Its leaf is one of the manifest tree's."""
+
+    format: Literal["carbon-ledger/manifest-section"] = SECTION_FORMAT
+    version: Literal[1] = 1
+    enterprise: str | None
+    leaf_count: int = Field(alias="leafCount", ge=1)
+    kinds: dict[str, int]
+    devices: tuple[DeviceRange, ...]
+
+
+class SectionedManifest(Frozen):
+    """A v2 batch manifest, whole: what the ledger stores and shows the ledger's auditors.
+    Its sections' leaves make the tree whose root is anchored as the manifest hash."""
+
+    format: Literal["carbon-ledger/batch-manifest"] = MANIFEST_FORMAT
+    version: Literal[2] = 2
+    sections: tuple[ManifestSection, ...] = Field(min_length=1)
+
+
+def _absent(value: object) -> bool:
+    return value is None
+
+
 class BatchJson(Frozen):
+    """A batch as a bundle states it: root, size, anchored manifest hash, and either the v1
+    manifest or one v2 section with the path from its leaf to the manifest hash."""
+
     root: str = Field(pattern=HEX32)
     leaf_count: int = Field(alias="leafCount", ge=1)
     manifest_hash: str = Field(alias="manifestHash", pattern=HEX32)
-    manifest: Manifest
+    manifest: Manifest | None = Field(default=None, exclude_if=_absent)
+    section: ManifestSection | None = Field(default=None, exclude_if=_absent)
+    section_proof: tuple[str, ...] | None = Field(
+        default=None, alias="sectionProof", max_length=MAX_SECTION_PATH, exclude_if=_absent
+    )
+
+    @model_validator(mode="after")
+    def _one_scheme(self) -> BatchJson:
+        sectioned = self.section is not None and self.section_proof is not None
+        if (self.manifest is None) == (self.section is None and self.section_proof is None):
+            raise ValueError("a batch states either manifest, or section with sectionProof")
+        if self.manifest is None and not sectioned:
+            raise ValueError("a manifest section needs its sectionProof, and the reverse")
+        return self
 
 
 class AnchorLocation(Frozen):
@@ -86,7 +133,7 @@ class RecordProofBundle(Frozen):
     """Proof that one signed activity record is in a batch anchored on chain."""
 
     format: Literal["carbon-ledger/record-proof"] = RECORD_PROOF_FORMAT
-    version: Literal[1] = 1
+    version: Literal[1, 2] = RECORD_PROOF_VERSION
     typed_data: dict[str, Any] = Field(alias="typedData")
     signature: str = Field(pattern=SIGNATURE)
     attributes: dict[str, Any] | None = None

@@ -1,8 +1,10 @@
-"""EIP-712 typed data for carbon-asset operations (issue, transfer, retire, surrender of a lot).
+"""EIP-712 typed data for carbon-asset operations on a lot: issue, transfer, accept, reject,
+reclaim, retire, surrender.
 
 A lot is one issuance in an external registry: a contiguous serial range ``[first, last]``
-under a serial prefix, of one programme and vintage; one serial is one tCO2e. Every operation
-on a lot is signed by the enterprise that holds the serials and anchored as a kind-5 leaf.
+under a serial prefix, of one programme and vintage; one serial is one tCO2e. A lot's issue is
+signed by its programme's issuer key; every later operation by the enterprise that holds (or,
+for accept and reject, is offered) the serials; each is anchored as a kind-5 leaf.
 
 Type string (``encodeType``, one line, no spaces but between type and name)::
 
@@ -51,6 +53,7 @@ __all__ = [
     "ASSET_OPERATION_TYPE_STRING",
     "MAX_IDENTIFIER_CHARS",
     "MAX_REFERENCE_CHARS",
+    "PROGRAM_PATTERN",
     "VINTAGE_RANGE",
     "ZERO_PREV",
     "AssetOperation",
@@ -81,12 +84,22 @@ ASSET_OPERATION_TYPE_STRING = encode_type(
 )
 _TYPE_HASH = keccak256(ASSET_OPERATION_TYPE_STRING.encode("ascii"))
 
-ACTIONS: tuple[str, ...] = ("issue", "transfer", "retire", "surrender")
+ACTIONS: tuple[str, ...] = (
+    "issue",
+    "transfer",
+    "accept",
+    "reject",
+    "reclaim",
+    "retire",
+    "surrender",
+)
 ZERO_PREV = bytes(32)
 VINTAGE_RANGE = range(2000, 2101)
 MAX_IDENTIFIER_CHARS = 128
 MAX_REFERENCE_CHARS = 512
-_PROGRAM = re.compile(r"[A-Z][A-Z0-9-]{1,15}")
+#: A programme's code (CEA, CCER, …): what its issuer key is registered under.
+PROGRAM_PATTERN = r"[A-Z][A-Z0-9-]{1,15}"
+_PROGRAM = re.compile(PROGRAM_PATTERN)
 # ASCII only: the prefix is compared byte for byte with the external registry's, and a Unicode
 # look-alike would make two different blocks of serials read the same.
 _SERIAL_PREFIX = re.compile(r"[\x20-\x7e]{1,64}")
@@ -113,12 +126,14 @@ def _uint(name: str, value: object, limit: int, low: int = 0) -> None:
 class AssetOperation:
     """One signed operation on a lot. Field order is the EIP-712 field order.
 
-    ``owner`` is the enterprise that signs: for ``issue`` the recipient of the issuance,
-    otherwise the current holder of the serials. ``recipient`` is the receiving enterprise of a
-    ``transfer`` and ``""`` for every other action. ``prev`` is the digest of the lot's
-    previous operation (32 zero bytes for ``issue``). ``reference`` is the registry's issuance
-    reference (issue), the beneficiary or purpose (retire), the compliance period (surrender),
-    or free text (transfer).
+    ``owner`` is the enterprise acting: for ``issue`` the recipient of the issuance (the
+    programme's issuer key signs it), for ``accept`` and ``reject`` the enterprise a pending
+    transfer is offered to, for ``reclaim`` the sender taking a pending transfer back, otherwise
+    the current holder of the serials; it signs every operation but the issue. ``recipient``
+    is the receiving enterprise of a ``transfer`` and ``""`` for every other action. ``prev``
+    is the digest of the lot's previous operation (32 zero bytes for ``issue``).
+    ``reference`` is the registry's issuance reference (issue), the beneficiary or purpose
+    (retire), the compliance period (surrender), or free text.
     """
 
     action: str

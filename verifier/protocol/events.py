@@ -11,6 +11,16 @@ EVENT_FORMAT = "carbon-ledger/registry-event"
 EVENT_VERSION = 1
 
 DEVICE_REGISTERED = "device.registered"
+DEVICE_REVOKED = "device.revoked"
+DEVICE_ROTATED = "device.rotated"
 # A terminal's key stops being valid with either of these.
-DEVICE_ENDED = ("device.revoked", "device.rotated")
+DEVICE_ENDED = (DEVICE_REVOKED, DEVICE_ROTATED)
 SIGNER_SET = "enterprise.signer_set"
+# The enterprise's registry chain (``verifier.protocol.registry_ops``): the registrar's
+# enrolment, then operations the enterprise signs.
+ENTERPRISE_REGISTERED = "enterprise.registered"
+ENTERPRISE_UPDATED = "enterprise.updated"
+SOURCE_REGISTERED = "source.registered"
+REGISTRY_CHECKPOINT = "registry.checkpoint"
+# The key that signs the issues of one carbon-asset programme (subject: the programme code).
+ISSUER_SET = "program.issuer_set"

@@ -56,6 +56,8 @@ class LeafKind(IntEnum):
     #: A carbon-asset operation (issue, transfer, retire, surrender). digest = its EIP-712
     #: digest (asset_ops.asset_operation_digest); aux = keccak256(65-byte signature r‖s‖v).
     ASSET_OPERATION = 5
+    # 255 is taken: the kind word of a manifest section's leaf (``manifest.py``), which sits
+    # in a batch's manifest tree, never in the batch tree itself.
 
 
 def _check_word(name: str, value: object) -> bytes:

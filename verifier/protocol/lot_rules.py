@@ -7,14 +7,22 @@ names the broken rule. The ledger calls :func:`apply` before it accepts an opera
 verifier calls :func:`replay` on the operations a bundle discloses: both must reach the same
 verdict from the same bytes, so nothing here reads a clock, a database or the chain.
 
+These are the rules of version :data:`LOT_RULES_VERSION` (2). Version 1 moved transferred
+serials to the recipient at once, so anyone could push units into another enterprise's
+holdings; since version 2 a transfer leaves them *pending* until the recipient signs an
+``accept`` (or ``reject``, which returns them to the sender), and the sender may ``reclaim`` them
+while they are still pending. Only held serials are holdings.
+
 Rules are checked in this order; the first broken one is raised.
 
 * ``issue``: ``asset_exists``, ``prev_not_zero``, ``recipient_not_allowed``, ``range_invalid``,
   ``non_canonical_serial_prefix`` (:func:`check_serial_prefix`).
 * otherwise: ``unknown_asset``, ``stale_prev``, ``terms_mismatch``, ``range_invalid``,
-  ``range_outside_lot``, ``already_retired``, ``insufficient_holding``, then
+  ``range_outside_lot``, ``already_retired``, then
+  ``transfer_pending`` and ``insufficient_holding`` (transfer, retire, surrender) or
+  ``not_pending`` (accept, reject: pending *to* the owner; reclaim: pending *from* it), then
   ``recipient_required`` / ``recipient_is_owner`` (transfer) or ``recipient_not_allowed``
-  (retire, surrender).
+  (every other action).
 
 ``stale_prev`` is what makes the history a chain: each operation names the digest of the one
 before it, so an operation cannot be replayed, reordered, or applied to a state its signer
@@ -35,7 +43,10 @@ from verifier.protocol.asset_ops import ZERO_PREV, AssetOperation
 
 __all__ = [
     "HELD",
+    "LOT_RULES_VERSION",
+    "PENDING",
     "RETIRED",
+    "RULES_VERSIONS",
     "RULE_CODES",
     "STATUSES",
     "SURRENDERED",
@@ -45,6 +56,7 @@ __all__ = [
     "InsufficientHolding",
     "JournalLine",
     "LotState",
+    "NotPending",
     "PrevNotZero",
     "RangeInvalid",
     "RangeOutsideLot",
@@ -55,19 +67,27 @@ __all__ = [
     "SerialRange",
     "StalePrev",
     "TermsMismatch",
+    "TransferPending",
     "UnknownAsset",
     "apply",
     "balances",
     "check_serial_prefix",
     "holdings",
     "journal_lines",
+    "pending",
     "ranges_within",
     "replay",
 ]
 
-HELD, RETIRED, SURRENDERED = "held", "retired", "surrendered"
-STATUSES: tuple[str, ...] = (HELD, RETIRED, SURRENDERED)
-_STATUS_AFTER = {"transfer": HELD, "retire": RETIRED, "surrender": SURRENDERED}
+#: The rules this module implements; an asset proof bundle of version 2 replays under them.
+LOT_RULES_VERSION = 2
+#: Versions :func:`apply` can replay. Rules 1 only so that the ledger can still read lots it
+#: stored under them; no verifier accepts a proof replayed under rules 1.
+RULES_VERSIONS = (1, 2)
+
+HELD, PENDING, RETIRED, SURRENDERED = "held", "pending", "retired", "surrendered"
+STATUSES: tuple[str, ...] = (HELD, PENDING, RETIRED, SURRENDERED)
+_SPENT = (RETIRED, SURRENDERED)
 
 
 # --- rule failures: one class per code ------------------------------------------------------
@@ -121,10 +141,17 @@ class RecipientIsOwner(AssetRuleError):
     code = "recipient_is_owner"
 
 
+class TransferPending(AssetRuleError):
+    code = "transfer_pending"
+
+
+class NotPending(AssetRuleError):
+    code = "not_pending"
+
+
 class SerialPrefixNotCanonical(AssetRuleError):
     """The serial prefix is not written in its one canonical form (see
-    :func:`check_serial_prefix`). Not in :data:`RULE_CODES`, which lists the rules relating an
-    operation to the lot's history; this one is about the issue's own terms."""
+    :func:`check_serial_prefix`)."""
 
     code = "non_canonical_serial_prefix"
 
@@ -144,6 +171,9 @@ RULE_CODES: tuple[str, ...] = tuple(
         InsufficientHolding,
         RecipientRequired,
         RecipientIsOwner,
+        SerialPrefixNotCanonical,
+        TransferPending,
+        NotPending,
     )
 )
 
@@ -153,12 +183,15 @@ RULE_CODES: tuple[str, ...] = tuple(
 
 class SerialRange(NamedTuple):
     """Serials ``first..last`` (inclusive), all with one status and one holder (the enterprise
-    holding them, or the one that retired or surrendered them)."""
+    holding them, the one they await acceptance by, or the one that retired or surrendered
+    them). ``origin`` is the sender of pending serials, to whom a reject or reclaim returns
+    them; ``""`` for every other status."""
 
     first: int
     last: int
     status: str
     holder: str
+    origin: str = ""
 
     @property
     def quantity(self) -> int:
@@ -209,9 +242,14 @@ class LotState:
             "operations": self.operations,
             "ranges": [
                 {"first": r.first, "last": r.last, "status": r.status, "holder": r.holder}
+                | ({"origin": r.origin} if r.status == PENDING else {})
                 for r in self.ranges
             ],
         }
+
+
+def _owner_key(r: SerialRange) -> tuple[str, str, str]:
+    return r.status, r.holder, r.origin
 
 
 def _check_cover(ranges: tuple[SerialRange, ...], first: int, last: int) -> None:
@@ -220,9 +258,11 @@ def _check_cover(ranges: tuple[SerialRange, ...], first: int, last: int) -> None
     for i, r in enumerate(ranges):
         if r.status not in STATUSES:
             raise ValueError(f"ranges[{i}]: unknown status {r.status!r}")
+        if bool(r.origin) != (r.status == PENDING):
+            raise ValueError(f"ranges[{i}]: pending serials, and only they, have an origin")
         if r.first != expected or r.last < r.first:
             raise ValueError(f"ranges[{i}] does not continue the cover at serial {expected}")
-        if i and (r.status, r.holder) == (ranges[i - 1].status, ranges[i - 1].holder):
+        if i and _owner_key(r) == _owner_key(ranges[i - 1]):
             raise ValueError(f"ranges[{i}] should be merged with its left neighbour")
         expected = r.last + 1
     if not ranges or expected != last + 1:
@@ -310,14 +350,36 @@ def ranges_within(state: LotState, first: int, last: int) -> tuple[SerialRange, 
 
 
 def _check_holding(state: LotState, op: AssetOperation) -> None:
+    """The serials an operation moves or spends are all held by its owner."""
     touched = ranges_within(state, op.first, op.last)
-    spent = next((r for r in touched if r.status != HELD), None)
+    spent = next((r for r in touched if r.status in _SPENT), None)
     if spent is not None:
         raise AlreadyRetired(f"serials {spent.first}..{spent.last} are {spent.status}", "first")
+    if op.action in ("accept", "reject", "reclaim"):
+        _check_pending(touched, op)
+        return
+    waiting = next((r for r in touched if r.status == PENDING), None)
+    if waiting is not None:
+        raise TransferPending(
+            f"serials {waiting.first}..{waiting.last} await acceptance by {waiting.holder}", "first"
+        )
     held = sum(r.quantity for r in touched if r.holder == op.owner)
     if held != op.quantity:
         raise InsufficientHolding(
             f"{op.owner} holds {held} of the {op.quantity} serials {op.first}..{op.last}", "owner"
+        )
+
+
+def _check_pending(touched: tuple[SerialRange, ...], op: AssetOperation) -> None:
+    """Accept and reject take serials pending *to* the owner; reclaim those pending *from* it."""
+    side = "origin" if op.action == "reclaim" else "holder"
+    mine = sum(r.quantity for r in touched if r.status == PENDING and getattr(r, side) == op.owner)
+    if mine != op.quantity:
+        way = "from" if side == "origin" else "to"
+        raise NotPending(
+            f"{mine} of the {op.quantity} serials {op.first}..{op.last} are pending {way} "
+            f"{op.owner}",
+            "first",
         )
 
 
@@ -337,7 +399,7 @@ def _check(state: LotState | None, op: AssetOperation) -> None:
         _check_issue(state, op)
         return
     if state is None:
-        raise UnknownAsset(f"lot {op.asset} has not been issued", "asset")
+        raise UnknownAsset("the lot has not been issued", "asset")
     if op.prev != state.head:
         raise StalePrev(
             f"prev is 0x{op.prev.hex()}, the lot's last operation is 0x{state.head.hex()}", "prev"
@@ -357,34 +419,59 @@ def _check(state: LotState | None, op: AssetOperation) -> None:
 def _merge(ranges: list[SerialRange]) -> tuple[SerialRange, ...]:
     merged: list[SerialRange] = []
     for r in ranges:
-        if merged and (merged[-1].status, merged[-1].holder) == (r.status, r.holder):
+        if merged and _owner_key(merged[-1]) == _owner_key(r):
             merged[-1] = merged[-1]._replace(last=r.last)
         else:
             merged.append(r)
     return tuple(merged)
 
 
-def _reassign(state: LotState, first: int, last: int, status: str, holder: str) -> LotState:
-    """``state`` with serials ``first..last`` given ``status`` and ``holder``."""
+def _after(op: AssetOperation, piece: SerialRange, rules: int) -> SerialRange:
+    """What ``op`` makes of one piece of its range (already checked)."""
+    if op.action == "transfer" and rules == 1:  # delivered at once, as rules 1 had it
+        return piece._replace(holder=op.recipient)
+    if op.action == "transfer":
+        return piece._replace(status=PENDING, holder=op.recipient, origin=op.owner)
+    if op.action == "accept":
+        return piece._replace(status=HELD, origin="")
+    if op.action == "reject":
+        return piece._replace(status=HELD, holder=piece.origin, origin="")
+    if op.action == "reclaim":
+        return piece._replace(status=HELD, holder=op.owner, origin="")
+    status = RETIRED if op.action == "retire" else SURRENDERED
+    return piece._replace(status=status)
+
+
+def _reassign(state: LotState, op: AssetOperation, rules: int) -> LotState:
+    """``state`` with each piece of ``op``'s serials as :func:`_after` makes it."""
     out: list[SerialRange] = []
     for r in state.ranges:
-        if r.last < first or r.first > last:
+        if r.last < op.first or r.first > op.last:
             out.append(r)
             continue
-        if r.first < first:
-            out.append(r._replace(last=first - 1))
-        out.append(SerialRange(max(r.first, first), min(r.last, last), status, holder))
-        if r.last > last:
-            out.append(r._replace(first=last + 1))
+        if r.first < op.first:
+            out.append(r._replace(last=op.first - 1))
+        piece = r._replace(first=max(r.first, op.first), last=min(r.last, op.last))
+        out.append(_after(op, piece, rules))
+        if r.last > op.last:
+            out.append(r._replace(first=op.last + 1))
     return replace(state, ranges=_merge(out))
 
 
-def apply(state: LotState | None, op: AssetOperation, digest: bytes) -> LotState:
+def apply(
+    state: LotState | None, op: AssetOperation, digest: bytes, rules: int = LOT_RULES_VERSION
+) -> LotState:
     """The lot after ``op`` (whose EIP-712 digest is ``digest``), or the first broken rule
     raised as an :class:`~verifier.errors.AssetRuleError` subclass. ``state`` is None before
-    the lot's issue. Signatures are not this function's concern: check them first."""
+    the lot's issue. Signatures are not this function's concern: check them first.
+    ``rules`` 1 replays a lot stored under those rules (transfers delivered at once, no
+    accept, reject or reclaim)."""
     if not isinstance(digest, bytes) or len(digest) != 32:
         raise ValueError("digest must be 32 bytes")
+    if rules not in RULES_VERSIONS:
+        raise ValueError(f"lot rules {rules} are not known")
+    if rules == 1 and op.action in ("accept", "reject", "reclaim"):
+        raise ValueError(f"lot rules 1 have no {op.action}")
     _check(state, op)
     if state is None:  # an issue, as _check has established
         return LotState(
@@ -398,19 +485,35 @@ def apply(state: LotState | None, op: AssetOperation, digest: bytes) -> LotState
             operations=1,
             ranges=(SerialRange(op.first, op.last, HELD, op.owner),),
         )
-    holder = op.recipient if op.action == "transfer" else op.owner
-    after = _reassign(state, op.first, op.last, _STATUS_AFTER[op.action], holder)
+    after = _reassign(state, op, rules)
     return replace(after, head=digest, operations=state.operations + 1)
+
+
+def _per(pieces: tuple[SerialRange, ...], side: str, prefix: str, sign: int) -> list[JournalLine]:
+    """One line per distinct holder (or origin) of ``pieces``, in serial order."""
+    totals: dict[str, int] = {}
+    for r in pieces:
+        name = getattr(r, side)
+        totals[name] = totals.get(name, 0) + r.quantity
+    return [JournalLine(f"{prefix}:{name}", sign * q) for name, q in totals.items()]
 
 
 def journal_lines(state_before: LotState | None, op: AssetOperation) -> tuple[JournalLine, ...]:
     """The double-entry lines of ``op`` (they sum to zero), after checking it applies to
-    ``state_before`` exactly as :func:`apply` would; a broken rule is raised the same way."""
+    ``state_before`` exactly as :func:`apply` would; a broken rule is raised the same way.
+    A reject returns serials to each sender, and a reclaim takes them back from each
+    recipient, so those two may have more than one line on one side."""
     _check(state_before, op)
     q, owner = op.quantity, op.owner
+    if state_before is not None and op.action in ("reject", "reclaim"):
+        pieces = ranges_within(state_before, op.first, op.last)
+        if op.action == "reject":
+            return (JournalLine(f"pending:{owner}", -q), *_per(pieces, "origin", "holding", 1))
+        return (*_per(pieces, "holder", "pending", -1), JournalLine(f"holding:{owner}", q))
     source, target = {
         "issue": (f"registry:{op.program}", f"holding:{owner}"),
-        "transfer": (f"holding:{owner}", f"holding:{op.recipient}"),
+        "transfer": (f"holding:{owner}", f"pending:{op.recipient}"),
+        "accept": (f"pending:{owner}", f"holding:{owner}"),
         "retire": (f"holding:{owner}", f"retired:{owner}"),
         "surrender": (f"holding:{owner}", f"surrendered:{owner}"),
     }[op.action]
@@ -426,24 +529,34 @@ def holdings(state: LotState) -> dict[str, int]:
     return dict(sorted(held.items()))
 
 
+def pending(state: LotState) -> dict[str, int]:
+    """Quantity awaiting acceptance per recipient, sorted by recipient; never a holding."""
+    waiting: dict[str, int] = defaultdict(int)
+    for r in state.ranges:
+        if r.status == PENDING:
+            waiting[r.holder] += r.quantity
+    return dict(sorted(waiting.items()))
+
+
 def balances(state: LotState) -> dict[str, int]:
     """Every non-zero account balance the lot's journal adds up to, sorted by account:
-    ``registry:<program>`` (minus the issued quantity), ``holding:``, ``retired:`` and
-    ``surrendered:`` per enterprise. The sum of all the history's journal lines equals it."""
+    ``registry:<program>`` (minus the issued quantity), ``holding:``, ``pending:`` (awaiting
+    acceptance by), ``retired:`` and ``surrendered:`` per enterprise. The sum of all the
+    history's journal lines equals it."""
     totals: dict[str, int] = defaultdict(int)
     totals[f"registry:{state.program}"] = -state.quantity
-    prefix = {HELD: "holding", RETIRED: "retired", SURRENDERED: "surrendered"}
+    prefix = {HELD: "holding", PENDING: "pending", RETIRED: "retired", SURRENDERED: "surrendered"}
     for r in state.ranges:
         totals[f"{prefix[r.status]}:{r.holder}"] += r.quantity
     return dict(sorted(totals.items()))
 
 
-def replay(ops: Sequence[tuple[AssetOperation, bytes]]) -> LotState:
-    """Apply ``(operation, digest)`` pairs in order from the issue; the first broken rule is
-    raised. An empty history is a ValueError: there is no lot to return."""
+def replay(ops: Sequence[tuple[AssetOperation, bytes]], rules: int = LOT_RULES_VERSION) -> LotState:
+    """Apply ``(operation, digest)`` pairs in order from the issue under ``rules``; the first
+    broken rule is raised. An empty history is a ValueError: there is no lot to return."""
     state: LotState | None = None
     for op, digest in ops:
-        state = apply(state, op, digest)
+        state = apply(state, op, digest, rules)
     if state is None:
         raise ValueError("a lot's history starts with its issue; none was given")
     return state

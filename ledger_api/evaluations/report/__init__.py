@@ -4,6 +4,8 @@
 from ledger_api.evaluations.report.model import (
     GRADE_COLOURS,
     AnchorInfo,
+    FactorRow,
+    GridFactorView,
     RatingView,
     ReportData,
     SourceRow,
@@ -14,6 +16,8 @@ from ledger_api.evaluations.report.render import parse_qr_payload, qr_payload, r
 __all__ = [
     "GRADE_COLOURS",
     "AnchorInfo",
+    "FactorRow",
+    "GridFactorView",
     "RatingView",
     "ReportData",
     "SourceRow",

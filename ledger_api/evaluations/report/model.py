@@ -132,6 +132,33 @@ class RatingView:
 
 
 @dataclass(frozen=True)
+class FactorRow:
+    """One factor the accounting used, with its status and source, as the report lists it."""
+
+    factor_id: str
+    value: str
+    unit: str
+    status: str
+    source: str  # document, notice number and year, as one line
+
+
+@dataclass(frozen=True)
+class GridFactorView:
+    """The grid factor purchased electricity used and the rule (or override) that chose it."""
+
+    factor_id: str
+    value: str
+    level: str  # province, region, national, default or override
+    note: str
+    source: str
+    override_reason: str | None = None
+
+
+# How far the grade can be relied on: graded, indicative (a placeholder input) or absent.
+GRADING_STATUSES = ("graded", "indicative", "not_gradable")
+
+
+@dataclass(frozen=True)
 class AnchorInfo:
     """Where the batch root holding the evaluation entry sits on chain."""
 
@@ -159,7 +186,7 @@ class ReportData:
     by_category: Mapping[str, Decimal]
     by_gas: Mapping[str, Decimal]
     trend: Sequence[TrendPoint]
-    rating: RatingView
+    rating: RatingView | None
     factor_set_id: str
     factor_set_digest: str
     gwp_set: str
@@ -168,8 +195,21 @@ class ReportData:
     proof_url: str
     anchor: AnchorInfo | None
     generated_at: datetime
+    grading_status: str = "graded"
+    # The public page a scanned 碳效码 opens (set when the ledger has a public base URL).
+    public_url: str | None = None
+    grading_reasons: Sequence[str] = ()  # why indicative, or why not gradable
+    intensity_L: Decimal | None = None  # L of a period no ruleset grades
+    # Who stands behind the added value L divides by; None when no added value was given.
+    added_value_attestation: str | None = None
+    grid_factor: GridFactorView | None = None
+    factors: Sequence[FactorRow] = ()
 
     def __post_init__(self) -> None:
+        if self.grading_status not in GRADING_STATUSES:
+            raise ValueError(f"grading_status must be one of {GRADING_STATUSES}")
+        if (self.rating is None) != (self.grading_status == "not_gradable"):
+            raise ValueError("a report has a rating exactly when the period is gradable")
         unknown = set(self.by_category) - set(CATEGORY_ORDER)
         if unknown:
             raise ValueError(f"unknown categories: {sorted(unknown)}")

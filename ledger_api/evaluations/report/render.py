@@ -10,6 +10,16 @@ and control characters are percent-encoded (``%25``, ``%3B``, ``%0A`` …), so a
 on ``;``, then on the first ``=``, then percent-decodes. ``g`` is 1..5 and ``k`` is the K value
 as its decimal string. Keys never change meaning within ``CLCE1``; a new meaning takes a new
 prefix. The grade and K in the code are a convenience: the proof at ``p`` is what counts.
+
+A grade that is only indicative (it rests on a placeholder industry average), or a period no
+ruleset grades, is written under version 2, which a version-1 reader refuses, so no reader
+takes such a grade for a definitive one::
+
+    CLCE2;id=…;e=…;s=<indicative|not_gradable>;g=<grade or ->;k=<K or ->;p=<proof URL>
+
+A ledger with a public base URL puts the public page's address in the code instead,
+``<public base URL>/v/<evaluation identifier>``: a phone's camera opens it, and the page
+verifies the published proof in the browser.
 """
 
 from __future__ import annotations
@@ -46,6 +56,8 @@ from ledger_api.evaluations.report.model import (
 
 QR_PREFIX = "CLCE1"
 QR_KEYS = ("id", "e", "g", "k", "p")
+QR_PREFIX_V2 = "CLCE2"
+QR_KEYS_V2 = ("id", "e", "s", "g", "k", "p")
 
 _ENV = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -64,25 +76,30 @@ def _encode(value: str) -> str:
 
 def qr_payload(data: ReportData) -> str:
     """The 碳效码 text (format in the module docstring)."""
-    values = (
-        data.evaluation_identifier,
-        data.enterprise_identifier,
-        str(data.rating.grade),
-        figure_str(data.rating.K),
-        data.proof_url,
-    )
-    fields = (f"{key}={_encode(value)}" for key, value in zip(QR_KEYS, values, strict=True))
-    return ";".join((QR_PREFIX, *fields))
+    if data.public_url:
+        return data.public_url
+    rating = data.rating
+    grade = str(rating.grade) if rating else "-"
+    k = figure_str(rating.K) if rating else "-"
+    ids = (data.evaluation_identifier, data.enterprise_identifier)
+    if data.grading_status == "graded":
+        prefix, keys, values = QR_PREFIX, QR_KEYS, (*ids, grade, k, data.proof_url)
+    else:
+        prefix, keys = QR_PREFIX_V2, QR_KEYS_V2
+        values = (*ids, data.grading_status, grade, k, data.proof_url)
+    fields = (f"{key}={_encode(value)}" for key, value in zip(keys, values, strict=True))
+    return ";".join((prefix, *fields))
 
 
 def parse_qr_payload(payload: str) -> dict[str, str]:
     """Inverse of ``qr_payload``: the fields by key; raises ValueError on anything else."""
     prefix, *fields = payload.split(";")
-    if prefix != QR_PREFIX:
-        raise ValueError(f"not a {QR_PREFIX} payload")
+    keys = {QR_PREFIX: QR_KEYS, QR_PREFIX_V2: QR_KEYS_V2}.get(prefix)
+    if keys is None:
+        raise ValueError(f"not a {QR_PREFIX} or {QR_PREFIX_V2} payload")
     parsed = dict(field.split("=", 1) for field in fields if "=" in field)
-    if tuple(parsed) != QR_KEYS or len(fields) != len(QR_KEYS):
-        raise ValueError(f"expected fields {QR_KEYS}")
+    if tuple(parsed) != keys or len(fields) != len(keys):
+        raise ValueError(f"expected fields {keys}")
     return {key: unquote(value) for key, value in parsed.items()}
 
 
@@ -137,25 +154,42 @@ def _charts(data: ReportData, colours: Mapping[int, str]) -> dict[str, Markup | 
         "trend": trend_chart([*points, ("本期 Current", data.total_tco2e, True)], "趋势 Trend")
         if points
         else None,
-        "grade": grade_scale(rating.K, rating.grade, colours, "碳效等级标尺 Grade scale"),
+        "grade": grade_scale(rating.K, rating.grade, colours, "碳效等级标尺 Grade scale")
+        if rating
+        else None,
     }
+
+
+UNGRADED_COLOUR = "#24292f"
+
+
+def _status_counts(data: ReportData) -> list[tuple[str, int]]:
+    """How many of the factors used carry each status, most reliable first."""
+    order = ("verified", "secondary", "derived", "recalled")
+    counts = {s: sum(1 for f in data.factors if f.status == s) for s in order}
+    return [(s, n) for s, n in counts.items() if n]
 
 
 def build_context(data: ReportData, colours: Mapping[int, str]) -> dict[str, Any]:
     """Everything the template needs, already ordered and labelled."""
     keys = [k for k in CATEGORY_ORDER if k in data.by_category]
     payload = qr_payload(data)
-    colour = colours[data.rating.grade]
+    rating = data.rating
+    # Without a grade the code is printed in plain dark grey: no grade colour to imply one.
+    colour = colours[rating.grade] if rating else UNGRADED_COLOUR
+    grade = GRADE_DESCRIPTIONS[rating.grade] if rating else ("", "")
+    level = LEVEL_NAMES[rating.L_level] if rating else ("", "")
     return {
         "d": data,
-        "r": data.rating,
+        "r": rating,
         "categories": [(k, *CATEGORY_NAMES[k]) for k in keys if k not in MEMO_CATEGORIES],
         "memo": [(k, *CATEGORY_NAMES[k]) for k in keys if k in MEMO_CATEGORIES],
         "gases": [(g, *_gas_names(g)) for g in _gas_order(data.by_gas)],
-        "grade_zh": GRADE_DESCRIPTIONS[data.rating.grade][0],
-        "grade_en": GRADE_DESCRIPTIONS[data.rating.grade][1],
-        "level_zh": LEVEL_NAMES[data.rating.L_level][0],
-        "level_en": LEVEL_NAMES[data.rating.L_level][1],
+        "grade_zh": grade[0],
+        "grade_en": grade[1],
+        "level_zh": level[0],
+        "level_en": level[1],
+        "statuses": _status_counts(data),
         "grade_colour": colour,
         "thresholds": [figure_str(t) for t in K_THRESHOLDS],
         "grades": GRADE_DESCRIPTIONS,

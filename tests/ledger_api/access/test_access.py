@@ -364,8 +364,8 @@ ENDPOINTS = [
         lambda w, e: ("GET", "/v1/batches/1", None),
     ),
     Endpoint(
-        "batch tree",
-        frozenset({"admin", "regulator", "verifier"}),
+        "batch tree",  # every tenant's leaves: for those who see every enterprise
+        frozenset({"admin", "regulator"}),
         False,
         lambda w, e: ("GET", "/v1/batches/1/tree", None),
     ),
@@ -391,6 +391,12 @@ ENDPOINTS = [
         MANAGERS,
         True,
         lambda w, e: ("PUT", f"/v1/enterprises/{e}/signer", {"address": Terminal.create().address}),
+    ),
+    Endpoint(
+        "name programme issuer key",
+        frozenset({"admin", "regulator"}),
+        False,
+        lambda w, e: ("PUT", "/v1/programs/CEA/issuer", {"address": Terminal.create().address}),
     ),
     Endpoint("assets", READERS, True, lambda w, e: ("GET", f"/v1/enterprises/{e}/assets", None)),
     Endpoint("profile", READERS, True, lambda w, e: ("GET", f"/v1/enterprises/{e}/profile", None)),

@@ -24,6 +24,7 @@ TRANSFERRED = (1_000_001, 1_000_300)  # 300 to the cement works
 RETIRED = (1_000_301, 1_000_400)  # 100 retired by the steel works
 SURRENDERED = (1_000_401, 1_000_650)  # 250 surrendered for compliance
 NOW = 1_767_225_600
+ISSUER = "issuer:CEA"  # the key the CEA programme's issues are signed with
 
 
 @dataclass
@@ -50,13 +51,17 @@ class Book:
         )
         return replace(base, **changes)  # type: ignore[arg-type]
 
-    def post(self, op: AssetOperation, signer: str | None = None) -> httpx.Response:
-        key = self.keys[signer or op.owner]
+    def post(
+        self, op: AssetOperation, signer: str | None = None, token: str | None = None
+    ) -> httpx.Response:
+        """Submit ``op`` signed by ``signer``'s key (default: the issuer's for an issue, else
+        the owner's), with ``token`` (default: the admin's)."""
+        key = self.keys[signer or (ISSUER if op.action == "issue" else op.owner)]
         body = {
             "operation": op.to_message(),
             "signature": key.sign_asset_operation(self.domain, op),
         }
-        response = self.ledger.post("/v1/asset-operations", json=body)
+        response = self.ledger.post("/v1/asset-operations", token, json=body)
         if response.status_code == 201:
             self.head = bytes.fromhex(response.json()["digest"][2:])
         return response
@@ -68,13 +73,15 @@ class Book:
 
 @pytest.fixture
 def book(ledger: LedgerServer) -> Iterator[Book]:
-    keys = {STEEL: Terminal.create(), CEMENT: Terminal.create()}
+    keys = {STEEL: Terminal.create(), CEMENT: Terminal.create(), ISSUER: Terminal.create()}
     with ledger.client() as http:
-        for enterprise in keys:
+        for enterprise in (STEEL, CEMENT):
             body = {"identifier": enterprise, "name": enterprise, "industry": "iron_steel"}
             assert http.post("/v1/enterprises", json=body).status_code == 201
             signer = {"address": keys[enterprise].address}
             assert http.put(f"/v1/enterprises/{enterprise}/signer", json=signer).status_code == 201
+        issuer = {"address": keys[ISSUER].address}
+        assert http.put("/v1/programs/CEA/issuer", json=issuer).status_code == 201
     yield Book(ledger, ledger.ledger_client().domain(), keys)
 
 
@@ -86,6 +93,7 @@ def test_issue_transfer_retire_surrender_and_balances(book: Book) -> None:
     issued = book.post(book.op("issue", FIRST, LAST, reference="CN-ETS issuance 2025-0001"))
     assert issued.status_code == 201, issued.text
     assert book.post(book.op("transfer", *TRANSFERRED, recipient=CEMENT)).status_code == 201
+    assert book.post(book.op("accept", *TRANSFERRED, owner=CEMENT)).status_code == 201
     assert book.post(book.op("retire", *RETIRED, reference="2025 voluntary")).status_code == 201
     assert book.post(book.op("surrender", *SURRENDERED, reference="CEA 2025")).status_code == 201
 
@@ -104,7 +112,7 @@ def test_issue_transfer_retire_surrender_and_balances(book: Book) -> None:
         (*SURRENDERED, "surrendered", STEEL),
         (SURRENDERED[1] + 1, LAST, "held", STEEL),
     ]
-    assert lot["operations"] == 4
+    assert lot["operations"] == 5
 
 
 def test_bad_operations_are_refused_and_nothing_is_written(book: Book) -> None:
@@ -151,6 +159,7 @@ def test_a_repeated_operation_is_stored_once(book: Book) -> None:
 def test_holding_and_retirement_prove_against_the_chain(book: Book) -> None:
     assert book.post(book.op("issue", FIRST, LAST)).status_code == 201
     assert book.post(book.op("transfer", *TRANSFERRED, recipient=CEMENT)).status_code == 201
+    assert book.post(book.op("accept", *TRANSFERRED, owner=CEMENT)).status_code == 201
     retired = book.post(book.op("retire", *RETIRED, reference="2025 voluntary"))
     params = {"holder": CEMENT, "first": TRANSFERRED[0], "last": TRANSFERRED[1]}
     pending = book.ledger.get(f"/v1/assets/{LOT}/proof", params=params)

@@ -7,9 +7,14 @@ serial beyond what the database holds is refused at the edge, never a 500.
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+
 import httpx
 import pytest
+import rfc8785
 
+from ledger_api.assets.service import message_json
 from tests.ledger_api.assets.test_assets_api import FIRST, LAST, LOT, Book, book  # noqa: F401
 from verifier.errors import InvalidAssetOperation
 from verifier.protocol.asset_ops import ZERO_PREV, AssetOperation
@@ -96,6 +101,8 @@ def test_serials_up_to_the_documented_limit_are_stored(book: Book, last: int) ->
     assert issued.json()["state"]["last"] == last
     moved = book.post(book.op("transfer", last - 9, last, recipient=book_cement(book)))
     assert moved.status_code == 201, moved.text
+    accepted = book.post(book.op("accept", last - 9, last, owner=book_cement(book)))
+    assert accepted.status_code == 201, accepted.text
     lot = book.ledger.get(f"/v1/assets/{LOT}").json()
     assert [(r["first"], r["last"]) for r in lot["ranges"]] == [
         (last - 999, last - 10),
@@ -144,3 +151,16 @@ def test_the_verifier_replays_the_same_refusal(prefix: str) -> None:
     assert (error.code, error.field) == ("non_canonical_serial_prefix", "serialPrefix")
     state = replay([(offline.op("issue", FIRST, LAST, serial_prefix=PREFIX), digest)])
     assert state.serial_prefix == PREFIX
+
+
+@pytest.mark.parametrize("reference", ["", '碳配额 \u00e9\U0001f600 "quoted" \\ \x01 \x7f'])
+def test_the_stored_message_is_rfc8785_while_its_integers_are_safe(reference: str) -> None:
+    """What ``AssetOperationRow.message`` says of itself: RFC 8785 up to 2^53 - 1, the same
+    spelling beyond, which RFC 8785 cannot write, and read back exactly."""
+    offline = Book(None, None, {})  # type: ignore[arg-type]
+    safe = offline.op("issue", FIRST, 2**53 - 1, reference=reference, timestamp=2**53 - 1)
+    assert message_json(safe).encode() == rfc8785.dumps(safe.to_message())
+    beyond = replace(safe, last=2**63 - 1, timestamp=2**64 - 1)
+    with pytest.raises(rfc8785.IntegerDomainError):
+        rfc8785.dumps(beyond.to_message())
+    assert AssetOperation.from_message(json.loads(message_json(beyond))) == beyond

@@ -19,12 +19,14 @@ def anchored_hours(
     start: int,
     hours: int,
     mwh_thousandths: int,
+    region: str | None = None,
 ) -> None:
     """Register a terminal and submit and anchor ``hours`` hourly grid readings from ``start``
     (each ``mwh_thousandths`` / 1000 MWh), and one more just after them: a period the terminal
     has not reported past is open, and the ledger does not evaluate it."""
     terminal = Terminal.create()
-    register(ledger.server, enterprise, [source], terminal, industry=industry)
+    # Registered where it is, so the region's rules apply; signed by the enterprise.
+    register(ledger.server, enterprise, [source], terminal, industry=industry, region=region)
     client = ledger.ledger_client()
     domain = client.domain()
     records = [

@@ -20,7 +20,8 @@ GRID = "88.118.8/SRC-AL-EVAL-GRID"
 JUNE_2025_CST = 1_748_707_200  # 2025-06-01T00:00:00+08:00
 READINGS = 720  # 30 days of hourly readings
 
-# 720 readings of 10.000 MWh at the MEE 2022 national grid factor 0.5366 tCO2/MWh.
+# 720 readings of 10.000 MWh at the MEE 2022 national grid factor 0.5366 tCO2/MWh: the firm has
+# no registered region, so the factor set's default applies (test_regions.py has the rule).
 EMISSIONS = Decimal("10.000") * READINGS * Decimal("0.5366")  # 3863.52 t
 ADDED_VALUE = Decimal("200")  # 万元
 L = EMISSIONS / ADDED_VALUE  # 19.3176 t/万元
@@ -162,6 +163,10 @@ def test_evaluate_command(month: LedgerServer) -> None:
 
     done = run("2025-06-01", "2025-06-30")
     assert done.returncode == 0, done.stderr
-    assert "total 3863.520 tCO2e, grade 2" in done.stdout
+    assert "total 3863.520 tCO2e" in done.stdout
+    # No region registered: the factor set's default grid factor, and the placeholder average
+    # makes the grade indicative.
+    assert "grid factor grid.mee.national.2022 = 0.5366" in done.stdout
+    assert "INDICATIVE grade 2" in done.stdout
     bad = run("2025-08-01", "2025-08-31")  # July holds the reading closing June
     assert bad.returncode == 1 and "no_data" in bad.stderr and "Traceback" not in bad.stderr

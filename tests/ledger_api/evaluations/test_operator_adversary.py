@@ -23,7 +23,7 @@ from accounting.factors import parse_factor_set
 from accounting.figures import figures
 from accounting.from_records import RecordQuantity, inventory_from_records
 from accounting.grading import grade, load_ruleset, parse_ruleset
-from devtools.seeding import register
+from devtools.seeding import register, revoke
 from ledger_api.commands.serve import build_worker
 from terminal.client import SignedRecord, Terminal
 from tests.conftest import LedgerServer
@@ -293,7 +293,7 @@ def test_a_period_not_reported_past_is_open(two_days: LedgerServer) -> None:
 def test_a_revoked_terminal_closes_its_period(ledger: LedgerServer) -> None:
     anchored_hours(ledger, ENTERPRISE, GRID, "aluminium", JUNE_2025_CST, 47, 10_000)
     [(device,)] = execute(ledger, "SELECT address FROM device")
-    assert ledger.post(f"/v1/devices/{device}/revoke", json={}).status_code == 200
+    assert revoke(ledger.server, ENTERPRISE, device, 48).status_code == 201  # signed
     anchor(ledger)  # the revocation, stating lastSeq 48, is anchored
     identifier = evaluate(ledger)
     anchor(ledger)
@@ -307,7 +307,7 @@ def test_honest_bundle_shows_both_edges_and_verifies(two_days: LedgerServer) -> 
     identifier = evaluate(two_days)
     anchor(two_days)
     bundle = proof(two_days, identifier)
-    assert bundle.version == 2
+    assert bundle.version == 3  # v2 with manifest sections
     [evidence] = bundle.devices
     assert evidence.before is None  # the registration says the terminal starts at seq 1
     assert evidence.after is not None and evidence.after.record.message["seq"] == "49"

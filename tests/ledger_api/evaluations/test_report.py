@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import shutil
-import subprocess
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from html.parser import HTMLParser
@@ -25,10 +23,10 @@ from ledger_api.evaluations.report import (
 )
 from ledger_api.evaluations.report.charts import _k_position
 from ledger_api.evaluations.report.render import qr_svg
+from tests.browser import ConsoleWatch, save_screenshots, shared_browser
 
 D = Decimal
 PROOF_URL = "https://ledger.example.org/v1/evaluations/88.118.8%2FCL-EVAL-0A1B2C3D4E5F6071/proof"
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 def rating(**changes: object) -> RatingView:
@@ -305,25 +303,17 @@ def test_model_refuses_bad_input() -> None:
         full_data(period_end=date(2023, 1, 1))
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed")
 def test_headless_screenshot(tmp_path: Path, html: str) -> None:
-    page = tmp_path / "report.html"
-    page.write_text(html, encoding="utf-8")
-    png = screenshot(page, tmp_path / "report.png", tmp_path / "profile")
+    report = tmp_path / "report.html"
+    report.write_text(html, encoding="utf-8")
+    page = shared_browser().new_page(viewport={"width": 900, "height": 3400})
+    try:
+        watch = ConsoleWatch(page)
+        page.goto(report.as_uri())
+        png = save_screenshots(page, "report", "evaluation-report")[0]
+    finally:
+        page.close()
+    assert not watch.errors
     data = png.read_bytes()
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
     assert len(data) > 40_000
-
-
-def screenshot(page: Path, png: Path, profile: Path) -> Path:
-    """Headless Chromium screenshot of a local page; no network is touched."""
-    chromium = shutil.which(str(CHROMIUM)) or str(CHROMIUM)
-    args = [
-        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-        "--no-first-run", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", f"--user-data-dir={profile}", "--hide-scrollbars",
-        "--window-size=900,3400", f"--screenshot={png}", page.as_uri(),
-    ]  # fmt: skip
-    subprocess.run(args, check=True, capture_output=True, timeout=120)
-    assert png.exists()
-    return png

@@ -301,3 +301,21 @@ def test_unreadable_xlsx(registry: TemplateRegistry) -> None:
     assert problems_of(dry_run_xlsx(b"not a zip", registry)) == [
         ("", None, None, "unreadable_file")
     ]
+
+
+def test_a_cell_openpyxl_cannot_convert_is_an_unreadable_file(registry: TemplateRegistry) -> None:
+    from tests.accounting.spreadsheet_bombs import in_sheet, rezip
+
+    data = workbook({"enterprises": [["identifier"], [1]]})
+    broken = rezip(data, in_sheet(rb'<c r="A2"( t="n")?><v>1</v>', b'<c r="A2"><v>one</v>'))
+    assert problems_of(dry_run_xlsx(broken, registry)) == [("", None, None, "unreadable_file")]
+
+
+def test_problems_quote_only_an_excerpt_of_a_huge_cell(registry: TemplateRegistry) -> None:
+    huge = "Z" * 50_000
+    sheet = f"identifier,industry,{huge}\n{huge},cement,x\n"
+    result = dry_run_csv({"enterprises": sheet}, registry, allowed_prefixes=LEDGER)
+    assert isinstance(result, list)
+    assert {(p.row, p.code) for p in result} >= {(1, "unknown_column"), (2, "too_long")}
+    assert max(len(p.message) for p in result) <= bulk.MAX_MESSAGE
+    assert max(len(p.column or "") for p in result) <= 80

@@ -1,0 +1,1 @@
+"""The web face of the ledger: a landing page, the self-hosted API reference and the portal."""

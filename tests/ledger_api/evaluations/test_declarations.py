@@ -1,0 +1,174 @@
+"""The added value (万元) as the attacker sees it: the one grading input no record proves.
+
+The enterprise signs it (an EIP-712 declaration with its registered key); the ledger grades
+with it and names it in the anchored entry; ``carbon-verify figure`` checks it at ``inputs``.
+The operator who edits the figure or the declaration in its database, and a key that is not
+the enterprise's, must each be caught by a named check or refused with a named code.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import closing
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import rfc8785
+
+from accounting.grading import grade, load_ruleset
+from devtools.declarations import declare_added_value
+from devtools.seeding import enterprise_key
+from terminal.client import Terminal
+from tests.conftest import LedgerServer
+from tests.ledger_api.evaluations.helpers import anchored_hours
+from tests.ledger_api.evaluations.test_operator_adversary import (
+    ENTERPRISE,
+    GRID,
+    JUNE_2025_CST,
+    anchor,
+    database,
+    proof,
+    rewrite_entry,
+    verify,
+)
+from verifier.checks.kernel import CheckStatus, VerificationResult
+from verifier.protocol.keccak import keccak256
+from verifier.protocol.leaves import LeafKind, leaf_hash
+
+DAYS = (date(2025, 6, 1), date(2025, 6, 2))
+BODY = {"periodStart": "2025-06-01", "periodEnd": "2025-06-02", "ruleset": "zj-huzhou-2021"}
+DECLARED = Decimal("20.5")
+
+
+@pytest.fixture
+def two_days(ledger: LedgerServer) -> LedgerServer:
+    anchored_hours(ledger, ENTERPRISE, GRID, "aluminium", JUNE_2025_CST, 48, 10_000)
+    return ledger
+
+
+def _declare(ledger: LedgerServer, key: Terminal, value: Decimal = DECLARED) -> Any:
+    with ledger.client() as http:
+        domain = ledger.ledger_client().domain()
+        return declare_added_value(http, domain, key, ENTERPRISE, DAYS, value)
+
+
+def _evaluate(ledger: LedgerServer, **more: str) -> Any:
+    return ledger.post("/v1/evaluations", json={**BODY, "enterprise": ENTERPRISE, **more})
+
+
+def _verified(ledger: LedgerServer, identifier: str) -> VerificationResult:
+    anchor(ledger)
+    return verify(ledger, proof(ledger, identifier))
+
+
+def _report(ledger: LedgerServer, identifier: str) -> str:
+    response = ledger.get(f"/v1/evaluations/{identifier}/report")
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+def _inputs(result: VerificationResult) -> tuple[CheckStatus, str]:
+    (check,) = [c for c in result.checks if c.name == "inputs"]
+    return check.status, check.detail
+
+
+def test_a_declared_added_value_is_attested_end_to_end(two_days: LedgerServer) -> None:
+    declared = _declare(two_days, enterprise_key(ENTERPRISE))
+    assert declared.status_code == 201, declared.text
+    again = _declare(two_days, enterprise_key(ENTERPRISE))  # a re-post is not a second event
+    assert again.status_code in (200, 201)
+    made = _evaluate(two_days)  # no addedValue: the declared one is used
+    assert made.status_code == 201, made.text
+    entry = made.json()["entry"]
+    assert Decimal(entry["rating"]["added_value_wan_yuan"]) == DECLARED
+    assert entry["inputs"] == {"addedValue": {"declaration": declared.json()["event"]}}
+    assert made.json()["addedValueAttestation"]["status"] == "declared"
+    assert "declared by the enterprise" in _report(two_days, made.json()["identifier"])
+    result = _verified(two_days, made.json()["identifier"])
+    assert result.valid, result.failure
+    status, detail = _inputs(result)
+    assert status is CheckStatus.PASSED and "declared by" in detail
+    assert result.to_json()["warnings"] == []
+
+
+def test_an_undeclared_added_value_is_flagged_not_silently_valid(two_days: LedgerServer) -> None:
+    made = _evaluate(two_days, addedValue="20")
+    assert made.status_code == 201, made.text
+    assert made.json()["entry"]["inputs"] == {"addedValue": None}
+    assert made.json()["addedValueAttestation"]["status"] == "not_attested"
+    assert "added value not attested" in _report(two_days, made.json()["identifier"])
+    result = _verified(two_days, made.json()["identifier"])
+    assert result.valid, result.failure
+    status, detail = _inputs(result)
+    assert status is CheckStatus.WARNING and "NOT attested" in detail
+    assert result.to_json()["warnings"] == [detail]
+
+
+def test_another_figure_than_the_declared_one_is_refused(two_days: LedgerServer) -> None:
+    assert _declare(two_days, enterprise_key(ENTERPRISE)).status_code == 201
+    refused = _evaluate(two_days, addedValue="40")
+    error = refused.json()["error"]
+    assert (refused.status_code, error["code"], error["field"]) == (
+        422,
+        "added_value_not_declared",
+        "addedValue",
+    )
+
+
+def test_a_declaration_signed_by_a_stranger_key_is_refused(two_days: LedgerServer) -> None:
+    refused = _declare(two_days, Terminal.create())
+    error = refused.json()["error"]
+    assert (refused.status_code, error["code"], error["field"]) == (
+        422,
+        "declaration_signer_mismatch",
+        "signature",
+    )
+
+
+def _regrade(entry: dict[str, Any], added_value: Decimal) -> None:
+    """What an operator re-running the ledger's own grading would write: L, K and the grade
+    consistent with the forged figure, so only the declaration can tell."""
+    emissions = Decimal(entry["rating"]["emissions_t"])
+    ruleset = load_ruleset("zj-huzhou-2021")
+    entry["rating"] = grade(emissions, added_value, "aluminium", 2025, ruleset).to_dict()
+
+
+def test_a_consistent_forged_added_value_fails_inputs(two_days: LedgerServer) -> None:
+    assert _declare(two_days, enterprise_key(ENTERPRISE)).status_code == 201
+    identifier = _evaluate(two_days).json()["identifier"]
+    rewrite_entry(two_days, identifier, lambda entry: _regrade(entry, DECLARED * 2))
+    result = _verified(two_days, identifier)
+    assert result.failed_check == "inputs" and result.failure is not None
+    assert result.failure.code == "AddedValueMismatch"
+
+
+def test_a_declaration_rewritten_in_the_database_fails_inputs(two_days: LedgerServer) -> None:
+    """The operator rewrites the stored declaration's figure (and its event digest and leaf,
+    before anchoring): the enterprise's signature no longer covers it."""
+    declared = _declare(two_days, enterprise_key(ENTERPRISE)).json()["event"]
+    with closing(database(two_days)) as db, db:
+        [(body, old_leaf)] = db.execute(
+            "SELECT body, leaf_hash FROM registry_event WHERE digest = ?", (declared,)
+        ).fetchall()
+    event = json.loads(body)
+    event["declaration"]["addedValue"] = str(int(event["declaration"]["addedValue"]) * 2)
+    canonical = rfc8785.dumps(event)
+    digest = "0x" + keccak256(canonical).hex()
+    hashed = "0x" + leaf_hash(LeafKind.REGISTRY_EVENT, keccak256(canonical), bytes(32)).hex()
+    with closing(database(two_days)) as db, db:
+        db.execute("PRAGMA foreign_keys = OFF")
+        db.execute(
+            "UPDATE leaf SET digest = ?, hash = ? WHERE hash = ?", (digest, hashed, old_leaf)
+        )
+        db.execute(
+            "UPDATE registry_event SET body = ?, digest = ?, leaf_hash = ? WHERE digest = ?",
+            (canonical.decode(), digest, hashed, declared),
+        )
+    made = _evaluate(two_days)
+    assert made.status_code == 201, made.text
+    assert Decimal(made.json()["entry"]["rating"]["added_value_wan_yuan"]) == DECLARED * 2
+    result = _verified(two_days, made.json()["identifier"])
+    assert result.failed_check == "inputs" and result.failure is not None
+    assert result.failure.code == "DeclarationSignerMismatch"

@@ -1,0 +1,571 @@
+"""The browser verifier (``web-verifier/``) agrees with ``carbon-verify``: on valid bundles and
+on every tampering the Python verifier tests cover, both give the same verdict, the same failed
+check and the same failure name. All cases run through one node process."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import importlib.util
+import json
+import shutil
+import sqlite3
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import rfc8785
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from accounting.factors import load_factor_set
+from accounting.grading import grade, load_ruleset
+from accounting.grid import select_grid_factor
+from accounting.regions import PROVINCES
+from anchoring.anchor_contract import AnchorContract
+from anchoring.deployment import deploy
+from anchoring.devchain import DevChain
+from devtools.declarations import declare_added_value
+from devtools.seeding import enterprise_key
+from ledger_api.commands.serve import build_worker
+from terminal.client import SignedRecord, Terminal
+from tests.conftest import LedgerServer
+from tests.ledger_api.evaluations.helpers import anchored_hours
+from tests.verifier.figure_case import FigureCase, figure_case, rehash_manifest, reprove
+from tests.verifier.figure_case import tamper as tamper_figure
+from tests.verifier.record_bundle_factory import (
+    DEV_CHAIN_ID,
+    make_case,
+    make_record,
+    new_key,
+    tamper,
+)
+from verifier.checks.figure import verify_figure
+from verifier.checks.kernel import VerificationResult
+from verifier.checks.record import verify_record
+from verifier.formats.figure import FigureProofBundle
+from verifier.formats.record import RecordProofBundle
+from verifier.protocol.keccak import keccak256
+from verifier.protocol.leaves import LeafKind, leaf_hash
+from verifier.protocol.manifest import section_leaf
+from verifier.protocol.merkle import process_proof
+from verifier.protocol.typed_data import (
+    SECP256K1_N,
+    ActivityRecord,
+    Domain,
+    sign_record,
+    typed_data,
+)
+from verifier.rpc import JsonRpcReader
+
+REPO = Path(__file__).resolve().parents[2]
+CLI = REPO / "web-verifier" / "cli.mjs"
+TINY_CONTRACT = "0x6001600c60003960016000f300"  # deploys the one-byte runtime 0x00
+
+Change = Callable[[dict[str, Any]], None]
+
+
+def run_js(rpc_url: str, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    node = shutil.which("node")
+    if node is None or not (REPO / "node_modules" / "@noble" / "curves").is_dir():
+        pytest.fail("node and the npm dependencies are needed (make setup)")
+    done = subprocess.run(
+        [node, str(CLI)],
+        input=json.dumps({"rpc": rpc_url, "cases": cases}),
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
+        timeout=300,
+    )
+    return json.loads(done.stdout)
+
+
+def assert_agree(
+    kind: str,
+    cases: list[tuple[str, Any, bool]],
+    python: Callable[[Any, JsonRpcReader | None], VerificationResult],
+    rpc_url: str,
+) -> dict[str, tuple[Any, ...]]:
+    """Verify every (name, bundle, online) case in Python and in node; the verdicts, failed
+    checks and failure names must be the same. Returns the Python verdicts by name."""
+    rpc = JsonRpcReader(rpc_url)
+    expected = {n: verdict(python(b, rpc if online else None)) for n, b, online in cases}
+    js = run_js(
+        rpc_url, [{"kind": kind, "bundle": b.to_json(), "online": on} for _, b, on in cases]
+    )
+    got = {
+        name: (verdict(r), r.get("reason") or r.get("error"))
+        for (name, _, _), r in zip(cases, js, strict=True)
+    }
+    differ = {n: (expected[n], *got[n]) for n in expected if got[n][0] != expected[n]}
+    assert not differ
+    return expected
+
+
+def verdict(result: VerificationResult | dict[str, Any]) -> tuple[Any, ...]:
+    """Valid or not, the failed check, the failure's name, and every check's name and status
+    in order."""
+    if isinstance(result, dict):
+        checks = tuple((c["name"], c["status"]) for c in result.get("checks", ()))
+        return result.get("valid"), result.get("failedCheck"), result.get("failure"), checks
+    code = None if result.failure is None else result.failure.code
+    checks = tuple((c.name, c.status.value) for c in result.checks)
+    return result.valid, result.failed_check, code, checks
+
+
+def _set(path: str, value: Any) -> Change:
+    *parents, last = path.split(".")
+
+    def change(data: dict[str, Any]) -> None:
+        for part in parents:
+            data = data[int(part)] if isinstance(data, list) else data[part]
+        data[last] = value
+
+    return change
+
+
+def _record_cases(
+    anchor: AnchorContract, operator: LocalAccount, w3: Web3, tmp: Path
+) -> list[tuple[str, RecordProofBundle, bool]]:
+    """The tamperings of test_verify_record.py, each as (name, bundle, online)."""
+    case = make_case(anchor, operator)
+    b = case.bundle
+    sig = bytes.fromhex(b.signature[2:])
+    high_s = (SECP256K1_N - int.from_bytes(sig[32:64], "big")).to_bytes(32, "big")
+    device = b.typed_data["message"]["device"]
+    forged = sign_record(new_key(), case.domain, make_record(device, 5))
+    other = Domain(DEV_CHAIN_ID, "0x" + "42" * 20)
+
+    def rewrite_domain(data: dict[str, Any]) -> None:
+        data["typedData"] = typed_data(other, make_record(device, 5))
+        data["anchor"]["contract"] = other.verifying_contract
+
+    def node(index: int, value: str) -> Change:
+        return lambda data: data["proof"].__setitem__(index, value)
+
+    def bump_manifest(data: dict[str, Any]) -> None:
+        stated = data["batch"].get("manifest") or data["batch"]["section"]  # v1 or v2
+        stated["devices"][0]["lastSeq"] += 1
+
+    edits: dict[str, Change] = {
+        "quantity": _set("typedData.message.quantity", "125001"),
+        "swapped-signature": _set("signature", "0x" + case.neighbour_signature.hex()),
+        "foreign-signature": _set("signature", "0x" + forged.hex()),
+        "malleable": _set("signature", "0x" + (sig[:32] + high_s + bytes((55 - sig[64],))).hex()),
+        "attributes": _set("attributes.lossFactor", "0.5"),
+        "undisclosed-attributes": _set("attributes", None),
+        "leaf": _set("leaf.aux", "0x" + "11" * 32),
+        "dropped-node": lambda data: data["proof"].pop(),
+        "changed-node": node(0, "0x" + "ab" * 32),
+        "malformed-node": node(0, "0x1234"),
+        "manifest": bump_manifest,
+        "rewritten-domain": rewrite_domain,
+        "event-source": _set("authorization.0.event.sources", ["88.118.8/ENT-0001/SRC-OTHER"]),
+        "event-subject": _set("authorization.0.event.subject", "0x" + "42" * 20),
+        "batch-id": _set("anchor.batchId", 7),
+        "block-number": _set("anchor.blockNumber", 1),
+        "log-index": _set("anchor.logIndex", b.anchor.log_index + 1),
+        "block-hash": _set("anchor.blockHash", "0x" + "00" * 32),
+        "tx-hash": _set("anchor.txHash", "0x" + "00" * 32),
+        "other-tx": _set("anchor.txHash", make_case(anchor, operator).bundle.anchor.tx_hash),
+    }
+    cases = [("valid", b, True), ("valid-offline", b, False)]
+    cases += [(name, tamper(b, change), True) for name, change in edits.items()]
+    cases += _section_cases(make_case(anchor, operator, legacy=True).bundle, b)
+    tx = w3.eth.send_transaction({"from": operator.address, "data": TINY_CONTRACT})
+    tiny = w3.eth.wait_for_transaction_receipt(tx)["contractAddress"]
+    fresh, _ = deploy(w3, operator, tmp / "other")
+    for name, kwargs in {
+        "other-chain-domain": {"domain": Domain(1, anchor.address)},
+        "other-contract-domain": {"domain": other},
+        "wrong-chain-id": {"chain_id": 1},
+        "not-anchored": {"contract": fresh.address},
+        "no-code": {"contract": operator.address},
+        "other-code": {"contract": tiny},
+    }.items():
+        cases.append((name, make_case(anchor, operator, **kwargs).bundle, True))  # type: ignore[arg-type]
+    return cases
+
+
+def _section_cases(
+    legacy: RecordProofBundle, current: RecordProofBundle
+) -> list[tuple[str, RecordProofBundle, bool]]:
+    """The manifest-scheme tamperings of test_manifest_sections.py."""
+    flat = legacy.batch.model_dump(mode="json", by_alias=True)["manifest"]
+    stated = current.batch.model_dump(mode="json", by_alias=True)
+
+    def section_for_flat(data: dict[str, Any]) -> None:
+        del data["batch"]["manifest"]
+        data["batch"] |= {"section": stated["section"], "sectionProof": stated["sectionProof"]}
+
+    def flat_for_section(data: dict[str, Any]) -> None:
+        del data["batch"]["section"], data["batch"]["sectionProof"]
+        data["batch"]["manifest"] = flat
+
+    def device_twice(data: dict[str, Any]) -> None:
+        batch = data["batch"]
+        section = batch["section"]
+        section["devices"].append(next(d for d in section["devices"] if d["count"] == 1))
+        section["kinds"]["1"] += 1
+        section["leafCount"] += 1
+        path = [bytes.fromhex(n[2:]) for n in batch["sectionProof"]]
+        batch["manifestHash"] = "0x" + process_proof(section_leaf(section), path).hex()
+
+    return [
+        ("legacy", legacy, True),
+        ("section-for-flat", tamper(legacy, section_for_flat), False),
+        ("flat-for-section", tamper(current, flat_for_section), False),
+        ("device-twice", tamper(current, device_twice), False),
+    ]
+
+
+def test_record_verdicts_agree(
+    dev_chain: DevChain,
+    anchor: AnchorContract,
+    operator_account: LocalAccount,
+    w3: Web3,
+    tmp_path: Path,
+) -> None:
+    cases = _record_cases(anchor, operator_account, w3, tmp_path)
+    expected = assert_agree("record", cases, verify_record, dev_chain.rpc_url)
+    assert sum(valid for valid, *_ in expected.values()) == 4  # valid twice, legacy, undisclosed
+    assert len({check for _, check, *_ in expected.values()}) >= 10
+
+
+# --- figure proofs ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def figures(
+    dev_chain: DevChain,
+    w3: Web3,
+    operator_account: LocalAccount,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[FigureCase]:
+    yield from figure_case(dev_chain, w3, operator_account, tmp_path_factory.mktemp("ledger"))
+
+
+def _signed_json(signed: SignedRecord) -> dict[str, Any]:
+    return {
+        "message": signed.record.to_message(),
+        "signature": "0x" + signed.signature.hex(),
+        "attributes": None,
+    }
+
+
+def _drop_record(data: dict[str, Any], index: int) -> None:
+    data["records"].pop(index)
+    for batch in data["batches"]:
+        batch["records"] = [r - (r > index) for r in batch["records"] if r != index]
+
+
+def _whole_batch(bundle: FigureProofBundle) -> int:
+    return next(b for b, x in enumerate(bundle.batches) if len(x.leaves) == x.batch.leaf_count)
+
+
+def _batch_with_proof(bundle: FigureProofBundle) -> int:
+    return next(b for b, batch in enumerate(bundle.batches) if batch.proof)
+
+
+def _figure_edits(case: FigureCase) -> dict[str, Change]:
+    """The tamperings of test_verify_figure.py and test_figure_adversary.py on A's total."""
+    total, whole, proven = case.total, _whole_batch(case.total), _batch_with_proof(case.total)
+    forger = Terminal.create()
+    message = {**total.records[3].message, "quantity": "99999"}
+    resigned = forger.sign(case.domain, ActivityRecord.from_message(message))
+    own = forger.sign(
+        case.domain, ActivityRecord.from_message({**message, "device": forger.address})
+    )
+
+    def missing_leaf(data: dict[str, Any]) -> None:
+        batch = data["batches"][0]
+        k = len(batch["records"]) // 2
+        index = batch["records"].pop(k)
+        batch["leaves"].pop(k)
+        _drop_record(data, index)
+
+    def missing_reproved(data: dict[str, Any]) -> None:
+        index = data["batches"][whole]["records"][5]
+        positions = range(len(data["batches"][whole]["records"]))
+        reprove(data, whole, [k for k in positions if k != 5], whole=True)
+        _drop_record(data, index)
+
+    def hidden(data: dict[str, Any]) -> None:
+        batch = data["batches"][whole]
+        reprove(data, whole, list(range(len(batch["records"]))), whole=False)
+        stated = batch["batch"].get("section") or batch["batch"]["manifest"]
+        stated["devices"][0]["count"] += 1
+        stated["kinds"]["1"] += 1
+        stated["leafCount"] += 1
+        batch["batch"]["leafCount"] += 1
+        rehash_manifest(batch)
+
+    def node(where: str, value: str) -> Change:
+        def change(data: dict[str, Any]) -> None:
+            part = data["batches"][proven] if where == "batch" else data["entryProof"]
+            part["proof"][0] = value
+
+        return change
+
+    def factor(data: dict[str, Any]) -> None:
+        grid = next(f for f in data["factorSet"]["factors"] if f["id"].startswith("grid."))
+        grid["value"] = "0.1"
+
+    def as_v1(data: dict[str, Any]) -> None:
+        data.update(version=1)
+        del data["devices"]
+
+    def edited_event(data: dict[str, Any]) -> None:
+        data["devices"][0]["registry"][0]["event"]["enterprise"] = case.second.entry["enterprise"]
+
+    return {
+        "missing-leaf": missing_leaf,
+        "missing-reproved": missing_reproved,
+        "hidden-in-batch": hidden,
+        "absent-from-batches": lambda d: d["records"].append(copy.deepcopy(d["records"][0])),
+        "outside-period": lambda d: d["records"].append(_signed_json(case.outside)),
+        "other-enterprise": lambda d: d["records"].append(_signed_json(case.other)),
+        "quantity": _set("records.3.message.quantity", "99999"),
+        "resigned": lambda d: d["records"].__setitem__(3, _signed_json(resigned)),
+        "forgers-own": lambda d: d["records"].__setitem__(3, _signed_json(own)),
+        "factor": factor,
+        "figure-value": _set("figure.value", "1.000"),
+        "multiproof-node": node("batch", "0x" + "ab" * 32),
+        "not-anchored": lambda d: reprove(
+            d, proven, list(range(len(d["batches"][proven]["records"]))), whole=False
+        ),
+        "entry-path-node": node("entry", "0x" + "cd" * 32),
+        "other-contract": _set("domain.verifyingContract", "0x" + "42" * 20),
+        "entry-version": _set("entry.version", 2),
+        "after-hidden": _set("devices.0.after", None),
+        "another-edge": lambda d: d["devices"][0]["after"].update(record=d["records"][-1]),
+        "other-device-evidence": lambda d: d.update(devices=case.second.to_json()["devices"]),
+        "edited-event": edited_event,
+        "no-evidence": lambda d: d.update(devices=[]),
+        "v1": as_v1,
+        # the enterprise's signed registry chain (test_registry_adversary.py forges it in the
+        # database; here the bundle is edited, which the same checks must catch)
+        "no-registry": lambda d: d.update(registry=[]),
+        "their-registry": lambda d: d.update(registry=case.second.to_json()["registry"]),
+        "registry-gap": lambda d: d["registry"].pop(1),
+        "registry-edited": lambda d: d["registry"][1]["event"].update(effective=1),
+    }
+
+
+def _disclosure_edits(case: FigureCase) -> dict[str, Change]:
+    """The tamperings of test_figure_disclosure.py: sections of the batch A and B share."""
+    mine = [b.batch.root for b in case.total.batches]
+    theirs = [b.batch.root for b in case.second.batches]
+    (root,) = set(mine) & set(theirs)
+    a, b = mine.index(root), theirs.index(root)
+    other = case.second.to_json()
+
+    def omitted_device(data: dict[str, Any]) -> None:
+        batch = data["batches"][a]
+        reprove(data, a, list(range(len(batch["records"]))), whole=False)
+        batch["batch"]["section"]["devices"][0]["device"] = "0x" + "ab" * 20
+        rehash_manifest(batch)
+
+    def forged_count(data: dict[str, Any]) -> None:
+        data["batches"][a]["batch"]["section"]["devices"][0]["count"] -= 1
+
+    return {
+        "their-section": lambda d: d["batches"][a].update(batch=other["batches"][b]["batch"]),
+        "forged-section-count": forged_count,
+        "omitted-device": omitted_device,
+        "their-entry-section": lambda d: d["entryProof"].update(batch=other["entryProof"]["batch"]),
+    }
+
+
+def _grade_edits(case: FigureCase) -> dict[str, Change]:
+    wrong = case.grade.entry["rating"]["grade"] % 5 + 1
+    return {
+        "grade-in-entry": lambda d: d["entry"]["rating"].update(grade=wrong),
+        "grade-figure": _set("figure.value", str(int(case.grade.figure.value) % 5 + 1)),
+        "ruleset-version": lambda d: d["ruleset"].update(version=d["ruleset"]["version"] + "-x"),
+        "no-ruleset": lambda d: d.update(ruleset=None),
+    }
+
+
+def test_figure_verdicts_agree(figures: FigureCase, dev_chain: DevChain) -> None:
+    cases: list[tuple[str, FigureProofBundle, bool]] = [
+        ("total", figures.total, True),
+        ("grade", figures.grade, True),
+        ("second", figures.second, True),
+        ("total-offline", figures.total, False),
+    ]
+    for name, change in (_figure_edits(figures) | _disclosure_edits(figures)).items():
+        bundle = tamper_figure(figures.total, change)
+        cases += [(name, bundle, False), (name + "-online", bundle, True)]
+    for name, change in _grade_edits(figures).items():
+        cases.append((name, tamper_figure(figures.grade, change), False))
+    expected = assert_agree("figure", cases, verify_figure, dev_chain.rpc_url)
+    assert expected["not-anchored-online"][1] == "anchored"
+    assert len({check for _, check, *_ in expected.values()}) >= 9
+
+
+def test_unit_table_is_the_engines() -> None:
+    """The browser's unit ratios are the accounting engine's, for every published factor set:
+    regenerate with ``python web-verifier/make_units.py`` when this fails."""
+    spec = importlib.util.spec_from_file_location(
+        "make_units", REPO / "web-verifier" / "make_units.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert (
+        REPO / "web-verifier" / "src" / "accounting" / "units.json"
+    ).read_text() == module.render()
+
+
+GRID_SCRIPT = """
+import { readFileSync } from 'node:fs';
+import { parseFactorSet } from './web-verifier/src/accounting/factors.mjs';
+import { selectGridFactor } from './web-verifier/src/accounting/grid.mjs';
+const { document, cases } = JSON.parse(readFileSync(0, 'utf8'));
+const factorSet = parseFactorSet(document);
+const out = cases.map(([region, year]) => selectGridFactor(factorSet, region, year));
+process.stdout.write(JSON.stringify(out));
+"""
+
+
+def test_grid_rule_agrees() -> None:
+    """The grid factor the browser's copy of the selection rule chooses (check ``figures``,
+    GridFactorMismatch) is the engine's, for region texts of every form and years around the
+    data years."""
+    factor_set = load_factor_set("cn-ghg-v2")
+    regions = [None, "", "Atlantis", "710000", "999999", "cn-zj-huzhou", "广西壮族自治区", "Yunnan"]
+    regions += ["inner mongolia", "上海市", "150000", *(f"{code}0000" for code in PROVINCES)]
+    cases = [(region, year) for region in regions for year in (2015, 2019, 2021, 2022, 2030)]
+    done = subprocess.run(
+        ["node", "--input-type=module", "-e", GRID_SCRIPT],
+        input=json.dumps({"document": dict(factor_set.document), "cases": cases}),
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
+        timeout=120,
+    )
+    expected = [
+        [chosen.factor.id, chosen.level]
+        for chosen in (select_grid_factor(factor_set, region, year) for region, year in cases)
+    ]
+    assert json.loads(done.stdout) == expected
+    assert {level for _, level in expected} >= {"province", "region", "national", "default"}
+
+
+# --- entries the operator forged before anchoring ---------------------------------------------
+
+FORGED = "88.118.8/ENT-AL-JS-FORGED"
+FORGED_GRID = "88.118.8/SRC-AL-JS-FORGED-GRID"
+JUNE_2025_CST = 1_748_707_200  # 2025-06-01T00:00:00+08:00
+
+
+def _forge(ledger: LedgerServer, identifier: str, change: Change) -> None:
+    """Rewrite a stored entry before it is anchored, with its digest and leaf: what an operator
+    with the database can do, so only recomputation can tell."""
+    with closing(sqlite3.connect(ledger.data_dir / "ledger.sqlite")) as db, db:
+        [(text, old)] = db.execute(
+            "SELECT entry, leaf_hash FROM evaluation WHERE identifier = ?", (identifier,)
+        ).fetchall()
+        entry = json.loads(text)
+        change(entry)
+        canonical = rfc8785.dumps(entry)
+        digest = keccak256(canonical)
+        hashed = "0x" + leaf_hash(LeafKind.LEDGER_ENTRY, digest, bytes(32)).hex()
+        db.execute("PRAGMA foreign_keys = OFF")
+        db.execute(
+            "UPDATE leaf SET digest = ?, hash = ? WHERE hash = ?",
+            ("0x" + digest.hex(), hashed, old),
+        )
+        db.execute(
+            "UPDATE evaluation SET entry = ?, digest = ?, leaf_hash = ? WHERE identifier = ?",
+            (canonical.decode(), "0x" + digest.hex(), hashed, identifier),
+        )
+
+
+def _regraded(added_value: str) -> Change:
+    """L, K and the grade made consistent with another added value, as the ledger's own
+    grading would write them."""
+
+    def change(entry: dict[str, Any]) -> None:
+        emissions = Decimal(entry["rating"]["emissions_t"])
+        ruleset = load_ruleset(entry["rating"]["ruleset"]["id"])
+        rating = grade(emissions, Decimal(added_value), entry["industry"], 2025, ruleset)
+        entry["rating"] = rating.to_dict()
+
+    return change
+
+
+def _set_figure(block: str, path: str, value: str) -> Change:
+    def change(entry: dict[str, Any]) -> None:
+        head, _, rest = path.partition(".")
+        figures = entry["accounting"]["figures"][block]
+        if rest:
+            figures[head][rest] = value
+        else:
+            figures[head] = value
+
+    return change
+
+
+def _declare(ledger: LedgerServer, day: int) -> None:
+    """The enterprise signs an added value of 20 万元 for the day (check inputs)."""
+    period = (dt.date(2025, 6, day), dt.date(2025, 6, day))
+    with ledger.client() as http:
+        domain = ledger.ledger_client().domain()
+        key = enterprise_key(FORGED)
+        answer = declare_added_value(http, domain, key, FORGED, period, Decimal(20))
+    assert answer.status_code == 201, answer.text
+
+
+def test_forged_entries_agree(ledger: LedgerServer) -> None:
+    """Entries rewritten before anchoring reach the checks no bundle edit can: the period, the
+    figures recomputed, the grid factor's rule, the grade and the inputs' status."""
+    days = 12  # one evaluated day per forgery: the ledger evaluates a period once at a time
+    anchored_hours(
+        ledger, FORGED, FORGED_GRID, "aluminium", JUNE_2025_CST, 24 * days, 10_000, "330502"
+    )
+    source = f"bySource.{FORGED_GRID}"
+    forgeries: dict[str, Change | None] = {
+        "honest": None,
+        "period": lambda e: e["period"].update(end="2025-06-13"),
+        "exact-total": _set_figure("exact", "total", "1"),
+        "reported-source": _set_figure("reported", source, "1.000"),
+        "grid-level": lambda e: e["accounting"]["gridFactor"].update(level="national"),
+        "grid-override": lambda e: e["accounting"]["gridFactor"].update(level="override"),
+        "grade": lambda e: e["rating"].update(grade=e["rating"]["grade"] % 5 + 1),
+        "K": lambda e: e["rating"]["K"].update(exact="0.1"),
+        "average": lambda e: e["rating"]["industry_average"].update(value="30"),
+        "regraded": _regraded("40"),
+        "declared": None,
+        "declared-regraded": _regraded("40"),
+    }
+    made = {}
+    for day, (name, change) in enumerate(forgeries.items(), start=1):
+        date = f"2025-06-{day:02d}"
+        if name.startswith("declared"):
+            _declare(ledger, day)
+        body = {"enterprise": FORGED, "periodStart": date, "periodEnd": date, "addedValue": "20"}
+        answer = ledger.post("/v1/evaluations", json={**body, "ruleset": "zj-huzhou-2021"})
+        assert answer.status_code == 201, answer.text
+        made[name] = answer.json()["identifier"]
+        if change is not None:
+            _forge(ledger, made[name], change)
+    build_worker(ledger.settings()).run_once()
+    cases = []
+    for name, identifier in made.items():
+        got = ledger.get(f"/v1/evaluations/{identifier}/proof", params={"figure": "total"})
+        assert got.status_code == 200, got.text
+        cases.append((name, FigureProofBundle.model_validate(got.json()), True))
+    rpc_url = ledger.env["CARBON_RPC_URL"]
+    expected = assert_agree("figure", cases, verify_figure, rpc_url)
+    assert expected["honest"][0] and expected["regraded"][0]  # NOT attested: a warning only
+    assert expected["declared"][0] and expected["declared-regraded"][2] == "AddedValueMismatch"
+    failed = {check for _, check, *_ in expected.values()}
+    assert {"period", "figures", "rating"} <= failed

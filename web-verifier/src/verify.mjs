@@ -1,0 +1,19 @@
+// One entry for every bundle kind: what the page and the command line call.
+import { verifyFigure } from './checks/figure.mjs';
+import { verifyRecord } from './checks/record.mjs';
+import { DEFAULT_REFERENCE, DEFAULT_TRUST } from './defaults.mjs';
+import { JsonRpcReader } from './rpc.mjs';
+
+const VERIFIERS = { record: verifyRecord, figure: verifyFigure };
+
+/** Verify `bundle` (decoded JSON) of `kind`; offline without `rpcUrl`. Throws RpcError when the
+ * endpoint cannot answer and Unsupported when the bundle needs a method this verifier does not
+ * carry: no verdict either way. */
+export function verify(kind, bundle, { rpcUrl = null, onCheck } = {}) {
+  const verifier = VERIFIERS[kind];
+  if (!verifier) throw new Error(`this verifier reads ${Object.keys(VERIFIERS).join(', ')} bundles, not ${kind}`);
+  const rpc = rpcUrl ? new JsonRpcReader(rpcUrl) : null;
+  return verifier(bundle, { rpc, trust: DEFAULT_TRUST, reference: DEFAULT_REFERENCE, onCheck });
+}
+
+export const KINDS = Object.keys(VERIFIERS);
