@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Many bundles in one process, for the agreement tests and the benchmark. Reads
-// {"rpc": URL or null, "cases": [{"kind": "record" | "figure", "bundle": {...}, "online": bool}]}
+// {"rpc": URL or null, "cases": [{"kind": "record" | "figure" | "asset", "bundle": {...}, "online": bool}]}
 // on standard input and prints one result per case, as JSON, in order.
 import { readFileSync } from 'node:fs';
 import { verify } from './src/verify.mjs';

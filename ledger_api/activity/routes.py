@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 from fastapi.responses import JSONResponse
 
-from ledger_api.access.deps import Reader, Submitter, check_submitter
+from ledger_api.access.deps import CallerDep, Reader, Submitter, check_submitter
 from ledger_api.activity.records import visible_record, visible_record_proof
 from ledger_api.activity.schemas import (
     ActivityBatchIn,
@@ -13,8 +13,10 @@ from ledger_api.activity.schemas import (
     RecordOut,
     StoredRecord,
     TypedDataOut,
+    UnitsOut,
 )
 from ledger_api.activity.service import ingest
+from ledger_api.activity.units import activity_units
 from ledger_api.core.deps import Context, SessionDep
 from ledger_api.core.errors import ApiError
 from verifier.formats.record import RecordProofBundle
@@ -31,6 +33,13 @@ def get_typed_data(context: Context) -> TypedDataOut:
         types={"EIP712Domain": DOMAIN_FIELDS, ACTIVITY_RECORD_TYPE: ACTIVITY_RECORD_FIELDS},
         primaryType=ACTIVITY_RECORD_TYPE,
     )
+
+
+@router.get("/units", response_model=UnitsOut)
+def get_units(_: CallerDep) -> UnitsOut:
+    """Each activity code's canonical units and every unit spelling a record of it may carry;
+    a record with any other unit is refused (``unknown_unit`` or ``unit_mismatch``)."""
+    return activity_units()
 
 
 @router.post(

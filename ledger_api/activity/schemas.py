@@ -3,17 +3,54 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_serializer
+from pydantic import BaseModel, Field, GetJsonSchemaHandler, field_serializer
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
-from ledger_api.core.schemas import HEX_SIGNATURE, Strict
+from ledger_api.core.schemas import ADDRESS, HEX_SIGNATURE, Strict
+
+_DECIMAL = r"^[0-9]+$"
+
+
+class ActivityRecordMessage(Strict):
+    """The EIP-712 ``message`` of an activity record (docs/proof-format.md §2.2). Integers are
+    decimal strings, since uint64 and uint256 exceed what JavaScript numbers hold exactly."""
+
+    enterprise: str = Field(description="Enterprise identifier, e.g. 88.118.8/CL-ENT-GLASS-01")
+    source: str = Field(description="Emission-source identifier of the enterprise")
+    device: str = Field(pattern=ADDRESS, description="The signing terminal's address (EIP-55)")
+    seq: str = Field(pattern=_DECIMAL, description="uint64: the device's sequence number")
+    activity: str = Field(description="Activity code (GET /v1/units lists them)")
+    quantity: str = Field(pattern=_DECIMAL, description="uint256: the amount × 10^decimals")
+    decimals: str = Field(pattern=_DECIMAL, description="uint8: decimal places of quantity")
+    unit: str = Field(description="Unit of the amount (GET /v1/units lists the spellings)")
+    periodStart: str = Field(pattern=_DECIMAL, description="uint64: unix seconds")
+    periodEnd: str = Field(pattern=_DECIMAL, description="uint64: unix seconds")
+    attributesHash: str = Field(
+        pattern=r"^0x[0-9a-fA-F]{64}$",
+        description="bytes32: keccak of the attributes' canonical JSON; zero without any",
+    )
+
+
+class _DocumentedAsMessage:
+    """Publishes ``ActivityRecordMessage`` as the field's schema while the field itself stays
+    a plain object: ingestion checks each record itself and reports every bad one by its index
+    and code (``invalid_batch``), which a request-level validation error would replace."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, _: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(ActivityRecordMessage.__pydantic_core_schema__)
+        return {**schema, "title": "ActivityRecordMessage"}
 
 
 class SignedRecordIn(Strict):
     """One record as signed: the EIP-712 ``message``, its signature, optional attributes."""
 
-    record: dict[str, Any]
+    record: Annotated[dict[str, Any], _DocumentedAsMessage]
     signature: str = Field(pattern=HEX_SIGNATURE)
     attributes: dict[str, Any] | None = None
 
@@ -53,3 +90,16 @@ class RecordOut(BaseModel):
     def _iso(self, value: datetime) -> str:
         # As stored: the database's own timestamp text, not pydantic's "Z" spelling.
         return value.isoformat()
+
+
+class ActivityUnitsOut(BaseModel):
+    activity: str
+    canonical: list[str] = Field(description="The units the engine accounts the activity in")
+    accepted: list[str] = Field(description="Every listed spelling a record may carry")
+
+
+class UnitsOut(BaseModel):
+    """The unit spellings each activity accepts, derived from the accounting engine's tables."""
+
+    factor_set: str = Field(serialization_alias="factorSet")
+    activities: list[ActivityUnitsOut]

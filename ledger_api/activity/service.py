@@ -21,6 +21,7 @@ from sqlmodel import Session
 from accounting.errors import AccountingError
 from accounting.validation import check_activity_unit
 from ledger_api.activity.schemas import SignedRecordIn
+from ledger_api.activity.units import unit_hint
 from ledger_api.core.errors import ApiError, Problem
 from ledger_api.core.models import (
     ActivityRecordRow,
@@ -149,7 +150,9 @@ def _check_values(index: int, r: ActivityRecord, now: int) -> Problem | None:
     try:
         check_activity_unit(r.activity, r.unit)
     except AccountingError as exc:
-        return _problem(index, exc.code, f"record.{exc.field or 'activity'}", exc.message)
+        # A refused unit names the spellings the activity takes, so the sender can fix it.
+        hint = unit_hint(r.activity) if exc.field == "unit" else ""
+        return _problem(index, exc.code, f"record.{exc.field or 'activity'}", exc.message + hint)
     return None
 
 

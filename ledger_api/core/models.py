@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Column, LargeBinary, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -149,6 +149,20 @@ class BatchTree(SQLModel, table=True):
 class Evaluation(SQLModel, table=True):
     """An anchored evaluation entry: an enterprise's accounted period and its rating."""
 
+    __table_args__ = (
+        # Two concurrent first evaluations of one period cannot both become current.
+        Index(
+            "uq_evaluation_current",
+            "enterprise_id",
+            "period_start",
+            "period_end",
+            "ruleset",
+            unique=True,
+            sqlite_where=text("superseded_by IS NULL"),
+            postgresql_where=text("superseded_by IS NULL"),
+        ),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     identifier: str = Field(unique=True, index=True, max_length=128)
     enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
@@ -162,6 +176,11 @@ class Evaluation(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     # Set while the enterprise lets anyone fetch the figure proof (the public 碳效码 page).
     published_at: datetime | None = None
+    # The ruleset the entry graded with ("" when not gradable): one current evaluation per
+    # enterprise, period and ruleset (docs/grading.md, "Re-evaluation").
+    ruleset: str = Field(default="", max_length=64)
+    # The evaluation whose anchored entry supersedes this one; null while this one is current.
+    superseded_by: str | None = Field(default=None, max_length=128)
 
 
 class RegistryEvent(SQLModel, table=True):

@@ -24,11 +24,10 @@ from ledger_api.core.models import (
     ActivityRecordRow,
     AnchorBatch,
     Device,
-    Enterprise,
     LeafRow,
     RegistryEvent,
 )
-from ledger_api.ledger.proofs import inclusion, registry_event_missing
+from ledger_api.ledger.proofs import enterprise_chain, registry_event_missing
 from verifier.formats.record import RegistryProofJson
 from verifier.protocol.events import DEVICE_ENDED, DEVICE_REGISTERED
 
@@ -170,20 +169,4 @@ def enterprise_registry(
     first, up to its last anchored event: a later one is not yet provable, and all it could add
     is an event after the period. Empty for an enterprise enrolled without a signer key, which
     the verifier reports at ``registry-signatures``."""
-    query = (
-        select(RegistryEvent, LeafRow)
-        .join(LeafRow, LeafRow.hash == RegistryEvent.leaf_hash)
-        .join(Enterprise, Enterprise.id == RegistryEvent.enterprise_id)
-        .where(
-            Enterprise.identifier == identifier,
-            RegistryEvent.chain_index.is_not(None),  # type: ignore[union-attr]
-        )
-        .order_by(RegistryEvent.chain_index)
-    )
-    proofs = []
-    for event, leaf in session.execute(query):
-        if leaf.batch_id is None:
-            break
-        included = inclusion(session, engine, leaf, f"registry event {event.digest}")
-        proofs.append(RegistryProofJson(event=json.loads(event.body), **included))
-    return tuple(proofs)
+    return enterprise_chain(session, engine, identifier)

@@ -16,6 +16,7 @@ from ledger_api.core.models import ActivityRecordRow, Device, EmissionSource, Ev
 from ledger_api.evaluations.declarations import inputs_evidence
 from ledger_api.evaluations.edges import device_edges, enterprise_registry
 from ledger_api.evaluations.period_rating import ruleset_document
+from ledger_api.evaluations.supersession import anchored_successor
 from ledger_api.ledger.proofs import (
     anchor_location,
     batch_json,
@@ -34,6 +35,7 @@ from verifier.formats.figure import (
     FigureJson,
     FigureProofBundle,
     SignedRecordJson,
+    SupersessionEvidenceJson,
 )
 from verifier.formats.record import LeafJson
 from verifier.protocol.entry import figure_value as entry_figure_value
@@ -65,6 +67,24 @@ def _entry_proof(session: Session, engine: Engine, evaluation: Evaluation) -> En
         proof=tuple(_hex(p) for p in proof),
         batch=batch_json(batch, json.loads(evaluation.entry)["enterprise"]),
         anchor=anchor_location(batch),
+    )
+
+
+def _superseded_by(
+    session: Session, engine: Engine, evaluation: Evaluation
+) -> SupersessionEvidenceJson | None:
+    """The anchored successor of a superseded evaluation, so its proof says it is superseded;
+    None while it is current (or its successor is not anchored yet)."""
+    successor = anchored_successor(session, evaluation)
+    if successor is None:
+        return None
+    proof = _entry_proof(session, engine, successor)
+    return SupersessionEvidenceJson(
+        entry=json.loads(successor.entry),
+        leaf=proof.leaf,
+        proof=proof.proof,
+        batch=proof.batch,
+        anchor=proof.anchor,
     )
 
 
@@ -212,4 +232,5 @@ def figure_proof(
         devices=_device_evidence(session, engine, entry),
         registry=enterprise_registry(session, engine, entry["enterprise"]),
         inputs=inputs_evidence(session, engine, entry),
+        supersededBy=_superseded_by(session, engine, evaluation),
     )

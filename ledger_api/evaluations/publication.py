@@ -5,6 +5,7 @@ entry stays anchored, and a bundle fetched earlier still verifies)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -12,6 +13,7 @@ from sqlmodel import Session
 from ledger_api.access.deps import Caller, Role, manages
 from ledger_api.core.errors import not_found
 from ledger_api.core.models import Evaluation, utcnow
+from ledger_api.evaluations.supersession import current_of, supersession_of
 
 
 def _owned(session: Session, caller: Caller, identifier: str) -> Evaluation:
@@ -42,6 +44,22 @@ def published_evaluation(session: Session, identifier: str) -> Evaluation:
     if row is None or row.published_at is None:
         raise not_found("evaluation", identifier)
     return row
+
+
+def public_supersession(session: Session, row: Evaluation) -> dict[str, Any] | None:
+    """For a superseded evaluation's public page: what supersedes it and why, and the current
+    evaluation of its period, linked only when its enterprise published that one too (the page
+    shows nothing the enterprise did not make public). None while it is current."""
+    if row.superseded_by is None:
+        return None
+    told = supersession_of(session, row)["supersededBy"]
+    current = current_of(session, row)
+    return {
+        "by": row.superseded_by,
+        "reason": told["reason"],
+        "note": told["note"],
+        "current": current.identifier if current.published_at is not None else None,
+    }
 
 
 def public_figure(entry_rating: object) -> str:

@@ -14,6 +14,7 @@ from ledger_api.core.models import AnchorBatch, Enterprise, Evaluation, LeafRow
 from ledger_api.evaluations.declarations import attestation_of
 from ledger_api.evaluations.gradability import grading_of
 from ledger_api.evaluations.schemas import EvaluationOut, PeriodRowOut
+from ledger_api.evaluations.supersession import supersession_of
 
 
 def evaluation_out(session: Session, row: Evaluation) -> EvaluationOut:
@@ -36,8 +37,9 @@ def evaluation_out(session: Session, row: Evaluation) -> EvaluationOut:
         anchored=batch_status == "confirmed",
         grid_factor=entry["accounting"].get("gridFactor"),
         grading=grading_of(entry),
-        added_value_attestation=attestation_of(entry),
+        added_value_attestation=attestation_of(entry, session),
         entry=entry,
+        supersession=supersession_of(session, row),
     )
 
 
@@ -73,6 +75,7 @@ def rating_history(session: Session, caller: Caller, identifier: str) -> list[Pe
                 period_start=row.period_start,
                 period_end=row.period_end,
                 gradingStatus=grading.get("status"),
+                supersededBy=row.superseded_by,  # history keeps both; null marks the current
                 **(entry.get("rating") or {}),
             )
         )
@@ -86,6 +89,7 @@ def figure_history(session: Session, caller: Caller, identifier: str) -> list[Pe
             evaluation=row.identifier,
             period_start=row.period_start,
             period_end=row.period_end,
+            supersededBy=row.superseded_by,
             **json.loads(row.entry)["accounting"]["figures"]["reported"],
         )
         for row in _history(session, caller, identifier)

@@ -209,7 +209,7 @@ def report_data(
         grading_status=status,
         grading_reasons=reasons,
         intensity_L=intensity,
-        added_value_attestation=(attestation_of(entry) or {}).get("label"),
+        added_value_attestation=(attestation_of(entry, session) or {}).get("label"),
         grid_factor=_grid(entry),
         factors=_factors(entry),
     )

@@ -8,7 +8,7 @@ from decimal import Decimal
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from ledger_api.access.deps import Manager, Reader, enterprise_for
+from ledger_api.access.deps import Manager, Reader, enterprise_for, sees
 from ledger_api.core.deps import Context, SessionDep
 from ledger_api.core.errors import ApiError
 from ledger_api.core.paths import IDENTIFIER
@@ -46,7 +46,7 @@ def run_evaluation(
     body: EvaluationIn, session: SessionDep, context: Context, caller: Manager
 ) -> EvaluationOut:
     """Evaluate an enterprise's period from its signed, anchored records; store the entry."""
-    enterprise_for(session, caller, body.enterprise, write=True)
+    enterprise = enterprise_for(session, caller, body.enterprise, write=True)
     if body.period_end < body.period_start:
         raise ApiError(422, "period_reversed", "periodEnd is before periodStart", "periodEnd")
     settings = context.settings
@@ -56,6 +56,8 @@ def run_evaluation(
         settings.identifier_prefix,
         settings.reporting_utc_offset_h,
         settings.population_min_members,
+        supersedes=body.supersedes.model_dump() if body.supersedes else None,
+        caller_sees=enterprise.id is not None and sees(session, caller, enterprise.id),
     )
     return evaluation_out(session, row)
 

@@ -9,6 +9,9 @@ from pydantic import BaseModel, Field
 
 from ledger_api.core.schemas import DECIMAL_TEXT, IDENTIFIER, Open, Strict
 
+# A countersigner's name: what the report prints after "verified by".
+COUNTERSIGNER_NAME = r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$"
+
 Code = Annotated[str, Field(pattern=IDENTIFIER)]  # an activity code or a factor id
 
 
@@ -49,6 +52,18 @@ class EvaluationIn(Strict):
         max_length=500,
         description="Why the grid factor is overridden (required with gridFactor).",
     )
+    supersedes: SupersedesIn | None = Field(
+        default=None,
+        description="Required to evaluate a period again: the current evaluation and why.",
+    )
+
+
+class SupersedesIn(Strict):
+    """The evaluation a re-evaluation replaces, and why (docs/grading.md, "Re-evaluation")."""
+
+    evaluation: str = Field(pattern=IDENTIFIER, description="The current evaluation's identifier.")
+    reason: Literal["corrected_data", "new_factor_set", "ruleset_change"]
+    note: str = Field(min_length=1, max_length=500, description="What changed, in words.")
 
 
 class EvaluationOut(BaseModel):
@@ -65,9 +80,14 @@ class EvaluationOut(BaseModel):
     added_value_attestation: dict[str, Any] | None = Field(
         default=None,
         serialization_alias="addedValueAttestation",
-        description="status declared / not_attested, its label, the declaration's event.",
+        description="status declared / not_attested, its label, the declaration's event, "
+        "and verifiedBy: the verifiers who countersigned it ({name, address, event}).",
     )
     entry: dict[str, Any]
+    supersession: dict[str, Any] | None = Field(
+        default=None,
+        description="current, supersededBy {evaluation, reason, note}, supersedes (the entry's).",
+    )
 
 
 class PeriodRowOut(Open):
@@ -95,6 +115,35 @@ class DeclarationOut(BaseModel):
     period_start: str = Field(serialization_alias="periodStart")
     period_end: str = Field(serialization_alias="periodEnd")
     added_value: str = Field(serialization_alias="addedValue", description="万元, exact.")
+
+
+class CountersignatureIn(Strict):
+    """A third-party verifier's signature of ``DeclarationCountersignature(bytes32
+    declaration,string countersigner)`` over the declaration's EIP-712 digest."""
+
+    countersigner: str = Field(
+        pattern=COUNTERSIGNER_NAME, description="The name its key is named under."
+    )
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
+
+
+class CountersignatureOut(BaseModel):
+    event: str = Field(
+        description="Digest of the anchored enterprise.added_value_countersigned event."
+    )
+    declaration: str = Field(description="The declaration's event digest.")
+    countersigner: str
+    signer: str = Field(description="The address that signed, the countersigner's named key.")
+
+
+class CountersignerIn(Strict):
+    address: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+
+
+class CountersignerOut(BaseModel):
+    countersigner: str
+    signer: str
+    event: str = Field(description="Digest of the anchored verifier.countersigner_set event.")
 
 
 class AttestationOut(BaseModel):

@@ -42,6 +42,7 @@ from ledger_api.evaluations.declarations import with_declared_value
 from ledger_api.evaluations.edges import device_edges
 from ledger_api.evaluations.gradability import rate_or_explain
 from ledger_api.evaluations.request import EvaluationRequest
+from ledger_api.evaluations.supersession import mark_superseded, ruleset_of, supersession_for
 from verifier.protocol.entry import ENTRY_FORMAT
 from verifier.protocol.entry import period_bounds as entry_period_bounds
 from verifier.protocol.keccak import keccak256
@@ -294,15 +295,30 @@ def build_entry(
 
 
 def evaluate(
-    session: Session, request: EvaluationRequest, prefix: str, utc_offset_h: int, min_peers: int
+    session: Session,
+    request: EvaluationRequest,
+    prefix: str,
+    utc_offset_h: int,
+    min_peers: int,
+    supersedes: dict[str, str] | None = None,
+    caller_sees: bool = True,
 ) -> Evaluation:
-    """Run the flow and store the entry and its leaf in one transaction."""
+    """Run the flow and store the entry and its leaf in one transaction. A period, enterprise
+    and ruleset with a current evaluation is evaluated again only by naming it in
+    ``supersedes`` (``supersession.py``); ``caller_sees`` says whether a refusal may name it."""
     enterprise = session.scalar(
         select(Enterprise).where(Enterprise.identifier == request.enterprise)
     )
     if enterprise is None:
         raise not_found("enterprise", request.enterprise)
     entry = build_entry(session, enterprise, request, prefix, utc_offset_h, min_peers)
+    target, block = supersession_for(session, enterprise, entry, supersedes, caller_sees)
+    if block is not None:  # anchored with the entry: the supersession is on chain too
+        entry["supersedes"] = block
+        # Minted from what it supersedes too, so a correction within the second of the
+        # evaluation it corrects gets an identifier of its own.
+        seed = f"{entry['identifier']}|{block['digest']}"
+        entry["identifier"] = f"{prefix}/CL-EVAL-{keccak256(seed.encode()).hex()[:16].upper()}"
     canonical = rfc8785.dumps(entry)
     digest = keccak256(canonical)
     hashed = "0x" + leaf_hash(LeafKind.LEDGER_ENTRY, digest, bytes(32)).hex()
@@ -316,6 +332,7 @@ def evaluate(
         leaf_hash=hashed,
         total=entry["accounting"]["figures"]["reported"]["total"],
         grade=entry["rating"]["grade"] if entry["rating"] else None,
+        ruleset=ruleset_of(entry),
     )
     session.rollback()  # end the read transaction before writing
     try:
@@ -328,14 +345,16 @@ def evaluate(
                     hash=hashed,
                 )
             )
+            if target is not None:  # before the insert: one current row per period
+                mark_superseded(session, target, row.identifier)
             session.add(row)
-    except IntegrityError:  # identifiers are minted per second: two asks within one collide
+    except IntegrityError:  # identifiers are minted per second; or a concurrent evaluation
         raise ApiError(
             409,
             "evaluation_exists",
-            f"evaluation {entry['identifier']} of this enterprise and period was just "
-            "recorded; retry in a second",
-            "enterprise",
+            f"an evaluation of this enterprise and period was just recorded alongside "
+            f"{entry['identifier']}; read the current one and name it in supersedes",
+            "supersedes",
         ) from None
     session.refresh(row)
     return row

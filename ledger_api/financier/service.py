@@ -29,7 +29,12 @@ from ledger_api.financier.schemas import (
 def _history(
     session: Session, enterprise: Enterprise, since: date | None, until: date | None
 ) -> list[Evaluation]:
-    query = select(Evaluation).where(Evaluation.enterprise_id == enterprise.id)
+    """The enterprise's current evaluations, oldest period first: a superseded one is history
+    (``GET /v1/evaluations/{id}``), never a figure a financier reads as the period's."""
+    query = select(Evaluation).where(
+        Evaluation.enterprise_id == enterprise.id,
+        Evaluation.superseded_by.is_(None),  # type: ignore[union-attr]
+    )
     if since is not None:
         query = query.where(Evaluation.period_start >= since.isoformat())
     if until is not None:
@@ -58,10 +63,22 @@ def _rating_row(base: str, row: Evaluation) -> RatingRowOut:
 
 
 def _change(history: list[Evaluation]) -> str | None:
-    """Percentage change of the latest period's total against the one before, exactly."""
-    if len(history) < 2 or Decimal(history[-2].total) == 0:
+    """Percentage change of the latest period's total against the period just before it
+    (ending the day before it starts), exactly; None without such a period. Two evaluations of
+    one period (two rulesets) are never compared with each other."""
+    if not history:
         return None
-    before, after = Decimal(history[-2].total), Decimal(history[-1].total)
+    latest = history[-1]
+    start = date.fromisoformat(latest.period_start)
+    adjacent = [
+        r for r in history if date.fromisoformat(r.period_end).toordinal() + 1 == start.toordinal()
+    ]
+    if not adjacent:
+        return None
+    before_row = adjacent[-1]
+    before, after = Decimal(before_row.total), Decimal(latest.total)
+    if before == 0:
+        return None
     return str(((after - before) / before * 100).quantize(Decimal("0.01")))
 
 
@@ -134,9 +151,11 @@ def ratings_by_industry(
     """Per industry: evaluations, how many got each grade, and their summed reported total —
     withheld for an industry of fewer than ``min_enterprises`` evaluated enterprises, whose
     sums would be one or two firms' own figures."""
-    query = select(
-        Enterprise.industry, Evaluation.enterprise_id, Evaluation.grade, Evaluation.total
-    ).join(Enterprise, Enterprise.id == Evaluation.enterprise_id)
+    query = (
+        select(Enterprise.industry, Evaluation.enterprise_id, Evaluation.grade, Evaluation.total)
+        .join(Enterprise, Enterprise.id == Evaluation.enterprise_id)
+        .where(Evaluation.superseded_by.is_(None))  # type: ignore[union-attr]
+    )
     if year is not None:
         query = query.where(Evaluation.period_start.startswith(f"{year}-"))  # type: ignore[attr-defined]
     grades: dict[str, Counter[str]] = defaultdict(Counter)

@@ -105,6 +105,7 @@ def record_proof(
     record = to_record(session, row)
     return RecordProofBundle(
         authorization=terminal_registry(session, engine, device.address),
+        registry=enterprise_chain(session, engine, record.enterprise),
         typedData=typed_data(domain, record),
         signature=row.signature,
         attributes=json.loads(row.attributes) if row.attributes else None,
@@ -131,6 +132,32 @@ def registry_proofs(
     found = session.execute(query)
     proofs = []
     for event, leaf in found:
+        included = inclusion(session, engine, leaf, f"registry event {event.digest}")
+        proofs.append(RegistryProofJson(event=json.loads(event.body), **included))
+    return tuple(proofs)
+
+
+def enterprise_chain(
+    session: Session, engine: Engine, identifier: str
+) -> tuple[RegistryProofJson, ...]:
+    """The enterprise's signed registry chain, enrolment first, up to its last anchored event
+    (a later one is not yet provable; the chain is anchored in order, so this covers every
+    event about a terminal that its anchored records could follow). Empty for an enterprise
+    enrolled without a signer key: the verifier then fails ``registry-signatures``."""
+    query = (
+        select(RegistryEvent, LeafRow)
+        .join(LeafRow, LeafRow.hash == RegistryEvent.leaf_hash)
+        .join(Enterprise, Enterprise.id == RegistryEvent.enterprise_id)
+        .where(
+            Enterprise.identifier == identifier,
+            RegistryEvent.chain_index.is_not(None),  # type: ignore[union-attr]
+        )
+        .order_by(RegistryEvent.chain_index)
+    )
+    proofs = []
+    for event, leaf in session.execute(query):
+        if leaf.batch_id is None:
+            break
         included = inclusion(session, engine, leaf, f"registry event {event.digest}")
         proofs.append(RegistryProofJson(event=json.loads(event.body), **included))
     return tuple(proofs)

@@ -14,18 +14,30 @@ from fastapi import APIRouter, Path
 from ledger_api.access.deps import Auditor, Overseer, visible_enterprises
 from ledger_api.core.deps import Context, SessionDep
 from ledger_api.ledger.schemas import BatchOut, TreeOut
-from ledger_api.ledger.service import batch_by_root, batch_tree, batch_view
+from ledger_api.ledger.service import batch_by_chain_id, batch_by_root, batch_tree, batch_view
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
 # A database row id: 64-bit; larger numbers would overflow the query, not miss.
 BatchId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Root = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")]
+# The anchor contract's own batch number: 0-based, and bounded like a row id for the query.
+ChainBatchId = Annotated[int, Path(ge=0, le=2**63 - 1)]
 
 
 @router.get("/by-root/{root}", response_model=BatchOut)
 def get_batch_by_root(root: Root, session: SessionDep, caller: Auditor) -> BatchOut:
     """The batch anchoring ``root``, as ``GET /v1/batches/{id}`` answers it."""
     return batch_by_root(session, root.lower(), visible_enterprises(session, caller))
+
+
+@router.get("/by-chain-id/{chain_batch_id}", response_model=BatchOut)
+def get_batch_by_chain_id(
+    chain_batch_id: ChainBatchId, session: SessionDep, context: Context, caller: Auditor
+) -> BatchOut:
+    """The batch the anchor contract numbered ``chain_batch_id`` (a bundle's
+    ``anchor.batchId``, 0-based), as ``GET /v1/batches/{id}`` answers it."""
+    visible = visible_enterprises(session, caller)
+    return batch_by_chain_id(session, context.domain, chain_batch_id, visible)
 
 
 @router.get("/{batch_id}", response_model=BatchOut)

@@ -8,7 +8,7 @@ then only those sections. Anything else is answered as a batch that does not exi
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -19,6 +19,7 @@ from ledger_api.ledger.proofs import anchor_location, confirmed_batch, load_tree
 from ledger_api.ledger.schemas import BatchOut, ProvenSection, TreeOut, TreeValue
 from verifier.formats.record import Manifest, SectionedManifest
 from verifier.protocol.leaves import LEAF_ENCODING
+from verifier.protocol.typed_data import Domain
 
 
 def _sections(manifest: SectionedManifest, visible: frozenset[str]) -> list[ProvenSection]:
@@ -64,6 +65,28 @@ def batch_by_root(session: Session, root: str, visible: frozenset[str] | None) -
         return batch_view(session, batch_id, visible)
     except NotFoundError:
         raise not_found("batch", root) from None  # named by what was asked, as when absent
+
+
+def batch_by_chain_id(
+    session: Session, domain: Domain, chain_batch_id: int, visible: frozenset[str] | None
+) -> BatchOut:
+    """:func:`batch_view` of the batch the anchor contract numbered ``chain_batch_id`` (its
+    0-based ``batchId``, which bundles carry). Only confirmed batches have one; numbers are
+    the contract's own, so the lookup is held to the deployment the ledger serves."""
+    batch_id = session.scalar(
+        select(AnchorBatch.id).where(
+            AnchorBatch.chain_batch_id == chain_batch_id,
+            AnchorBatch.chain_id == domain.chain_id,
+            # Stored as the deployment record spells it; compared without regard to case.
+            func.lower(AnchorBatch.contract) == domain.verifying_contract.lower(),
+        )
+    )
+    if batch_id is None:
+        raise not_found("batch", str(chain_batch_id))
+    try:
+        return batch_view(session, batch_id, visible)
+    except NotFoundError:
+        raise not_found("batch", str(chain_batch_id)) from None  # as when absent
 
 
 def batch_tree(session: Session, engine: Engine, batch_id: int) -> TreeOut:

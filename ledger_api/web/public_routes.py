@@ -16,7 +16,7 @@ from ledger_api.core.deps import Context, SessionDep
 from ledger_api.core.errors import LedgerError
 from ledger_api.core.models import Enterprise
 from ledger_api.core.paths import IDENTIFIER
-from ledger_api.evaluations.publication import published_evaluation
+from ledger_api.evaluations.publication import public_supersession, published_evaluation
 from ledger_api.web.pages import CONTENT_SECURITY_POLICY, SECURITY_HEADERS, templates
 
 router = APIRouter(include_in_schema=False)
@@ -80,6 +80,7 @@ def public_evaluation(
         request,
         "public/evaluation.html",
         e=_view(entry, session.get(Enterprise, row.enterprise_id)),
+        superseded=public_supersession(session, row),
         bundle_url=f"/v1/public/evaluations/{identifier}/proof",
         rpc_url=context.settings.public_rpc_url or "",
     )

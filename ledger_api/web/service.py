@@ -194,7 +194,8 @@ def enterprise_home(session: Session, caller: Caller, base: str) -> EnterpriseHo
     enterprise = enterprise_for(session, caller, caller.enterprise)
     evaluations = session.scalars(
         select(Evaluation)
-        .where(Evaluation.enterprise_id == enterprise.id)
+        # The current evaluations: a superseded one stays readable through the API's history
+        .where(Evaluation.enterprise_id == enterprise.id, Evaluation.superseded_by.is_(None))  # type: ignore[union-attr]
         .order_by(Evaluation.period_start.desc(), Evaluation.id.desc())  # type: ignore[attr-defined, union-attr]
     )
     return EnterpriseHome(

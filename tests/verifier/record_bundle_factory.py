@@ -29,6 +29,12 @@ from verifier.formats.record import (
 )
 from verifier.protocol.keccak import keccak256, to_checksum_address
 from verifier.protocol.leaves import LeafKind, activity_record_leaf, leaf_hash
+from verifier.protocol.registry_ops import (
+    RegistryOperation,
+    event_digest,
+    sign_registry_operation,
+    signed_event,
+)
 from verifier.protocol.typed_data import (
     ActivityRecord,
     Domain,
@@ -103,6 +109,64 @@ def registration_event(device: str, source: str) -> dict[str, Any]:
     }
 
 
+def enrolment_event(signer: str) -> dict[str, Any]:
+    """The registrar's enrolment of ENTERPRISE naming its signer key: the chain's index 0."""
+    return {
+        "format": "carbon-ledger/registry-event",
+        "version": 1,
+        "type": "enterprise.registered",
+        "subject": ENTERPRISE,
+        "at": 1_767_225_600,
+        "enterprise": ENTERPRISE,
+        "index": 0,
+        "prev": "0x" + "00" * 32,
+        "signer": signer,
+        "name": "Kiln works",
+        "industry": "flat_glass",
+        "region": None,
+        "metadata": None,
+    }
+
+
+def signed_operation(
+    key: coincurve.PrivateKey,
+    domain: Domain,
+    prev: dict[str, Any],
+    action: str,
+    subject: str,
+    details: dict[str, Any],
+) -> dict[str, Any]:
+    """ENTERPRISE's operation after ``prev``, signed with ``key``, as the event the ledger
+    records for it."""
+    op = RegistryOperation(
+        action,
+        ENTERPRISE,
+        subject,
+        rfc8785.dumps(details).decode(),
+        prev["index"] + 1,
+        event_digest(prev),
+        1_577_836_800,
+    )
+    return signed_event(op, sign_registry_operation(key, domain, op))
+
+
+def signed_chain(
+    key: coincurve.PrivateKey, domain: Domain, device: str, source: str
+) -> list[dict[str, Any]]:
+    """ENTERPRISE's registry chain: enrolment naming ``key``, then its signed registration of
+    ``source`` and of ``device`` bound to it."""
+    chain = [enrolment_event(address_of(key))]
+    source_details = {"name": "Kiln 1", "metadata": None}
+    chain.append(
+        signed_operation(key, domain, chain[-1], "source.registered", source, source_details)
+    )
+    device_details = {"firstSeq": 1, "metadata": None, "sources": [source]}
+    chain.append(
+        signed_operation(key, domain, chain[-1], "device.registered", device, device_details)
+    )
+    return chain
+
+
 def legacy_manifest(leaves: list[PendingLeaf]) -> dict[str, Any]:
     """The v1 manifest a ledger wrote before sections: the whole batch, every tenant."""
     seqs: dict[str, list[int]] = {}
@@ -162,9 +226,13 @@ def make_case(
         )
     entry = leaf_hash(LeafKind.LEDGER_ENTRY, secrets.token_bytes(32), bytes(32))
     pending.append(PendingLeaf(len(pending), LeafKind.LEDGER_ENTRY, entry, enterprise=ENTERPRISE))
-    event = registration_event(device, signed[0][0].source)
-    event_leaf = leaf_hash(LeafKind.REGISTRY_EVENT, keccak256(rfc8785.dumps(event)), bytes(32))
-    pending.append(PendingLeaf(len(pending), LeafKind.REGISTRY_EVENT, event_leaf))
+    # v2: the enterprise's signed chain (enrolment, then its signed registration of the
+    # terminal); v1 predates it and carries the ledger's unsigned registration.
+    chain = signed_chain(new_key(), domain, device, signed[0][0].source)
+    event = registration_event(device, signed[0][0].source) if legacy else chain[-1]
+    for body in [event] if legacy else chain:
+        event_leaf = leaf_hash(LeafKind.REGISTRY_EVENT, keccak256(rfc8785.dumps(body)), bytes(32))
+        pending.append(PendingLeaf(len(pending), LeafKind.REGISTRY_EVENT, event_leaf))
     batch = build_batch(pending)
     flat = legacy_manifest(pending)
     manifest_hash = keccak256(rfc8785.dumps(flat)) if legacy else batch.manifest_hash
@@ -190,19 +258,22 @@ def make_case(
         blockHash=receipt.block_hash,
         logIndex=receipt.log_index,
     )
-    event_digest = keccak256(rfc8785.dumps(event))
-    authorization = RegistryProofJson(
-        event=event,
-        leaf=LeafJson(
-            kind=3, digest=_hex(event_digest), aux=_hex(bytes(32)), hash=_hex(event_leaf)
-        ),
-        proof=tuple(_hex(n) for n in batch.tree.get_proof(batch.tree.find_leaf(event_leaf))),
-        batch=event_batch,
-        anchor=location,
-    )
+
+    def proven(body: dict[str, Any]) -> RegistryProofJson:
+        digest = keccak256(rfc8785.dumps(body))
+        hashed = leaf_hash(LeafKind.REGISTRY_EVENT, digest, bytes(32))
+        return RegistryProofJson(
+            event=body,
+            leaf=LeafJson(kind=3, digest=_hex(digest), aux=_hex(bytes(32)), hash=_hex(hashed)),
+            proof=tuple(_hex(n) for n in batch.tree.get_proof(batch.tree.find_leaf(hashed))),
+            batch=event_batch,
+            anchor=location,
+        )
+
     bundle = RecordProofBundle(
         version=1 if legacy else 2,
-        authorization=(authorization,),
+        authorization=(proven(event),),
+        registry=None if legacy else tuple(proven(body) for body in chain),
         typedData=typed_data(domain, record),
         signature=_hex(signature),
         attributes=ATTRIBUTES,

@@ -16,11 +16,15 @@ from eth_account.signers.local import LocalAccount
 from playwright.sync_api import Page, Route
 from web3 import Web3
 
+from anchoring.anchor_contract import AnchorContract
 from anchoring.deployment import deploy
 from anchoring.devchain import DevChain
 from devtools.local_server import start_server
 from tests.conftest import LedgerServer, server_env
+from tests.verifier.asset_bundle_factory import make_asset_case
+from tests.verifier.asset_bundle_factory import tamper as tamper_asset
 from tests.verifier.figure_case import ENTERPRISE_A, FigureCase, build_case
+from verifier.checks.asset import ASSET_CHECKS
 from verifier.checks.figure import parse_figure_bundle, verify_figure
 from verifier.rpc import JsonRpcReader
 
@@ -154,3 +158,32 @@ def test_verify_page_checks_a_dropped_bundle(
     page.wait_for_selector("main.state-valid", timeout=60_000)
     assert _checks(page)["anchored"] == "passed"
     screenshot("verify-valid")
+
+
+def test_verify_page_checks_an_asset_bundle(
+    public: tuple[LedgerServer, FigureCase, str],
+    anchor: AnchorContract,
+    operator_account: LocalAccount,
+    page: Page,
+    tmp_path: Path,
+    screenshot: Callable[[str], list[Path]],
+) -> None:
+    """A holding proof passes every check in the browser and the page says what it proves, as
+    of which operation; a history with an operation left out turns it red at ``history``."""
+    ledger, _, _ = public
+    case = make_asset_case(anchor, operator_account)
+    valid, broken = tmp_path / "holding.json", tmp_path / "broken.json"
+    valid.write_text(json.dumps(case.bundle.to_json()), encoding="utf-8")
+    dropped = tamper_asset(case.bundle, lambda d: d["operations"].pop(1))
+    broken.write_text(json.dumps(dropped.to_json()), encoding="utf-8")
+    page.goto(f"{ledger.base_url}/verify")
+    page.set_input_files("[data-role='file']", str(valid))
+    page.wait_for_selector("main.state-valid", timeout=60_000)
+    assert _checks(page) == dict.fromkeys(ASSET_CHECKS, "passed")
+    shown = page.locator("[data-role='reason']").inner_text()
+    assert f"as of operation 4 (digest 0x{case.digests[-1].hex()})" in shown
+    screenshot("verify-asset-valid")
+    page.set_input_files("[data-role='file']", str(broken))
+    page.wait_for_selector("main.state-invalid", timeout=60_000)
+    assert _checks(page)["history"] == "failed"
+    assert "HistoryBroken" in page.locator("[data-role='reason']").inner_text()

@@ -71,6 +71,7 @@ from verifier.checks.kernel import (
     validate_model,
 )
 from verifier.checks.registry import REGISTRY_CHECKS, run_registry_checks
+from verifier.checks.supersession import run_supersession_check
 from verifier.errors import InvalidRecord, MerkleError, SignatureError, VerificationFailure
 from verifier.formats.entry import EntryDevice, EvaluationEntry
 from verifier.formats.figure import (
@@ -105,6 +106,7 @@ FIGURE_CHECKS: tuple[str, ...] = (
     "figures",
     "rating",
     "inputs",
+    "supersession",
     *ONCHAIN_CHECKS,
 )
 
@@ -842,8 +844,9 @@ def _run_offline(
     else:
         p.add("rating", rating)
     input_claims = run_input_checks(bundle, wire.entry, wire.domain, p)
+    successor_claims = run_supersession_check(bundle, wire.entry, wire.domain, p)
     events = [c for a in (authorities or {}).values() for c in a.claims]
-    return wire, events + edge_claims + registry_claims + input_claims
+    return wire, events + edge_claims + registry_claims + input_claims + successor_claims
 
 
 def _run(

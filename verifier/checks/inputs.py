@@ -30,11 +30,14 @@ from verifier.checks.kernel import (
 )
 from verifier.errors import InvalidRecord, SignatureError, VerificationFailure
 from verifier.formats.entry import EvaluationEntry
-from verifier.formats.figure import FigureProofBundle
+from verifier.formats.figure import CountersignatureJson, FigureProofBundle
 from verifier.formats.record import RegistryProofJson
 from verifier.protocol.declarations import (
+    ADDED_VALUE_COUNTERSIGNED,
     ADDED_VALUE_DECLARED,
+    COUNTERSIGNER_SET,
     AddedValueDeclaration,
+    countersignature_digest,
     declaration_digest,
 )
 from verifier.protocol.events import ENTERPRISE_REGISTERED, SIGNER_SET
@@ -208,11 +211,79 @@ def check_inputs(
             f"the declaration is signed by {signer}; {entry.enterprise}'s key anchored by "
             f"block {block} is {in_force or 'not shown'}",
         )
+    signed = declaration_digest(domain, declaration)
+    verified, counter_claims = [], []
+    for i, evidence in enumerate(bundle.inputs.countersignatures):
+        name, claims = _check_countersignature(i, evidence, event, signed, domain)
+        verified.append(name)
+        counter_claims += claims
     detail = (
         f"added value {declaration.value} 万元 declared by {entry.enterprise}, signed by its "
         f"key {signer}, anchored in block {block}"
     )
-    return detail, CheckStatus.PASSED, [event.claim, *(k.claim for k in keys)]
+    if verified:
+        detail += f"; verified by {', '.join(verified)}"
+    claims = [event.claim, *(k.claim for k in keys), *counter_claims]
+    return detail, CheckStatus.PASSED, claims
+
+
+# --- optional countersignatures of the declaration -------------------------------------------
+
+
+def _countersigner_key(name: str, keys: Sequence[_Event], block: int) -> str | None:
+    """The countersigner's key as of ``block``: named by its latest anchored
+    ``verifier.countersigner_set`` event at or before it."""
+    named = [
+        k
+        for k in keys
+        if k.event.get("type") == COUNTERSIGNER_SET
+        and k.event.get("subject") == name
+        and isinstance(k.event.get("signer"), str)
+        and k.claim.block_number <= block
+    ]
+    if not named:
+        return None
+    last = max(k.claim.block_number for k in named)
+    signers = {k.event["signer"] for k in named if k.claim.block_number == last}
+    return next(iter(signers)) if len(signers) == 1 else "|".join(sorted(signers))
+
+
+def _check_countersignature(
+    i: int, evidence: CountersignatureJson, declared: _Event, signed: bytes, domain: Domain
+) -> tuple[str, list[AnchorClaim]]:
+    """One countersignature: of this declaration, by the key anchored for its countersigner
+    no later than the countersignature itself. Returns "name (address)" and its anchors."""
+    where = f"inputs.countersignatures[{i}]"
+    counter = _proven(evidence.countersignature, where, domain, "CountersignatureInvalid")
+    body, name = counter.event, counter.event.get("countersigner")
+    if (
+        body.get("type") != ADDED_VALUE_COUNTERSIGNED
+        or body.get("declaration") != declared.digest
+        or body.get("declarationDigest") != "0x" + signed.hex()
+    ):
+        raise _fail(
+            "CountersignatureMismatch",
+            f"{where} countersigns {body.get('declaration')} (digest "
+            f"{body.get('declarationDigest')}), not the declaration {declared.digest}",
+        )
+    keys = [
+        _proven(p, f"{where}.keys[{j}]", domain, "CountersignerUnregistered")
+        for j, p in enumerate(evidence.keys)
+    ]
+    try:
+        digest = countersignature_digest(domain, signed, name)  # type: ignore[arg-type]
+        raw = bytes.fromhex(str(body.get("signature", "")).removeprefix("0x"))
+        signer = recover_signer(digest, raw)
+    except (InvalidRecord, SignatureError, TypeError, ValueError) as exc:
+        raise _fail("CountersignatureInvalid", f"{where}: {exc}") from None
+    key = _countersigner_key(str(name), keys, counter.claim.block_number)
+    if key != signer:
+        raise _fail(
+            "CountersignerUnregistered",
+            f"{where} is signed by {signer}; the key anchored for countersigner {name!r} by "
+            f"block {counter.claim.block_number} is {key or 'not shown'}",
+        )
+    return f"{name} ({signer})", [counter.claim, *(k.claim for k in keys)]
 
 
 def run_input_checks(

@@ -1,7 +1,7 @@
-"""Verifying a record proof bundle (``docs/proof-format.md``): twelve checks in a fixed order.
+"""Verifying a record proof bundle (``docs/proof-format.md``): fourteen checks in a fixed order.
 
 Each check passes or raises a :class:`~verifier.errors.VerificationFailure` naming it; the first
-failure ends the run and is named in the result. Checks 1–8 read only the bundle. Checks 9–12
+failure ends the run and is named in the result. Checks 1–10 read only the bundle. Checks 11–14
 read the chain through the :class:`~verifier.rpc.ChainReader` the caller passes, and are
 reported as skipped without one. The runner and the checks shared with the other bundle kinds
 live in :mod:`verifier.checks.kernel`.
@@ -35,6 +35,7 @@ from verifier.checks.kernel import (
     skip_onchain,
     to_hex,
 )
+from verifier.checks.record_registry import check_record_registry
 from verifier.errors import InvalidRecord, VerificationFailure
 from verifier.formats.record import RECORD_PROOF_FORMAT, BatchJson, LeafJson, RecordProofBundle
 from verifier.protocol.keccak import parse_address
@@ -56,6 +57,8 @@ CHECKS: tuple[str, ...] = (
     "merkle-path",
     "manifest",
     "authorization",
+    "registry-signatures",
+    "registry-chain",
     *ONCHAIN_CHECKS,
 )
 
@@ -244,6 +247,7 @@ def _run(
         bundle.authorization, record, wire.claim.block_number
     )
     p.add("authorization", detail)
+    event_claims += check_record_registry(bundle, record, domain, wire.claim.block_number, p)
     if rpc is None:
         skip_onchain(p)
         return

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from verifier.formats.figure import FigureProofBundle
     from verifier.formats.record import RegistryProofJson
 
-__all__ = ["REGISTRY_CHECKS", "run_registry_checks"]
+__all__ = ["REGISTRY_CHECKS", "check_chain_links", "check_signed_chain", "run_registry_checks"]
 
 REGISTRY_CHECKS = ("registry-signatures", "registry-chain", "boundary")
 
@@ -123,7 +123,18 @@ def _check_signatures(bundle: FigureProofBundle, enterprise: str, domain: Domain
             f"the bundle (v{bundle.version}) carries no registry history of {enterprise}: "
             "nothing shows its sources and terminals were registered by the enterprise itself",
         )
-    events = [p.event for p in bundle.registry]
+    detail = check_signed_chain(bundle.registry, enterprise, domain)
+    _check_device_events(bundle, {p.leaf.digest for p in bundle.registry})
+    return detail
+
+
+def check_signed_chain(
+    registry: Sequence[RegistryProofJson], enterprise: str, domain: Domain
+) -> str:
+    """``registry-signatures`` over a non-empty chain (figure and record bundles): the
+    registrar's enrolment naming a signer key, then operations each signed by the key in
+    force. Returns the detail line."""
+    events = [p.event for p in registry]
     signer = _check_enrolment(events[0], enterprise)
     keys = {signer}
     for k, event in enumerate(events[1:], start=1):
@@ -131,7 +142,6 @@ def _check_signatures(bundle: FigureProofBundle, enterprise: str, domain: Domain
         if event.get("type") == SIGNER_SET:
             signer = str(event.get("signer"))
             keys.add(signer)
-    _check_device_events(bundle, {p.leaf.digest for p in bundle.registry})
     return (
         f"{len(events) - 1} registry changes signed by the enterprise's key "
         f"({len(keys)} key{'s' if len(keys) > 1 else ''}) after the registrar's enrolment"
@@ -184,6 +194,19 @@ def _effective(event: dict[str, Any]) -> int:
     return value if type(value) is int else 0
 
 
+def check_chain_links(
+    registry: Sequence[RegistryProofJson], enterprise: str, domain: Domain
+) -> list[AnchorClaim]:
+    """``registry-chain`` over a chain (figure and record bundles): every event an anchored
+    kind-3 leaf of this chain and contract, at its index, naming the digest of the one before.
+    Returns the events' anchors for the on-chain checks."""
+    claims = [_event_claim(k, p, domain) for k, p in enumerate(registry)]
+    events = [p.event for p in registry]
+    for k, event in enumerate(events):
+        _check_link(k, event, events[k - 1] if k else None, enterprise)
+    return claims
+
+
 def _check_withheld(bundle: FigureProofBundle) -> None:
     """Each counted terminal's evidence shows every chain event about it: a revocation or
     rotation left out there would let records signed after it count."""
@@ -202,10 +225,8 @@ def _check_withheld(bundle: FigureProofBundle) -> None:
 def _check_chain(
     bundle: FigureProofBundle, entry: EvaluationEntry, domain: Domain
 ) -> tuple[str, list[AnchorClaim]]:
-    claims = [_event_claim(k, p, domain) for k, p in enumerate(bundle.registry)]
+    claims = check_chain_links(bundle.registry, entry.enterprise, domain)
     events = [p.event for p in bundle.registry]
-    for k, event in enumerate(events):
-        _check_link(k, event, events[k - 1] if k else None, entry.enterprise)
     _check_withheld(bundle)
     end = entry.period.end_ts
     closing = next((k for k, e in enumerate(events) if k and _effective(e) >= end), None)

@@ -64,6 +64,13 @@ class EntryInputs(Frozen):
     added_value: EntryDeclaration | None = Field(alias="addedValue")
 
 
+class EntrySupersedes(Frozen):
+    evaluation: str
+    digest: str = Field(pattern=HEX32)
+    reason: Literal["corrected_data", "new_factor_set", "ruleset_change"]
+    note: str
+
+
 class EvaluationEntry(Frozen):
     """The fields of a ``carbon-ledger/evaluation`` v1 entry the checks read."""
 
@@ -86,3 +93,6 @@ class EvaluationEntry(Frozen):
     # older entries (not attested either).
     inputs: EntryInputs | None = None
     created_at: str = Field(alias="createdAt")
+    # A re-evaluation: the entry it supersedes (identifier and digest), the reason and a note;
+    # absent in a first evaluation.
+    supersedes: EntrySupersedes | None = None

@@ -85,12 +85,36 @@ class DeviceEvidenceJson(Frozen):
     after: EdgeJson | None = None
 
 
+class CountersignatureJson(Frozen):
+    """A third-party verifier's countersignature of the declaration (an anchored
+    ``enterprise.added_value_countersigned`` event) and the anchored events naming the
+    countersigner's key (``verifier.countersigner_set``)."""
+
+    countersignature: RegistryProofJson
+    keys: tuple[RegistryProofJson, ...]
+
+
 class InputsEvidenceJson(Frozen):
     """v3: the enterprise's signed declaration of the added value the entry graded with, and
-    the anchored registry events naming its signing key (enrolment, ``enterprise.signer_set``)."""
+    the anchored registry events naming its signing key (enrolment, ``enterprise.signer_set``);
+    optionally, verifiers' countersignatures of it."""
 
     declaration: RegistryProofJson
     signers: tuple[RegistryProofJson, ...] = Field(min_length=1)
+    countersignatures: tuple[CountersignatureJson, ...] = Field(
+        default=(), exclude_if=lambda value: not value
+    )
+
+
+class SupersessionEvidenceJson(Frozen):
+    """The evaluation that supersedes this bundle's entry: its entry and that entry's own
+    inclusion in an anchored batch (optional; the ``supersession`` check reads it)."""
+
+    entry: dict[str, Any]
+    leaf: LeafJson
+    proof: tuple[str, ...]
+    batch: BatchJson
+    anchor: AnchorLocation
 
 
 class FigureProofBundle(Frozen):
@@ -112,6 +136,9 @@ class FigureProofBundle(Frozen):
     registry: tuple[RegistryProofJson, ...] = ()
     # v3: the declaration behind ``entry.inputs.addedValue``; null when the entry has none
     inputs: InputsEvidenceJson | None = None
+    # Optional: the later evaluation of the same enterprise and period naming this entry in its
+    # ``supersedes``; the verifier then reports the entry superseded (a warning)
+    superseded_by: SupersessionEvidenceJson | None = Field(default=None, alias="supersededBy")
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
@@ -130,4 +157,5 @@ __all__ = [
     "FigureProofBundle",
     "InputsEvidenceJson",
     "SignedRecordJson",
+    "SupersessionEvidenceJson",
 ]

@@ -142,6 +142,10 @@ class RecordProofBundle(Frozen):
     batch: BatchJson
     anchor: AnchorLocation
     authorization: tuple[RegistryProofJson, ...] = Field(min_length=1)
+    # The enterprise's signed registry chain, enrolment first (``docs/proof-format.md``
+    # section 6b). Optional in the shape so v1 bundles still read; a v2 bundle without it
+    # fails ``registry-signatures``.
+    registry: tuple[RegistryProofJson, ...] | None = Field(default=None, exclude_if=_absent)
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)

@@ -14,6 +14,18 @@ new one and the later wins. The domain is the activity records' (chain and ancho
 The signed declaration is anchored as a registry event (kind-3 leaf) of type
 :data:`ADDED_VALUE_DECLARED` whose subject is the enterprise and whose body carries the
 ``declaration`` message and its ``signature``.
+
+A third-party verifier may countersign a declaration (optional). An admin or regulator names
+the countersigner's key in an anchored :data:`COUNTERSIGNER_SET` event (subject: the
+countersigner's name, body ``signer``); the countersigner signs::
+
+    DeclarationCountersignature(bytes32 declaration,string countersigner)
+
+where ``declaration`` is the declaration's EIP-712 digest (:func:`declaration_digest`), so a
+countersignature is of one declaration's exact enterprise, period, value and time, and
+``countersigner`` its own name. It is anchored as an :data:`ADDED_VALUE_COUNTERSIGNED` event
+(subject: the enterprise) naming the declaration's event digest (``declaration``), the signed
+digest (``declarationDigest``), the ``countersigner`` and the ``signature``.
 """
 
 from __future__ import annotations
@@ -37,12 +49,17 @@ from verifier.protocol.typed_data import (
 )
 
 __all__ = [
+    "ADDED_VALUE_COUNTERSIGNED",
     "ADDED_VALUE_DECLARED",
+    "COUNTERSIGNATURE_TYPE",
+    "COUNTERSIGNER_SET",
     "DECLARATION_FIELDS",
     "DECLARATION_TYPE",
     "AddedValueDeclaration",
+    "countersignature_digest",
     "declaration_digest",
     "declaration_typed_data",
+    "sign_countersignature",
     "sign_declaration",
 ]
 
@@ -57,6 +74,15 @@ DECLARATION_FIELDS: list[dict[str, str]] = [
     {"name": "declaredAt", "type": "uint64"},
 ]
 _TYPES = {DECLARATION_TYPE: DECLARATION_FIELDS}
+ADDED_VALUE_COUNTERSIGNED = "enterprise.added_value_countersigned"
+COUNTERSIGNER_SET = "verifier.countersigner_set"
+COUNTERSIGNATURE_TYPE = "DeclarationCountersignature"
+_COUNTER_TYPES = {
+    COUNTERSIGNATURE_TYPE: [
+        {"name": "declaration", "type": "bytes32"},
+        {"name": "countersigner", "type": "string"},
+    ]
+}
 DECLARATION_TYPE_STRING = encode_type(DECLARATION_TYPE, _TYPES)
 _MAX_DECIMALS = 18
 _UINT_LIMITS = {"addedValue": 1 << 256, "decimals": _MAX_DECIMALS + 1, "declaredAt": 1 << 64}
@@ -169,3 +195,20 @@ def sign_declaration(
 ) -> bytes:
     """The enterprise's 65-byte signature (low s, v 27/28) of ``declaration``."""
     return sign_digest(private_key, declaration_digest(domain, declaration))
+
+
+def countersignature_digest(domain: Domain, declaration: bytes, countersigner: str) -> bytes:
+    """The digest a countersigner signs: its name over the declaration's EIP-712 digest."""
+    if len(declaration) != 32 or not 1 <= len(countersigner) <= 128:
+        raise InvalidRecord("a countersignature names a 32-byte digest and a 1..128 char name")
+    message = {"declaration": "0x" + declaration.hex(), "countersigner": countersigner}
+    struct = hash_struct(COUNTERSIGNATURE_TYPE, _COUNTER_TYPES, message)
+    return keccak256(b"\x19\x01" + domain.separator + struct)
+
+
+def sign_countersignature(
+    private_key: bytes | coincurve.PrivateKey, domain: Domain, declaration: bytes, name: str
+) -> bytes:
+    """A countersigner's 65-byte signature of the declaration with EIP-712 digest
+    ``declaration``."""
+    return sign_digest(private_key, countersignature_digest(domain, declaration, name))

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import coincurve
@@ -161,6 +161,12 @@ def _check_uint(name: str, value: object, bits: int) -> None:
         raise InvalidRecord(f"{name} must be an integer in [0, 2**{bits})")
 
 
+# A figure proof repeats a handful of enterprise, source, activity, unit and device strings over
+# up to 100,000 records: the caches below keep checking and hashing them to once per string.
+_REPEATED = 4096
+
+
+@lru_cache(maxsize=_REPEATED)
 def _utf8_ok(text: str) -> bool:
     try:
         text.encode("utf-8")
@@ -169,11 +175,24 @@ def _utf8_ok(text: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=_REPEATED)
+def _checksummed(value: str) -> str:
+    return to_checksum_address(parse_address(value))
+
+
 def _checksum(name: str, value: object) -> str:
     try:
+        if isinstance(value, str):
+            return _checksummed(value)
         return to_checksum_address(parse_address(value))  # type: ignore[arg-type]
     except ValueError as exc:
         raise InvalidRecord(f"{name}: {exc}") from None
+
+
+@lru_cache(maxsize=_REPEATED)
+def _string_hash(text: str) -> bytes:
+    """EIP-712 encodes a ``string`` member as the keccak of its UTF-8 bytes."""
+    return keccak_256(text.encode()).digest()
 
 
 @dataclass(frozen=True)
@@ -351,15 +370,15 @@ def record_digest(domain: Domain, record: ActivityRecord) -> bytes:
     body = b"".join(
         (
             _RECORD_TYPE_HASH,
-            keccak_256(r.enterprise.encode()).digest(),
-            keccak_256(r.source.encode()).digest(),
+            _string_hash(r.enterprise),
+            _string_hash(r.source),
             bytes(12),
             bytes.fromhex(r.device[2:]),
             r.seq.to_bytes(32, "big"),
-            keccak_256(r.activity.encode()).digest(),
+            _string_hash(r.activity),
             r.quantity.to_bytes(32, "big"),
             r.decimals.to_bytes(32, "big"),
-            keccak_256(r.unit.encode()).digest(),
+            _string_hash(r.unit),
             r.period_start.to_bytes(32, "big"),
             r.period_end.to_bytes(32, "big"),
             r.attributes_hash,

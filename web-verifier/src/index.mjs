@@ -4,5 +4,6 @@
 export { KINDS, verify } from './verify.mjs';
 export { CHECKS as RECORD_CHECKS } from './checks/record.mjs';
 export { FIGURE_CHECKS } from './checks/figure.mjs';
+export { ASSET_CHECKS } from './checks/asset.mjs';
 export { Unsupported } from './accounting/engine.mjs';
 export { RpcError } from './rpc.mjs';

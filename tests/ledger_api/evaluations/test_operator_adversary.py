@@ -63,7 +63,7 @@ def execute(ledger: LedgerServer, sql: str, *args: Any) -> list[tuple[Any, ...]]
         return db.execute(sql, args).fetchall()
 
 
-def evaluate(ledger: LedgerServer, **changes: str) -> str:
+def evaluate(ledger: LedgerServer, **changes: Any) -> str:
     body = {"enterprise": ENTERPRISE, **DAYS, "addedValue": "20", "ruleset": "zj-huzhou-2021"}
     response = ledger.post("/v1/evaluations", json={**body, **changes})
     assert response.status_code == 201, response.text
@@ -345,7 +345,9 @@ def test_factor_set_with_other_numbers_is_unpublished(two_days: LedgerServer) ->
     grid = next(f for f in forged["factors"] if f["id"].startswith("grid."))
     grid["value"] = "0.1"  # the published grid factor is 0.5366
     time.sleep(1)  # entry identifiers are minted per second
-    identifier = evaluate(two_days)
+    # A second evaluation of the period names the one it supersedes (docs/grading.md).
+    correction = {"evaluation": honest, "reason": "corrected_data", "note": "added value 20"}
+    identifier = evaluate(two_days, supersedes=correction)
 
     def with_forged_factors(entry: dict[str, Any]) -> None:
         entry["accounting"]["factorSet"]["digest"] = parse_factor_set(forged).digest

@@ -48,7 +48,7 @@ def _firm(
 
 
 def _evaluate(
-    ledger: LedgerServer, enterprise: str, added_value: str, token: str | None = None, **more: str
+    ledger: LedgerServer, enterprise: str, added_value: str, token: str | None = None, **more: Any
 ) -> Any:
     body = {**DAY, "enterprise": enterprise, "addedValue": added_value, **more}
     return ledger.post("/v1/evaluations", token, json=body)
@@ -137,7 +137,10 @@ def test_re_evaluating_with_other_inputs_does_not_move_the_average(
     ledger, token = five_peers
     first = _evaluate(ledger, SELF, "100", averageSource="population", token=token)
     time.sleep(1.1)  # entry identifiers are minted per second
-    again = _evaluate(ledger, SELF, "7", averageSource="population", token=token)
+    correction = {"evaluation": first.json()["identifier"], "reason": "corrected_data", "note": "7"}
+    again = _evaluate(
+        ledger, SELF, "7", averageSource="population", token=token, supersedes=correction
+    )
     assert first.status_code == again.status_code == 201, again.text
     values = [r.json()["entry"]["rating"]["industry_average"]["value"] for r in (first, again)]
     assert values[0] == values[1] and Decimal(values[0]) == _expected_average()

@@ -208,3 +208,20 @@ def test_by_root_the_same_rules_hold(world: World) -> None:
     assert hidden.json() == json.loads(missing.text.replace(unknown, roots[3]))
     bad = ledger.get("/v1/batches/by-root/0x1234", token)
     assert (bad.status_code, bad.json()["error"]["field"]) == (422, "root")
+
+
+def test_by_chain_id_the_same_rules_hold(world: World) -> None:
+    """The contract numbers batches from 0 (a bundle's ``anchor.batchId``); the ledger from 1."""
+    ledger, token = world.ledger, world.verifier
+    for n in (1, 2, 3):
+        mine = ledger.get(f"/v1/batches/{n}").json()
+        by_chain = ledger.get(f"/v1/batches/by-chain-id/{mine['anchor']['batchId']}")
+        assert by_chain.json() == mine
+    shown = ledger.get("/v1/batches/by-chain-id/1", token)
+    assert shown.json() == ledger.get("/v1/batches/2", token).json()
+    hidden = ledger.get("/v1/batches/by-chain-id/2", token)
+    missing = ledger.get("/v1/batches/by-chain-id/99", token)
+    assert (hidden.status_code, missing.status_code) == (404, 404)
+    assert hidden.json() == json.loads(missing.text.replace("99", "2"))
+    bad = ledger.get("/v1/batches/by-chain-id/-1", token)
+    assert (bad.status_code, bad.json()["error"]["field"]) == (422, "chain_batch_id")

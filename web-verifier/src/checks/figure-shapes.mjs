@@ -29,8 +29,13 @@ export const FigureProof = object({
   devices: list(object({ device: str(ADDRESS), registry: list(RegistryProof, 1), before: nullable(Edge), after: nullable(Edge) },
     ['before', 'after'])),
   registry: list(RegistryProof),
-  inputs: nullable(object({ declaration: RegistryProof, signers: list(RegistryProof, 1) })),
-}, ['format', 'version', 'ruleset', 'devices', 'registry', 'inputs']);
+  inputs: nullable(object({
+    declaration: RegistryProof,
+    signers: list(RegistryProof, 1),
+    countersignatures: list(object({ countersignature: RegistryProof, keys: list(RegistryProof) })),
+  }, ['countersignatures'])),
+  supersededBy: nullable(object({ entry: anyObject, leaf: Leaf, proof: list(str()), batch: Batch, anchor: Anchor })),
+}, ['format', 'version', 'ruleset', 'devices', 'registry', 'inputs', 'supersededBy']);
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 const date = (v, path) => {
@@ -67,4 +72,10 @@ export const Entry = object({
   grading: nullable(anyObject),
   inputs: nullable(object({ addedValue: nullable(object({ declaration: str(HEX32) })) })),
   createdAt: str(),
-}, ['region', 'grading', 'inputs']);
+  supersedes: nullable(object({
+    evaluation: str(),
+    digest: str(HEX32),
+    reason: oneOf('corrected_data', 'new_factor_set', 'ruleset_change'),
+    note: str(),
+  })),
+}, ['region', 'grading', 'inputs', 'supersedes']);

@@ -12,6 +12,7 @@ import { InvalidRecord, makeDomain, recordDigest, recordFromMessage, signedByMan
 import { checkAuthorised, checkDeviceEvidence, checkEdges } from './devices.mjs';
 import { checkFactorSet, checkFigures, checkRating } from './figures.mjs';
 import { runInputChecks } from './inputs.mjs';
+import { runSupersessionCheck } from './supersession.mjs';
 import { REGISTRY_CHECKS, runRegistryChecks } from './registry.mjs';
 import {
   anchorClaim, bundleInvalid, checkAttributes, checkManifestCounts, checkMerklePath, checkSignature,
@@ -22,7 +23,7 @@ import { Entry, FigureProof } from './figure-shapes.mjs';
 
 export const FIGURE_PROOF_FORMAT = 'carbon-ledger/figure-proof';
 export const FIGURE_CHECKS = ['bundle', 'entry-leaf', 'period', 'records', 'record-inclusion',
-  'authorization', ...REGISTRY_CHECKS, 'completeness', 'factor-set', 'figures', 'rating', 'inputs', ...ONCHAIN_CHECKS];
+  'authorization', ...REGISTRY_CHECKS, 'completeness', 'factor-set', 'figures', 'rating', 'inputs', 'supersession', ...ONCHAIN_CHECKS];
 const VERSIONS = [1, 2, 3];
 const V1_AUTHORIZATION = "a v1 bundle does not show its terminals' registrations: records of an unregistered or revoked key are not ruled out";
 const fail = (check, code, reason) => new VerificationFailure(check, code, reason);
@@ -367,9 +368,10 @@ function runOffline(data, reference, p) {
   if (rating === null) p.add('rating', 'the entry carries no rating', 'skipped');
   else p.add('rating', rating);
   const inputClaims = runInputChecks(w.bundle, w.entry, w.domain, p);
+  const successorClaims = runSupersessionCheck(w.bundle, w.entry, w.domain, p);
   const events = authorities ? [...authorities.values()].flatMap((a) => a.claims) : [];
   p.summary = { figure: w.bundle.figure.path, value: w.bundle.figure.value };
-  return [w, [...events, ...edgeClaims, ...registryClaims, ...inputClaims]];
+  return [w, [...events, ...edgeClaims, ...registryClaims, ...inputClaims, ...successorClaims]];
 }
 
 async function run(data, rpc, trust, reference, p) {

@@ -1,8 +1,10 @@
 // Check 'inputs' of a v3 figure proof (verifier/checks/inputs.py): the added value the entry
 // graded with is the one the enterprise declared and signed with its key in force.
-import { equal, fromHex } from '../protocol/bytes.mjs';
+import { equal, fromHex, toHex } from '../protocol/bytes.mjs';
 import { parseAddress } from '../protocol/keccak.mjs';
-import { ADDED_VALUE_DECLARED, declarationDigest, declarationFromMessage } from '../protocol/declarations.mjs';
+import {
+  ADDED_VALUE_COUNTERSIGNED, ADDED_VALUE_DECLARED, COUNTERSIGNER_SET, countersignatureDigest, declarationDigest, declarationFromMessage,
+} from '../protocol/declarations.mjs';
 import { InvalidRecord, recoverSigner, SignatureError } from '../protocol/typed-data.mjs';
 import { D } from '../accounting/numbers.mjs';
 import { anchorClaim, checkRegistryEvent, decodeNodes, VerificationFailure } from './kernel.mjs';
@@ -88,8 +90,50 @@ function checkInputs(bundle, entry, domain) {
   if (inForce !== signer) {
     throw fail('DeclarationSignerMismatch', `the declaration is signed by ${signer}; ${entry.enterprise}'s key anchored by block ${block} is ${inForce || 'not shown'}`);
   }
-  const detail = `added value ${declared.toFixed()} 万元 declared by ${entry.enterprise}, signed by its key ${signer}, anchored in block ${block}`;
-  return [detail, 'passed', [event.claim, ...keys.map((k) => k.claim)]];
+  const signed = declarationDigest(domain, d);
+  const verified = [];
+  const counterClaims = [];
+  (bundle.inputs.countersignatures ?? []).forEach((evidence, i) => {
+    const [name, claims] = checkCountersignature(i, evidence, event, signed, domain);
+    verified.push(name);
+    counterClaims.push(...claims);
+  });
+  let detail = `added value ${declared.toFixed()} 万元 declared by ${entry.enterprise}, signed by its key ${signer}, anchored in block ${block}`;
+  if (verified.length) detail += `; verified by ${verified.join(', ')}`;
+  return [detail, 'passed', [event.claim, ...keys.map((k) => k.claim), ...counterClaims]];
+}
+
+// --- optional countersignatures of the declaration --------------------------------------------
+
+// The countersigner's key as of `block`: its latest anchored countersigner_set event by then.
+function countersignerKey(name, keys, block) {
+  const named = keys.filter((k) => k.event.type === COUNTERSIGNER_SET && k.event.subject === name &&
+    typeof k.event.signer === 'string' && k.claim.blockNumber <= block);
+  if (!named.length) return null;
+  const last = Math.max(...named.map((k) => k.claim.blockNumber));
+  return [...new Set(named.filter((k) => k.claim.blockNumber === last).map((k) => k.event.signer))].sort().join('|');
+}
+
+function checkCountersignature(i, evidence, declared, signed, domain) {
+  const where = `inputs.countersignatures[${i}]`;
+  const counter = proven(evidence.countersignature, where, domain, 'CountersignatureInvalid');
+  const body = counter.event;
+  const name = body.countersigner;
+  if (body.type !== ADDED_VALUE_COUNTERSIGNED || body.declaration !== declared.digest || body.declarationDigest !== toHex(signed)) {
+    throw fail('CountersignatureMismatch', `${where} countersigns ${body.declaration} (digest ${body.declarationDigest}), not the declaration ${declared.digest}`);
+  }
+  const keys = evidence.keys.map((p, j) => proven(p, `${where}.keys[${j}]`, domain, 'CountersignerUnregistered'));
+  let signer;
+  try {
+    signer = recoverSigner(countersignatureDigest(domain, signed, name), fromHex(`0x${String(body.signature ?? '').replace(/^0x/, '')}`));
+  } catch (exc) {
+    throw fail('CountersignatureInvalid', `${where}: ${exc.message}`);
+  }
+  const key = countersignerKey(String(name), keys, counter.claim.blockNumber);
+  if (key !== signer) {
+    throw fail('CountersignerUnregistered', `${where} is signed by ${signer}; the key anchored for countersigner '${name}' by block ${counter.claim.blockNumber} is ${key || 'not shown'}`);
+  }
+  return [`${name} (${signer})`, [counter.claim, ...keys.map((k) => k.claim)]];
 }
 
 export function runInputChecks(bundle, entry, domain, p) {

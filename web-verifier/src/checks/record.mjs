@@ -1,10 +1,11 @@
-// Verifying a record proof bundle (docs/proof-format.md; verifier/checks/record.py): twelve
+// Verifying a record proof bundle (docs/proof-format.md; verifier/checks/record.py): fourteen
 // checks in a fixed order, the first failure ends the run.
 import { equal, fromHex, toHex } from '../protocol/bytes.mjs';
 import { keccak256, parseAddress } from '../protocol/keccak.mjs';
 import { LeafKind, leafHash } from '../protocol/leaves.mjs';
 import { InvalidRecord, parseTypedData, recordDigest } from '../protocol/typed-data.mjs';
 import { checkAuthorization } from './authorization.mjs';
+import { checkRecordRegistry } from './record-registry.mjs';
 import {
   anchorClaim, bundleInvalid, checkAttributes, checkManifestCounts, checkMerklePath, checkSignature,
   claimKey, decodeNodes, ONCHAIN_CHECKS, readBundle, runChecks, runOnchain, skipOnchain, VerificationFailure,
@@ -13,7 +14,7 @@ import { Anchor, Batch, Leaf, RegistryProof, SIGNATURE, anyObject, list, nullabl
 
 export const RECORD_PROOF_FORMAT = 'carbon-ledger/record-proof';
 export const CHECKS = ['bundle', 'typed-data', 'signature', 'attributes', 'leaf', 'merkle-path',
-  'manifest', 'authorization', ...ONCHAIN_CHECKS];
+  'manifest', 'authorization', 'registry-signatures', 'registry-chain', ...ONCHAIN_CHECKS];
 
 const RecordProof = object({
   format: literal(RECORD_PROOF_FORMAT),
@@ -26,7 +27,8 @@ const RecordProof = object({
   batch: Batch,
   anchor: Anchor,
   authorization: list(RegistryProof, 1),
-}, ['attributes']);
+  registry: nullable(list(RegistryProof)),
+}, ['attributes', 'registry']);
 
 function checkBundle(data) {
   const bundle = readBundle(data, RECORD_PROOF_FORMAT, RecordProof, [1, 2]);
@@ -114,6 +116,7 @@ async function run(data, rpc, trust, p) {
   p.add('manifest', checkManifest(bundle.batch, claim, record));
   const [authorised, eventClaims] = checkAuthorization(bundle.authorization, record, claim.blockNumber);
   p.add('authorization', authorised);
+  eventClaims.push(...checkRecordRegistry(bundle, record, domain, claim.blockNumber, p));
   if (!rpc) return skipOnchain(p);
   const anchor = bundle.anchor;
   // A record bundle's failures name no root, and each distinct claim is checked once.

@@ -61,6 +61,13 @@ function checkSignatures(bundle, enterprise, domain) {
   if (bundle.version < 3 || !registry.length) {
     throw fail('registry-signatures', 'RegistryUnsigned', `the bundle (v${bundle.version}) carries no registry history of ${enterprise}: nothing shows its sources and terminals were registered by the enterprise itself`);
   }
+  const detail = checkSignedChain(registry, enterprise, domain);
+  checkDeviceEvents(bundle, new Set(registry.map((p) => p.leaf.digest)));
+  return detail;
+}
+
+/** 'registry-signatures' over a non-empty chain (figure and record bundles): the detail line. */
+export function checkSignedChain(registry, enterprise, domain) {
   const events = registry.map((p) => p.event);
   let signer = checkEnrolment(events[0], enterprise);
   const keys = new Set([signer]);
@@ -71,7 +78,6 @@ function checkSignatures(bundle, enterprise, domain) {
       keys.add(signer);
     }
   });
-  checkDeviceEvents(bundle, new Set(registry.map((p) => p.leaf.digest)));
   return `${events.length - 1} registry changes signed by the enterprise's key (${keys.size} key${keys.size > 1 ? 's' : ''}) after the registrar's enrolment`;
 }
 
@@ -107,10 +113,17 @@ function checkLink(k, event, prev, enterprise) {
   if (prev && effective(event) < effective(prev)) throw broken(`registry[${k}] is effective before the event it follows`);
 }
 
+/** 'registry-chain' over a chain (figure and record bundles): the events' anchor claims. */
+export function checkChainLinks(registry, enterprise, domain) {
+  const claims = registry.map((p, k) => eventClaim(k, p, domain));
+  const events = registry.map((p) => p.event);
+  events.forEach((event, k) => checkLink(k, event, k ? events[k - 1] : null, enterprise));
+  return claims;
+}
+
 function checkChain(bundle, entry, domain) {
-  const claims = bundle.registry.map((p, k) => eventClaim(k, p, domain));
+  const claims = checkChainLinks(bundle.registry, entry.enterprise, domain);
   const events = bundle.registry.map((p) => p.event);
-  events.forEach((event, k) => checkLink(k, event, k ? events[k - 1] : null, entry.enterprise));
   const closing = events.findIndex((e, k) => k && effective(e) >= entry.period.endTs);
   const detail = closing > 0
     ? `${events.length} events linked; registry[${closing}] is effective at or after the period's end, so every change in force for the period is shown`

@@ -48,3 +48,17 @@ export function declarationDigest(domain, d) {
     keccak_256(utf8(d.periodEnd)), word(d.addedValue), word(d.decimals), word(d.declaredAt)));
   return keccak_256(concat(new Uint8Array([0x19, 0x01]), domain.separator, struct));
 }
+
+// A third-party verifier's countersignature of a declaration (optional).
+export const ADDED_VALUE_COUNTERSIGNED = 'enterprise.added_value_countersigned';
+export const COUNTERSIGNER_SET = 'verifier.countersigner_set';
+const COUNTER_TYPE_HASH = keccak_256(utf8('DeclarationCountersignature(bytes32 declaration,string countersigner)'));
+
+/** The digest a countersigner signs: its name over the declaration's EIP-712 digest. */
+export function countersignatureDigest(domain, declaration, countersigner) {
+  if (declaration.length !== 32 || typeof countersigner !== 'string' || countersigner.length < 1 || countersigner.length > 128) {
+    throw new InvalidRecord('a countersignature names a 32-byte digest and a 1..128 char name');
+  }
+  const struct = keccak_256(concat(COUNTER_TYPE_HASH, declaration, keccak_256(utf8(countersigner))));
+  return keccak_256(concat(new Uint8Array([0x19, 0x01]), domain.separator, struct));
+}

@@ -3,7 +3,11 @@
 const main = document.getElementById('main');
 const list = main.querySelector('[data-role="checks"]');
 const reason = main.querySelector('[data-role="reason"]');
-const KINDS = { 'carbon-ledger/record-proof': 'record', 'carbon-ledger/figure-proof': 'figure' };
+const KINDS = {
+  'carbon-ledger/record-proof': 'record',
+  'carbon-ledger/figure-proof': 'figure',
+  'carbon-ledger/asset-proof': 'asset',
+};
 
 function setState(state, text = '') {
   main.className = `state-${state}`;
@@ -44,7 +48,7 @@ function mismatchedFigure(bundle) {
 function run(bundle, rpcUrl) {
   const kind = KINDS[bundle?.format];
   list.replaceChildren();
-  if (!kind) return setState('undecided', `this page reads record and figure proofs, not ${bundle?.format}: use carbon-verify`);
+  if (!kind) return setState('undecided', `this page reads record, figure and asset proofs, not ${bundle?.format}: use carbon-verify`);
   setState('running');
   const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
   worker.onmessage = ({ data }) => {
@@ -57,7 +61,9 @@ function run(bundle, rpcUrl) {
     if (!result.valid) return setState('invalid', `${result.failedCheck}: ${result.failure} — ${result.reason}`);
     const wrong = kind === 'figure' && main.dataset.bundleUrl ? mismatchedFigure(bundle) : null;
     if (wrong) return setState('invalid', wrong);
-    setState('valid', result.offline ? 'offline: the chain was not asked' : '');
+    // An asset proof proves a holding as of its last operation: say which, and what is held.
+    const proven = [result.asset?.summary, result.offline ? 'offline: the chain was not asked' : ''];
+    setState('valid', proven.filter(Boolean).join(' — '));
   };
   worker.postMessage({ kind, bundle, rpcUrl });
 }
