@@ -18,14 +18,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from common import BenchLedger, emit, ledger
+from common import BenchLedger, emit, grid_readings, ledger
 
 from devtools.seeding import register
 from ledger_api.commands.serve import build_worker
 from ledger_api.core.config import Settings
 from terminal.client import SignedRecord, Terminal
 from verifier.checks.figure import parse_figure_bundle, verify_figure
-from verifier.protocol.typed_data import ActivityRecord, Domain
+from verifier.protocol.typed_data import Domain
 from verifier.rpc import JsonRpcReader
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,24 +48,12 @@ process.stdout.write(JSON.stringify({ valid: result.valid, failure: result.failu
 
 def _readings(terminal: Terminal, domain: Domain, count: int) -> list[SignedRecord]:
     """``count`` readings from START, and one more that closes the period."""
-    return [
-        terminal.sign(
-            domain,
-            ActivityRecord(
-                enterprise=ENTERPRISE,
-                source=GRID,
-                device=terminal.address,
-                seq=seq,
-                activity="electricity.purchased",
-                quantity=800 + seq % 64,
-                decimals=3,
-                unit="MWh",
-                period_start=START + (seq - 1) * STEP,
-                period_end=START + seq * STEP,
-            ),
-        )
-        for seq in range(1, count + 2)
-    ]
+    seqs = range(1, count + 2)
+    return grid_readings(terminal, domain, (ENTERPRISE, GRID), START, STEP, seqs, _quantity)
+
+
+def _quantity(seq: int) -> int:
+    return 800 + seq % 64
 
 
 def _build(bench: BenchLedger, days: int) -> bytes:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import ParamSpec, TypeVar
 
-from common import BenchLedger, emit, ledger
+from common import BenchLedger, emit, grid_readings, ledger
 
 from devtools.seeding import register
 from ledger_api.commands.serve import build_worker
@@ -61,24 +61,13 @@ def _closing(terminal: Terminal, domain: Domain, count: int) -> SignedRecord:
 
 def _readings(terminal: Terminal, domain: Domain, count: int) -> list[SignedRecord]:
     first = int(START.timestamp())
-    return [
-        terminal.sign(
-            domain,
-            ActivityRecord(
-                enterprise=ENTERPRISE,
-                source=GRID,
-                device=terminal.address,
-                seq=seq,
-                activity="electricity.purchased",
-                quantity=160 + seq % 16,
-                decimals=3,
-                unit="MWh",
-                period_start=first + (seq - 1) * MINUTE,
-                period_end=first + seq * MINUTE,
-            ),
-        )
-        for seq in range(1, count + 1)
-    ] + [_closing(terminal, domain, count)]
+    seqs = range(1, count + 1)
+    readings = grid_readings(terminal, domain, (ENTERPRISE, GRID), first, MINUTE, seqs, _quantity)
+    return [*readings, _closing(terminal, domain, count)]
+
+
+def _quantity(seq: int) -> int:
+    return 160 + seq % 16
 
 
 def _ingest(bench: BenchLedger, records: list[SignedRecord], batch: int) -> None:

@@ -6,7 +6,7 @@ import contextlib
 import json
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,8 @@ from anchoring.deployment import DeploymentRecord, deploy
 from anchoring.devchain import DEV_CHAIN_ID, DevChain
 from anchoring.operator import dev_account
 from devtools.local_server import ServerProcess, free_port, start_server
-from terminal.client import LedgerClient
+from terminal.client import LedgerClient, SignedRecord, Terminal
+from verifier.protocol.typed_data import ActivityRecord, Domain
 
 
 @dataclass
@@ -42,6 +43,38 @@ class BenchLedger:
 
     def ledger_client(self, **kwargs: Any) -> LedgerClient:
         return self.server.ledger_client(**kwargs)
+
+
+def grid_readings(
+    terminal: Terminal,
+    domain: Domain,
+    where: tuple[str, str],
+    start: int,
+    step: int,
+    seqs: range,
+    quantity: Callable[[int], int],
+) -> list[SignedRecord]:
+    """Signed purchased-electricity readings (MWh, three decimals) of ``where`` = (enterprise,
+    source): reading ``seq`` covers the ``step`` seconds from ``start + (seq - 1) * step``."""
+    enterprise, source = where
+    return [
+        terminal.sign(
+            domain,
+            ActivityRecord(
+                enterprise=enterprise,
+                source=source,
+                device=terminal.address,
+                seq=seq,
+                activity="electricity.purchased",
+                quantity=quantity(seq),
+                decimals=3,
+                unit="MWh",
+                period_start=start + (seq - 1) * step,
+                period_end=start + seq * step,
+            ),
+        )
+        for seq in seqs
+    ]
 
 
 @contextlib.contextmanager
