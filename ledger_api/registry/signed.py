@@ -108,27 +108,23 @@ def head_out(head: Head) -> RegistryHeadOut:
     )
 
 
-def _refuse(status: int, code: str, message: str, field: str) -> ApiError:
-    return ApiError(status, code, message, field)
-
-
 def _parse(i: int, item: SignedOperationIn) -> tuple[RegistryOperation, dict[str, Any], bytes]:
     where = f"operations.{i}.operation"
     try:
         op = RegistryOperation.from_message(item.operation)
         return op, op.detail_fields(), bytes.fromhex(item.signature[2:])
     except InvalidRegistryOperation as exc:
-        raise _refuse(422, "invalid_operation", str(exc), where) from None
+        raise ApiError(422, "invalid_operation", str(exc), where) from None
 
 
 def _check_place(i: int, op: RegistryOperation, head: Head, now: int) -> None:
     where = f"operations.{i}.operation"
     if op.enterprise != head.enterprise.identifier:
-        raise _refuse(
+        raise ApiError(
             422, "mixed_enterprises", "one request, one enterprise", where + ".enterprise"
         )
     if op.index != head.index + 1 or "0x" + op.prev.hex() != head.digest:
-        raise _refuse(
+        raise ApiError(
             409,
             "registry_head_moved",
             f"the chain's head is index {head.index}, digest {head.digest}: sign the next "
@@ -136,14 +132,14 @@ def _check_place(i: int, op: RegistryOperation, head: Head, now: int) -> None:
             where + ".prev",
         )
     if op.effective < head.effective:
-        raise _refuse(
+        raise ApiError(
             422,
             "effective_out_of_order",
             f"effective {op.effective} is before the previous event's {head.effective}",
             where + ".effective",
         )
     if op.effective > now + MAX_FUTURE_S:
-        raise _refuse(
+        raise ApiError(
             422, "effective_in_future", "effective lies in the future", where + ".effective"
         )
 
@@ -154,9 +150,9 @@ def _check_signature(
     try:
         signer = recover_signer(registry_operation_digest(domain, op), signature)
     except SignatureError as exc:
-        raise _refuse(422, "invalid_signature", str(exc), f"operations.{i}.signature") from None
+        raise ApiError(422, "invalid_signature", str(exc), f"operations.{i}.signature") from None
     if signer != head.signer:
-        raise _refuse(
+        raise ApiError(
             422,
             "signer_not_enterprise",
             f"signed by {signer}, not by {head.enterprise.identifier}'s registry key",
@@ -179,7 +175,7 @@ def submit_operations(
         session.commit()
     except IntegrityError:  # a concurrent operation took an index, a source or an address
         session.rollback()
-        raise _refuse(
+        raise ApiError(
             409,
             "registry_head_moved",
             "another operation took this place; sign again",
@@ -211,7 +207,7 @@ def _apply_all(
         )
         event = _APPLY[op.action](session, head, op, fields, link, prefix, i)
         if json.loads(event.body) != signed_event(op, signature):
-            raise _refuse(
+            raise ApiError(
                 422,
                 "operation_mismatch",
                 f"the {op.action} signed does not describe the change it makes",
@@ -233,6 +229,13 @@ def _field(i: int, name: str) -> str:
     return f"operations.{i}.operation.{name}"
 
 
+def _eip55(value: object, field: str, message: str) -> str:
+    """``value`` if it is an address written in EIP-55 case, else 422 ``invalid_address``."""
+    if not isinstance(value, str) or checksum_address(value, field) != value:
+        raise ApiError(422, "invalid_address", message, field)
+    return value
+
+
 def _apply_source(
     session: Session,
     head: Head,
@@ -246,7 +249,7 @@ def _apply_source(
     canonical_identifier(op.subject, prefix, _field(i, "subject"))
     name = fields["name"]
     if not isinstance(name, str) or not 0 < len(name) <= 200:
-        raise _refuse(422, "invalid_operation", "name must be 1..200 chars", _field(i, "details"))
+        raise ApiError(422, "invalid_operation", "name must be 1..200 chars", _field(i, "details"))
     check_metadata(
         enterprise.industry,
         "source",
@@ -255,7 +258,7 @@ def _apply_source(
         enterprise.template_id,
     )
     if session.scalar(select(EmissionSource.id).where(EmissionSource.identifier == op.subject)):
-        raise _refuse(
+        raise ApiError(
             409, "source_exists", f"source {op.subject} is already registered", _field(i, "subject")
         )
     service.add_source(session, enterprise, op.subject, name, fields["metadata"], link)
@@ -272,10 +275,7 @@ def _apply_device(
     i: int,
 ) -> RegistryEvent:
     enterprise = head.enterprise
-    if checksum_address(op.subject, _field(i, "subject")) != op.subject:
-        raise _refuse(
-            422, "invalid_address", "write the address in EIP-55 case", _field(i, "subject")
-        )
+    _eip55(op.subject, _field(i, "subject"), "write the address in EIP-55 case")
     sources, first_seq = fields["sources"], fields["firstSeq"]
     if (
         not isinstance(sources, list)
@@ -283,14 +283,14 @@ def _apply_device(
         or not all(isinstance(s, str) for s in sources)
         or sources != sorted(set(sources))
     ):
-        raise _refuse(
+        raise ApiError(
             422,
             "invalid_operation",
             "sources must be sorted, distinct identifiers",
             _field(i, "details"),
         )
     if isinstance(first_seq, bool) or not isinstance(first_seq, int) or first_seq < 1:
-        raise _refuse(
+        raise ApiError(
             422, "invalid_operation", "firstSeq must be a positive integer", _field(i, "details")
         )
     check_metadata(
@@ -312,14 +312,14 @@ def _apply_device(
 def _own_device(session: Session, head: Head, op: RegistryOperation, i: int) -> Device:
     device = session.scalar(select(Device).where(Device.address == op.subject))
     if device is None or device.enterprise_id != head.enterprise.id:
-        raise _refuse(
+        raise ApiError(
             404,
             "device_not_found",
             f"no terminal {op.subject} of this enterprise",
             _field(i, "subject"),
         )
     if device.status == "revoked":
-        raise _refuse(
+        raise ApiError(
             409, "device_revoked", f"device {op.subject} is revoked", _field(i, "subject")
         )
     return device
@@ -327,7 +327,7 @@ def _own_device(session: Session, head: Head, op: RegistryOperation, i: int) -> 
 
 def _check_last_seq(device: Device, fields: dict[str, Any], i: int) -> None:
     if fields["lastSeq"] != device.last_seq:
-        raise _refuse(
+        raise ApiError(
             409,
             "last_seq_moved",
             f"terminal {device.address}'s last accepted reading is seq {device.last_seq}; sign "
@@ -349,7 +349,7 @@ def _apply_revoke(
     _check_last_seq(device, fields, i)
     reason = fields["reason"]
     if reason is not None and (not isinstance(reason, str) or len(reason) > 500):
-        raise _refuse(
+        raise ApiError(
             422,
             "invalid_operation",
             "reason must be text of at most 500 chars",
@@ -370,14 +370,9 @@ def _apply_rotate(
 ) -> RegistryEvent:
     device = _own_device(session, head, op, i)
     _check_last_seq(device, fields, i)
-    successor = fields["successor"]
-    if (
-        not isinstance(successor, str)
-        or checksum_address(successor, _field(i, "details")) != successor
-    ):
-        raise _refuse(
-            422, "invalid_address", "successor must be an EIP-55 address", _field(i, "details")
-        )
+    successor = _eip55(
+        fields["successor"], _field(i, "details"), "successor must be an EIP-55 address"
+    )
     device.successor = successor
     service.end_device(session, device, DEVICE_ROTATED, link, successor=successor)
     return _last_event(session)
@@ -394,11 +389,7 @@ def _apply_signer(
 ) -> RegistryEvent:
     enterprise = head.enterprise
     _own_subject(op, enterprise, i)
-    signer = fields["signer"]
-    if not isinstance(signer, str) or checksum_address(signer, _field(i, "details")) != signer:
-        raise _refuse(
-            422, "invalid_address", "signer must be an EIP-55 address", _field(i, "details")
-        )
+    signer = _eip55(fields["signer"], _field(i, "details"), "signer must be an EIP-55 address")
     enterprise.asset_signer = signer
     session.add(enterprise)
     event = record_event(session, SIGNER_SET, op.subject, link=link, signer=signer)
@@ -423,9 +414,9 @@ def _apply_update(
             raise TypeError("industry must be text")
         check_industry(industry)
     except (AccountingError, TypeError) as exc:
-        raise _refuse(422, "unknown_industry", str(exc), _field(i, "details")) from None
+        raise ApiError(422, "unknown_industry", str(exc), _field(i, "details")) from None
     if region is not None and (not isinstance(region, str) or not 0 < len(region) <= 64):
-        raise _refuse(422, "invalid_operation", "region must be 1..64 chars", _field(i, "details"))
+        raise ApiError(422, "invalid_operation", "region must be 1..64 chars", _field(i, "details"))
     enterprise.industry, enterprise.region = industry, region
     session.add(enterprise)
     return record_event(
@@ -448,7 +439,7 @@ def _apply_checkpoint(
 
 def _own_subject(op: RegistryOperation, enterprise: Enterprise, i: int) -> None:
     if op.subject != enterprise.identifier:
-        raise _refuse(
+        raise ApiError(
             422,
             "invalid_operation",
             "the subject must be the enterprise itself",
@@ -472,7 +463,7 @@ def _check_successors(parsed: Parsed) -> None:
             continue
         expected = (fields["lastSeq"] or 0) + 1
         if registered.get(fields["successor"]) != expected:
-            raise _refuse(
+            raise ApiError(
                 422,
                 "successor_not_registered",
                 f"register the successor {fields['successor']} in the same request, starting "
