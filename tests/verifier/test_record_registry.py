@@ -11,49 +11,29 @@ v1 bundle) run offline on factory bundles.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import rfc8785
 from eth_account.signers.local import LocalAccount
 from sqlmodel import Session, select
-from web3 import Web3
 
 from anchoring.anchor_contract import AnchorContract
-from anchoring.deployment import deploy
-from anchoring.devchain import DevChain
-from devtools.local_server import start_server
 from devtools.seeding import EFFECTIVE, register
 from ledger_api.core.models import EmissionSource, Enterprise
 from ledger_api.registry.events import ChainLink
 from ledger_api.registry.service import add_device, add_enterprise, add_source
 from ledger_api.registry.signed import chain_head
 from terminal.client import SignedRecord, Terminal
-from tests.conftest import LedgerServer, server_env
+from tests.conftest import LedgerServer
 from tests.verifier.record_bundle_factory import make_case
-from tests.verifier.test_registry_adversary import anchor as anchor_pending
-from tests.verifier.test_registry_adversary import readings, session
+from tests.verifier.registry_case import anchor as anchor_pending
+from tests.verifier.registry_case import failed, readings, session
 from verifier.checks.kernel import CheckStatus, VerificationResult
 from verifier.checks.record import parse_bundle, verify_record
 from verifier.protocol.events import DEVICE_REGISTERED
 from verifier.protocol.registry_ops import RegistryOperation, signed_event
 from verifier.protocol.typed_data import record_digest
 from verifier.rpc import JsonRpcReader
-
-
-@pytest.fixture(scope="module")
-def server(
-    dev_chain: DevChain,
-    w3: Web3,
-    operator_account: LocalAccount,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[LedgerServer]:
-    tmp = tmp_path_factory.mktemp("ledger")
-    record, _ = deploy(w3, operator_account, tmp / "deployments")
-    process = start_server(tmp, server_env(tmp, dev_chain.rpc_url))
-    yield LedgerServer(process.base_url, tmp, process.env, record, process)
-    process.stop()
 
 
 def _submit(server: LedgerServer, enterprise: str, source: str, meter: Terminal) -> str:
@@ -68,10 +48,6 @@ def _prove(server: LedgerServer, digest: str) -> VerificationResult:
     answer = server.get(f"/v1/records/{digest}/proof")
     assert answer.status_code == 200, answer.text
     return verify_record(parse_bundle(answer.json()), JsonRpcReader(server.env["CARBON_RPC_URL"]))
-
-
-def failed(result: VerificationResult) -> tuple[str | None, str | None]:
-    return result.failed_check, None if result.failure is None else result.failure.code
 
 
 def _firm(server: LedgerServer, name: str) -> tuple[str, str, Terminal]:

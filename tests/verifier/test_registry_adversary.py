@@ -8,151 +8,34 @@ hourly for 2025-06-01..02 (UTC+8), registered by operations the enterprise signe
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from contextlib import closing
-from dataclasses import dataclass
 from typing import Any
 
-import pytest
-from eth_account.signers.local import LocalAccount
-from sqlmodel import Session, select
-from web3 import Web3
+from sqlmodel import select
 
-from anchoring.deployment import deploy
-from anchoring.devchain import DevChain
-from devtools.local_server import start_server
-from devtools.seeding import EFFECTIVE, enterprise_key, register, sign_registry
-from ledger_api.commands.serve import build_worker
-from ledger_api.core.db import make_engine
+from devtools.seeding import EFFECTIVE, enterprise_key, sign_registry
 from ledger_api.core.models import Enterprise
 from ledger_api.registry.events import ChainLink, record_event
 from ledger_api.registry.service import add_device, add_source
 from ledger_api.registry.signed import chain_head
-from terminal.client import SignedRecord, Terminal
-from tests.conftest import LedgerServer, server_env
+from terminal.client import Terminal
+from tests.conftest import LedgerServer
 from tests.verifier.figure_case import tamper
-from verifier.checks.figure import parse_figure_bundle, verify_figure
-from verifier.checks.kernel import CheckStatus, VerificationResult
-from verifier.formats.figure import FigureProofBundle
+from tests.verifier.registry_case import (
+    PERIOD_END,
+    READINGS,
+    Firm,
+    anchor,
+    evaluate_and_prove,
+    execute,
+    failed,
+    firm,
+    readings,
+    session,
+    verify,
+)
+from verifier.checks.kernel import CheckStatus
 from verifier.protocol.events import SIGNER_SET
 from verifier.protocol.registry_ops import RegistryOperation, signed_event
-from verifier.protocol.typed_data import ActivityRecord
-from verifier.rpc import JsonRpcReader
-
-JUNE_2025_CST = 1_748_707_200  # 2025-06-01T00:00:00+08:00
-PERIOD_END = JUNE_2025_CST + 2 * 86_400
-HOUR = 3_600
-READINGS = 48
-
-
-@pytest.fixture(scope="module")
-def server(
-    dev_chain: DevChain,
-    w3: Web3,
-    operator_account: LocalAccount,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[LedgerServer]:
-    tmp = tmp_path_factory.mktemp("ledger")
-    record, _ = deploy(w3, operator_account, tmp / "deployments")
-    process = start_server(tmp, server_env(tmp, dev_chain.rpc_url))
-    yield LedgerServer(process.base_url, tmp, process.env, record, process)
-    process.stop()
-
-
-@dataclass(frozen=True)
-class Firm:
-    enterprise: str
-    grids: tuple[str, str]
-    terminals: tuple[Terminal, Terminal]
-
-
-def readings(
-    server: LedgerServer, firm: str, source: str, terminal: Terminal, **kwargs: Any
-) -> list[SignedRecord]:
-    """49 hourly readings from 2025-06-01 00:00 (UTC+8): the period's 48 and one after it."""
-    domain = server.ledger_client().domain()
-    fields = {"activity": "electricity.purchased", "quantity": 10_000, **kwargs}
-    return [
-        terminal.sign(
-            domain,
-            ActivityRecord(
-                enterprise=firm,
-                source=source,
-                device=terminal.address,
-                seq=seq,
-                decimals=3,
-                unit="MWh",
-                period_start=JUNE_2025_CST + (seq - 1) * HOUR,
-                period_end=JUNE_2025_CST + seq * HOUR,
-                **fields,
-            ),
-        )
-        for seq in range(1, READINGS + 2)
-    ]
-
-
-def anchor(server: LedgerServer) -> None:
-    build_worker(server.settings()).run_once()
-
-
-def firm(server: LedgerServer, name: str) -> Firm:
-    enterprise = f"88.118.8/ENT-REG-{name}"
-    grids = (f"88.118.8/SRC-REG-{name}-A", f"88.118.8/SRC-REG-{name}-B")
-    terminals = (Terminal.create(), Terminal.create())
-    register(server.server, enterprise, [grids[0]], terminals[0], industry="aluminium")
-    device = {"sources": [grids[1]], "metadata": None, "firstSeq": 1}
-    answer = sign_registry(
-        server.server,
-        enterprise,
-        [
-            ("source.registered", grids[1], {"name": "grid B", "metadata": None}),
-            ("device.registered", terminals[1].address, device),
-        ],
-    )
-    assert answer.status_code == 201, answer.text
-    client = server.ledger_client()
-    for grid, terminal in zip(grids, terminals, strict=True):
-        client.submit(readings(server, enterprise, grid, terminal))
-    anchor(server)
-    return Firm(enterprise, grids, terminals)
-
-
-def evaluate_and_prove(server: LedgerServer, enterprise: str) -> FigureProofBundle:
-    body = {
-        "enterprise": enterprise,
-        "periodStart": "2025-06-01",
-        "periodEnd": "2025-06-02",
-        "addedValue": "20",
-        "ruleset": "zj-huzhou-2021",
-    }
-    answer = server.post("/v1/evaluations", json=body)
-    assert answer.status_code == 201, answer.text
-    anchor(server)
-    identifier = answer.json()["identifier"]
-    proof = server.get(f"/v1/evaluations/{identifier}/proof", params={"figure": "total"})
-    assert proof.status_code == 200, proof.text
-    return parse_figure_bundle(proof.json())
-
-
-def verify(server: LedgerServer, bundle: FigureProofBundle) -> VerificationResult:
-    return verify_figure(bundle, JsonRpcReader(server.env["CARBON_RPC_URL"]))
-
-
-def failed(result: VerificationResult) -> tuple[str | None, str | None]:
-    return result.failed_check, None if result.failure is None else result.failure.code
-
-
-def execute(server: LedgerServer, *statements: tuple[str, tuple[Any, ...]]) -> None:
-    with closing(sqlite3.connect(server.data_dir / "ledger.sqlite")) as db, db:
-        db.execute("PRAGMA foreign_keys = OFF")
-        for sql, args in statements:
-            db.execute(sql, args)
-
-
-def session(server: LedgerServer) -> Session:
-    return Session(make_engine(server.settings().effective_database_url))
-
 
 # --- honest ---------------------------------------------------------------------------------
 
