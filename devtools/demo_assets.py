@@ -122,6 +122,10 @@ def _bank_key(server: ServerProcess, steel: DemoEnterprise) -> tuple[str, str]:
     return key["keyId"], key["token"]
 
 
+def _shown(value: object) -> str:
+    return "–" if value is None else str(value)
+
+
 def financier_view(settings: Settings, server: ServerProcess, steel: DemoEnterprise) -> Path:
     """The bank's portfolio and the steelworks' profile; the retirement proof, saved."""
     key_id, token = _bank_key(server, steel)
@@ -132,8 +136,8 @@ def financier_view(settings: Settings, server: ServerProcess, steel: DemoEnterpr
     for item in portfolio["items"]:
         table.add_row(
             item["enterprise"],
-            str(item["grade"]),
-            str(item["K"]),
+            _shown(item["grade"]),  # none for a firm that is not gradable
+            _shown(item["K"]),
             str(item["totalTCO2e"]),
             str(item["heldTCO2e"]),
             str(item["retiredTCO2e"]),
