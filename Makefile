@@ -11,12 +11,12 @@ VENDOR_STAMP := ledger_api/web/static/vendor/.built
 # The browser verifier, bundled from web-verifier/ (built, not committed: esbuild takes a second).
 VERIFIER_JS := ledger_api/web/static/verifier/verifier.js
 
-.PHONY: demo test bench lint setup postgres chromium contracts clean
+.PHONY: demo test bench lint setup postgres chromium mosquitto contracts clean
 
-demo: setup
+demo: setup mosquitto
 	$(BIN)/carbon-ledger-demo
 
-test: setup postgres chromium
+test: setup postgres chromium mosquitto
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q -n auto --dist loadfile
@@ -46,6 +46,10 @@ postgres:
 # The browser tests drive the system Chromium.
 chromium:
 	scripts/ensure-chromium.sh
+
+# The gateway's tests (tests/terminal/) and demo start their own MQTT broker.
+mosquitto:
+	scripts/ensure-mosquitto.sh
 
 $(VENDOR_STAMP): $(NPM_STAMP) scripts/vendor-web-assets.sh
 	scripts/vendor-web-assets.sh

@@ -17,6 +17,11 @@ from typing import Any
 from accounting.inventory import Entry, Inventory
 from accounting.numbers import scaled_to_decimal
 
+# A meter's cumulative register and its epoch (``verifier.protocol.registers``) change with
+# every reading: they say where the quantity came from, not what it is, so records are
+# grouped without them (one entry per meter, not one per reading).
+REGISTER_ATTRIBUTES = frozenset({"register", "registerEpoch", "registerOpening"})
+
 
 @dataclass(frozen=True)
 class RecordQuantity:
@@ -40,7 +45,8 @@ def _params(attributes: Mapping[str, Any] | None) -> dict[str, Decimal] | None:
 
 
 def _key(r: RecordQuantity) -> tuple[str, str, str, str]:
-    return (r.activity, r.source, r.unit, json.dumps(r.attributes or {}, sort_keys=True))
+    kept = {k: v for k, v in (r.attributes or {}).items() if k not in REGISTER_ATTRIBUTES}
+    return (r.activity, r.source, r.unit, json.dumps(kept, sort_keys=True))
 
 
 def entries_from_records(records: Iterable[RecordQuantity]) -> tuple[Entry, ...]:

@@ -21,6 +21,10 @@ from anchoring.batching import BuiltBatch, PendingLeaf, build_batch, screen
 log = logging.getLogger(__name__)
 
 
+class LeaseLost(RuntimeError):
+    """Another worker holds the anchoring lease now; this one must stop writing."""
+
+
 @dataclass(frozen=True)
 class OpenBatch:
     """A stored batch not yet confirmed on chain."""
@@ -34,7 +38,10 @@ class OpenBatch:
 
 
 class BatchStore(Protocol):
-    """What the worker needs from the ledger's database."""
+    """What the worker needs from the ledger's database. ``create_batch`` and ``mark_sent``
+    raise :class:`LeaseLost` once another worker has taken over."""
+
+    def claim(self) -> bool: ...
 
     def unanchored(self, limit: int) -> list[PendingLeaf]: ...
 
@@ -54,6 +61,7 @@ class RoundResult:
     batches: int
     leaves: int
     receipts: tuple[AnchorReceipt, ...]
+    standby: bool = False  # another worker held the lease: this round did nothing
 
 
 class AnchorWorker:
@@ -74,8 +82,19 @@ class AnchorWorker:
         self.on_progress = on_progress or (lambda _stage, _n: None)
 
     def run_once(self) -> RoundResult:
-        """Reconcile open batches, then batch and anchor every unanchored leaf."""
+        """Reconcile open batches, then batch and anchor every unanchored leaf; nothing while
+        another worker holds the lease, and stop where this one loses it."""
         receipts: list[AnchorReceipt] = []
+        leaves = 0
+        if not self.store.claim():
+            return RoundResult(0, 0, (), standby=True)
+        try:
+            leaves = self._round(receipts)
+        except LeaseLost as exc:
+            log.warning("anchoring lease lost mid-round, standing by: %s", exc)
+        return RoundResult(len(receipts), leaves, tuple(receipts))
+
+    def _round(self, receipts: list[AnchorReceipt]) -> int:
         leaves = 0
         for batch in self.store.open_batches():
             receipts.append(self._settle(batch))
@@ -100,7 +119,7 @@ class AnchorWorker:
             leaves += len(pending)
             self.on_progress("anchored", len(pending))
             del pending
-        return RoundResult(len(receipts), leaves, tuple(receipts))
+        return leaves
 
     def _set_aside_unbatchable(self, pending: list[PendingLeaf]) -> list[PendingLeaf]:
         """One bad leaf must not stop anchoring for every tenant: set it aside, loudly, and

@@ -18,9 +18,11 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from common import BenchLedger, emit, ledger
@@ -118,14 +120,33 @@ def cpu_s(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def read_only(db: Path) -> sqlite3.Connection:
-    # sqlite3's own context manager only commits, so callers wrap this in closing().
-    # A separate read-only connection: WAL lets it read beside the server's and worker's writes
-    # without taking their write lock.
+def read_only(db: str) -> Any:
+    """A DB-API connection of its own to the ledger's database: a SQLite file or a PostgreSQL
+    URL. Callers wrap it in closing() (sqlite3's own context manager only commits)."""
+    if db.startswith("postgresql"):
+        import psycopg
+
+        return psycopg.connect(
+            db.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
+        )
+    # Read-only: WAL lets it read beside the server's and worker's writes without their lock.
     return sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
 
 
-def anchored_so_far(db: Path) -> tuple[int, int]:
+@contextlib.contextmanager
+def database(kind: str) -> Iterator[dict[str, str]]:
+    """The server's database settings: its own SQLite file, or a throwaway PostgreSQL cluster
+    (fsync on) with a fresh database, as bench_ingest.py runs it."""
+    if kind == "sqlite":
+        yield {}
+        return
+    from tests.postgres import create_database, postgres_cluster
+
+    with postgres_cluster() as base_url:
+        yield {"CARBON_DATABASE_URL": create_database(base_url, "bench_soak")}
+
+
+def anchored_so_far(db: str) -> tuple[int, int]:
     """(leaves, batches) confirmed on chain; the sum over batches is cheap at millions of rows,
     unlike a join over the leaf table, and the registry's few kind-3 leaves don't matter here."""
     with contextlib.closing(read_only(db)) as conn:
@@ -264,7 +285,7 @@ def sample_until(
     tally: Tally,
     server_pid: int,
     worker_pid: int,
-    db: Path,
+    db: str,
 ) -> None:
     """A sample every 10 s on the clock of t0, and a last one when told to stop."""
     while True:
@@ -295,12 +316,12 @@ def sample_until(
         stop.wait(SAMPLE_EVERY_S - (time.monotonic() - t0) % SAMPLE_EVERY_S)
 
 
-def wait_anchored(db: Path, worker: subprocess.Popen[bytes], timeout_s: float) -> float:
+def wait_anchored(db: str, worker: subprocess.Popen[bytes], log: Path, timeout_s: float) -> float:
     """Seconds until no leaf is left outside a confirmed batch."""
     start = time.monotonic()
     while time.monotonic() - start < timeout_s:
         if worker.poll() is not None:
-            tail = (db.parent / "worker.log").read_text()[-2000:]
+            tail = log.read_text()[-2000:]
             raise RuntimeError(f"anchoring worker exited with {worker.returncode}: {tail}")
         with contextlib.closing(read_only(db)) as conn:
             # Both use an index: a join over millions of leaves each second would not.
@@ -315,7 +336,7 @@ def wait_anchored(db: Path, worker: subprocess.Popen[bytes], timeout_s: float) -
 
 
 def integrity(
-    db: Path, bench: BenchLedger, streams: list[Stream], tally: Tally
+    db: str, bench: BenchLedger, streams: list[Stream], tally: Tally
 ) -> dict[str, object]:
     """Count what the database holds against what the clients were told, and every confirmed
     batch against the contract."""
@@ -419,6 +440,7 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=1_000)
     parser.add_argument("--anchor-interval", type=float, default=5.0)
     parser.add_argument("--api-workers", type=int, default=2, help="CARBON_API_WORKERS")
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     args = parser.parse_args()
     duration_s = args.minutes * 60
     # One minute of warm-up out of ten; a short trial run keeps its last four fifths.
@@ -429,8 +451,11 @@ def main() -> int:
             f"{each:,} one-minute readings per terminal would end in the future: "
             f"use more than {args.terminals} terminals"
         )
-    with ledger(CARBON_API_WORKERS=str(args.api_workers)) as bench:
-        db = bench.data_dir / "ledger.sqlite"
+    with (
+        database(args.database) as db_env,
+        ledger(CARBON_API_WORKERS=str(args.api_workers), **db_env) as bench,
+    ):
+        db = db_env.get("CARBON_DATABASE_URL") or str(bench.data_dir / "ledger.sqlite")
         worker = start_worker(bench, args.anchor_interval)
         try:
             signing_start = time.perf_counter()
@@ -472,7 +497,7 @@ def main() -> int:
             }
             stop.set()
             sampler.join()
-            drain_s = wait_anchored(db, worker, timeout_s=600)
+            drain_s = wait_anchored(db, worker, bench.data_dir / "worker.log", timeout_s=600)
             checks = integrity(db, bench, streams, tally)
         finally:
             worker.terminate()
@@ -497,6 +522,7 @@ def main() -> int:
     emit(
         "soak",
         minutes=args.minutes,
+        database=args.database,
         api_workers=args.api_workers,
         terminals=args.terminals,
         batch=args.batch,

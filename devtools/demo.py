@@ -29,8 +29,16 @@ from anchoring.deployment import deploy
 from anchoring.devchain import DevChain
 from devtools.declarations import declare_added_value
 from devtools.demo_assets import book_assets, enterprise_key, financier_view
+from devtools.demo_energy import show_energy
+from devtools.demo_gateway import run_gateway
+from devtools.demo_monitoring import show_monitoring
 from devtools.demo_plan import ENTERPRISES, DemoEnterprise, Reading, readings
-from devtools.demo_portal import issue_portal_keys, portal_users, print_portal
+from devtools.demo_portal import (
+    issue_portal_keys,
+    portal_users,
+    print_portal,
+    publish_evaluation,
+)
 from devtools.local_server import ServerProcess, running_server
 from devtools.seeding import sign_registry
 from ledger_api.commands.runtime import chain, clean_errors, console, operator
@@ -60,6 +68,7 @@ def demo() -> None:
         console.print(f"[bold]ledger[/bold]   {server.base_url} (database in {settings.data_dir})")
         domain = server.ledger_client().domain()
         signed = {e.key: _ingest(settings, server, domain, e) for e in ENTERPRISES}
+        run_gateway(settings, server)
         _anchor(settings)
         _resolve(server, ENTERPRISES[0].identifier)
         _account(signed)
@@ -67,19 +76,22 @@ def demo() -> None:
         evaluations = {e.key: _evaluate(settings, server, domain, e) for e in ENTERPRISES}
         _anchor(settings)
         _grades(evaluations)
+        show_energy(settings, server, evaluations)
         _write_report(settings, server, evaluations["alu"])
         figure_file = _fetch_figure(settings, server, evaluations["steel"])
         steel, alu = (next(e for e in ENTERPRISES if e.key == k) for k in ("steel", "alu"))
         book_assets(settings, server, domain, steel, alu)
         _anchor(settings)
         asset_file = financier_view(settings, server, steel)
+        show_monitoring(settings, server, steel)
         users = portal_users(steel)
         issue_portal_keys(settings, server, users)
+        published = publish_evaluation(settings, server, domain, steel, evaluations["steel"])
     _verify("record", proof_file, settings.rpc_url)
     _verify("figure", figure_file, settings.rpc_url)
     _verify("asset", asset_file, settings.rpc_url)
     console.print("chain still running; stop it with `carbon-ledger chain down`")
-    print_portal(settings, users)
+    print_portal(settings, users, published, steel)
 
 
 def _terminal(settings: Settings, enterprise: DemoEnterprise, source: str) -> Terminal:

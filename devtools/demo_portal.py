@@ -3,18 +3,23 @@ file only its owner may read (never printed, never logged), and how to sign in w
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+from eth_account import Account
 
-from devtools.demo_assets import BANK
+from devtools.demo_assets import BANK, enterprise_key
 from devtools.demo_plan import DemoEnterprise
 from devtools.local_server import ServerProcess
+from devtools.publishing import sign_and_post
 from ledger_api.access.keys import key_id_of
 from ledger_api.commands.runtime import console
 from ledger_api.core.config import Settings
+from verifier.protocol.typed_data import Domain
 
 
 @dataclass(frozen=True)
@@ -68,9 +73,57 @@ def issue_portal_keys(settings: Settings, server: ServerProcess, users: list[Por
                 http.post(f"/v1/keys/{old}/revoke")
 
 
-def print_portal(settings: Settings, users: list[PortalUser]) -> None:
+def _keystore(settings: Settings, enterprise: DemoEnterprise) -> tuple[Path, Path]:
+    """The enterprise's registry key: its keystore and the file holding its passphrase."""
+    enterprise_key(settings, enterprise)  # made on the demo's first run
+    folder = settings.data_dir / "enterprise-keys"
+    return folder / f"{enterprise.key}.json", folder / "passphrase"
+
+
+def publish_evaluation(
+    settings: Settings,
+    server: ServerProcess,
+    domain: Domain,
+    enterprise: DemoEnterprise,
+    evaluation: dict[str, Any],
+) -> str:
+    """Publish ``evaluation`` as the enterprise does in the portal: a statement signed with
+    its registry key (read from its keystore here, in the browser there), posted with its
+    portal key. Returns the evaluation's identifier; a published one is left as it is."""
+    identifier = str(evaluation["identifier"])
+    token = (settings.data_dir / "portal-keys" / "demo-steelworks.key").read_text().strip()
+    with server.client(timeout=60) as http:
+        state = http.get(
+            f"/v1/evaluations/{identifier}/publication",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        state.raise_for_status()
+        if not state.json()["published"]:
+            keystore, passphrase = _keystore(settings, enterprise)
+            key = Account.decrypt(json.loads(keystore.read_text()), passphrase.read_text())
+            sign_and_post(http, token, domain, bytes(key), identifier, "publish").raise_for_status()
+    return identifier
+
+
+def print_portal(
+    settings: Settings,
+    users: list[PortalUser],
+    published: str | None = None,
+    enterprise: DemoEnterprise | None = None,
+) -> None:
     folder = settings.data_dir / "portal-keys"
     url = f"http://{settings.api_host}:{settings.api_port}"
+    if published and enterprise:
+        keystore, passphrase = _keystore(settings, enterprise)
+        console.print(
+            f"[bold]public[/bold]   {url}/v/{published} (published with "
+            f"{enterprise.identifier}'s signature; the browser verifies it)"
+        )
+        console.print(
+            f"           to publish or withdraw in the portal, sign in as demo-steelworks and "
+            f"load its keystore {keystore} (passphrase in {passphrase}); it never leaves the "
+            "browser"
+        )
     console.print(
         f"[bold]portal[/bold]   `carbon-ledger serve`, then open {url}/ and sign in "
         "with one of these keys (paste the file's contents):"

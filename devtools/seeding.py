@@ -29,10 +29,15 @@ HOUR = 3_600
 EFFECTIVE = 1_577_836_800
 
 
+def enterprise_secret(enterprise: str) -> bytes:
+    """A dev enterprise's signer private key, derived from its identifier so every helper of a
+    test run can sign for it; dev and test ledgers only, like the dev chain's accounts."""
+    return keccak256(b"carbon-ledger dev enterprise key\x00" + enterprise.encode())
+
+
 def enterprise_key(enterprise: str) -> Terminal:
-    """A dev enterprise's signer key, derived from its identifier so every helper of a test
-    run can sign for it; dev and test ledgers only, like the dev chain's accounts."""
-    return Terminal(keccak256(b"carbon-ledger dev enterprise key\x00" + enterprise.encode()))
+    """A dev enterprise's signer key (:func:`enterprise_secret`)."""
+    return Terminal(enterprise_secret(enterprise))
 
 
 def sign_registry(

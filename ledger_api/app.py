@@ -20,13 +20,15 @@ from ledger_api.core.middleware import BodyLimit, JsonGuard, RequestLog
 from ledger_api.evaluations import api as evaluations
 from ledger_api.financier import api as financier
 from ledger_api.ledger import api as ledger
+from ledger_api.ledger.binding import bind_deployment
+from ledger_api.monitoring import api as monitoring
 from ledger_api.registry import api as registry
 from ledger_api.registry.template_store import load_stored_templates
 from ledger_api.web import api as web
 
 #: One router per domain; each route's path is its own, so any order mounts the same API.
 SANE_RECURSION_LIMIT = 1000
-DOMAINS = (access, activity, assets, evaluations, financier, ledger, registry)
+DOMAINS = (access, activity, assets, evaluations, financier, ledger, monitoring, registry)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -39,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     url = settings.effective_database_url
     limiter = IngestLimiter(settings.ingest_rate_limit, settings.max_batch_records)
     context = LedgerContext(settings, engine_for(url), find_deployment(settings), limiter)
+    bind_deployment(context.engine, context.deployment)  # every host on one deployment
     load_stored_templates(context.engine)
     converter_for(load_factor_set())  # the unit registry takes a second: now, not in a batch
     app = FastAPI(

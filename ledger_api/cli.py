@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ledger_api.commands import calc, chain, contracts, evaluate, grade, keys, serve
+from ledger_api.commands import calc, chain, contracts, evaluate, grade, keys, monitor, serve
 
 app = typer.Typer(
     name="carbon-ledger",
@@ -22,3 +22,4 @@ app.command("evaluate")(evaluate.evaluate)
 app.command("grade")(grade.grade_command)
 app.command("serve")(serve.serve)
 app.command("anchor")(serve.anchor)
+app.command("monitor")(monitor.monitor)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from eth_account import Account
 from verifier.protocol.asset_ops import AssetOperation, sign_asset_operation
 from verifier.protocol.declarations import AddedValueDeclaration, sign_declaration
 from verifier.protocol.keccak import keccak256, to_checksum_address
+from verifier.protocol.registers import register_attributes
 from verifier.protocol.registry_ops import RegistryOperation, sign_registry_operation
 from verifier.protocol.typed_data import ActivityRecord, Domain, attributes_hash, sign_record
 
@@ -55,6 +56,35 @@ class SignedRecord:
         if self.attributes is not None:
             body["attributes"] = dict(self.attributes)
         return body
+
+
+class RegisterMeter:
+    """A meter's cumulative register as a terminal tracks it (``docs/figure-proof-format.md``
+    section 11): each reading's quantity advances the register, and the reading carries the
+    register attributes that let a figure be proven from a period's edge readings alone.
+
+    ``register`` is the scaled register (``decimals`` places, as the quantity) before the next
+    reading. The first reading of an epoch also states its opening register."""
+
+    def __init__(self, register: int, epoch: int = 0) -> None:
+        self.register = register
+        self.epoch = epoch
+        self._opening_due = True
+
+    def attributes(self, quantity: int, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The attributes of the next reading, of ``quantity``; ``extra`` are the reading's
+        other attributes (kept the same within an epoch)."""
+        opening = self.register if self._opening_due else None
+        self.register += quantity
+        self._opening_due = False
+        return {**(extra or {}), **register_attributes(self.register, self.epoch, opening)}
+
+    def replace(self, register: int) -> None:
+        """A new meter, or a reset register: the next reading opens the next epoch at
+        ``register``."""
+        self.epoch += 1
+        self.register = register
+        self._opening_due = True
 
 
 class Terminal:
@@ -97,6 +127,18 @@ class Terminal:
         if attributes is not None and attributes_hash(attributes) != record.attributes_hash:
             raise ValueError("record.attributes_hash does not match the attributes")
         return SignedRecord(record, sign_record(self._key, domain, record), attributes)
+
+    def sign_reading(
+        self,
+        domain: Domain,
+        record: ActivityRecord,
+        meter: RegisterMeter,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> SignedRecord:
+        """Sign ``record`` as the next reading of ``meter``: its register attributes (with
+        ``attributes``, the reading's others) are added and hashed into the record."""
+        full = meter.attributes(record.quantity, attributes)
+        return self.sign(domain, replace(record, attributes_hash=attributes_hash(full)), full)
 
     def sign_asset_operation(self, domain: Domain, operation: AssetOperation) -> str:
         """Sign an asset operation; the 0x-hex signature the ledger API takes."""

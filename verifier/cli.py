@@ -90,6 +90,13 @@ def _parser() -> argparse.ArgumentParser:
             help="trust the runtime code of this build artifact instead of the shipped list",
         )
         command.add_argument("--timeout", type=float, default=15.0, help="RPC timeout, seconds")
+        if name == "figure":
+            command.add_argument(
+                "--published",
+                action="store_true",
+                help="require the enterprise's signed publication statement (a bundle from a "
+                "public page): check 'publication' fails without one",
+            )
     return parser
 
 
@@ -124,7 +131,8 @@ def _verify(args: argparse.Namespace) -> tuple[VerificationResult, Any]:
     try:
         trust = load_artifact_trust(args.artifact) if args.artifact else load_default_trust()
         rpc = None if args.offline else JsonRpcReader(args.rpc, args.timeout)
-        return getattr(module, verify_name)(bundle, rpc, trust=trust), bundle
+        options = {"published": True} if getattr(args, "published", False) else {}
+        return getattr(module, verify_name)(bundle, rpc, trust=trust, **options), bundle
     except (TrustError, RpcError) as exc:
         raise Unusable(str(exc)) from None
 

@@ -43,6 +43,17 @@ class VerificationFailure(VerifierError):
         return f"VerificationFailure({self.check!r}, {self.code!r}, {self.reason!r})"
 
 
+class RegisterError(VerifierError):
+    """A record's cumulative-register attributes are malformed or incomplete
+    (``verifier.protocol.registers``); ``field`` names the attribute."""
+
+    code = "invalid_register"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 # --- signatures -----------------------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -134,6 +134,9 @@ class ReferenceRoot:
 
     factor_sets: dict[tuple[str, str], str]
     rulesets: dict[tuple[str, str], str]
+    # Energy coefficient sets (GB/T 2589) and benchmark level sets; optional in the document
+    energy_sets: dict[tuple[str, str], str] = field(default_factory=dict)
+    level_sets: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def _published(raw: Any, kind: str) -> dict[tuple[str, str], str]:
@@ -156,6 +159,8 @@ def parse_reference(document: Any) -> ReferenceRoot:
     return ReferenceRoot(
         _published(document.get("factorSets"), "factorSets"),
         _published(document.get("rulesets"), "rulesets"),
+        _published(document.get("energySets", []), "energySets"),
+        _published(document.get("benchmarkLevels", []), "benchmarkLevels"),
     )
 
 

@@ -89,6 +89,12 @@ class Ruleset:
     def summary(self) -> dict[str, str]:
         return {"id": self.id, "version": self.version, "digest": self.digest}
 
+    @property
+    def scope2_basis(self) -> str:
+        """Which Scope 2 figure the grade uses (``accounting.scope2``): ``"location"`` for a
+        ruleset that does not say, as every ruleset published before the key."""
+        return str(self.document.get("scope2Basis", "location"))
+
     def covers(self, region: str) -> bool:
         """Whether an enterprise registered at ``region`` (its key or a division code or a
         province name) lies inside this ruleset's region."""
@@ -211,6 +217,8 @@ def _parse(document: dict[str, Any]) -> Ruleset:
     first, last = int(years["from"]), int(years["to"])
     if first > last:
         raise RulesetFormatError(f"valid_years from {first} is after to {last}")
+    if document.get("scope2Basis", "location") not in ("location", "market"):
+        raise RulesetFormatError("scope2Basis must be 'location' or 'market'")
     levels = document["levels"]
     grades = document["grades"]
     return Ruleset(

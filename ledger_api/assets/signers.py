@@ -11,14 +11,17 @@ from ledger_api.assets.schemas import SignerOut
 from ledger_api.core.models import Enterprise, RegistryEvent
 from ledger_api.registry.checks import checksum_address
 from ledger_api.registry.events import record_event
+from ledger_api.registry.signed import refuse_unsigned_change
 
 
 def set_signer(session: Session, enterprise: Enterprise, address: str) -> tuple[SignerOut, bool]:
     """Register the key (an anchored event; commits); False when it was already the one, and
-    the event that set it is answered."""
+    the event that set it is answered. An enterprise with a signed registry chain changes its
+    key only by a signed ``enterprise.signer_set`` operation (409 otherwise)."""
     identifier = enterprise.identifier
     signer = checksum_address(address, "address")
     if enterprise.asset_signer != signer:
+        refuse_unsigned_change(session, enterprise, "address")
         event = record_event(session, SIGNER_SET, identifier, signer=signer)
         enterprise.asset_signer = signer
         session.add(enterprise)

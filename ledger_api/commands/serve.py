@@ -59,12 +59,17 @@ def build_worker(settings: Settings, progress: Progress | None = None) -> Anchor
     from ledger_api.core.db import engine_for
     from ledger_api.core.migrate import upgrade
     from ledger_api.ledger.anchor_store import SqlBatchStore
+    from ledger_api.ledger.binding import bind_deployment
+    from ledger_api.ledger.lease import SqlLease
 
     w3 = chain(settings)
     contract, record = anchor_contract(settings, w3)
     url = settings.effective_database_url
     upgrade(url)
-    store = SqlBatchStore(engine_for(url), record.chain_id, record.address)
+    engine = engine_for(url)
+    bind_deployment(engine, record)
+    lease = SqlLease(engine, settings.anchor_lease_s)
+    store = SqlBatchStore(engine, record.chain_id, record.address, lease)
     task = progress.add_task("anchoring", total=None) if progress else None
 
     def on_progress(stage: str, leaves: int) -> None:
@@ -82,7 +87,9 @@ def _report(result: RoundResult) -> None:
             f"anchored batch {r.batch_id}: root 0x{r.root.hex()} tx {r.tx_hash} "
             f"block {r.block_number} gas {r.gas_used}"
         )
-    if not result.receipts:
+    if result.standby:
+        console.print("another worker holds the anchoring lease: nothing done")
+    elif not result.receipts:
         console.print("nothing to anchor")
 
 
@@ -107,8 +114,20 @@ def anchor(
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=console, transient=True) as progress:
-        result = build_worker(settings, progress).run_once()
+        worker = build_worker(settings, progress)
+        try:
+            result = worker.run_once()
+        finally:
+            _release(worker)
     _report(result)
+
+
+def _release(worker: AnchorWorker) -> None:
+    """Hand the lease on at once on a clean stop, rather than after it runs out."""
+    from ledger_api.ledger.anchor_store import SqlBatchStore
+
+    if isinstance(worker.store, SqlBatchStore) and worker.store.lease is not None:
+        worker.store.lease.release()
 
 
 @functools.cache
@@ -138,16 +157,25 @@ def _watch(settings: Settings, interval: float) -> None:
 
     delay = 0.0
     worker: AnchorWorker | None = None
-    while True:
-        time.sleep(delay)
-        try:
-            worker = worker or build_worker(settings)
-            result = worker.run_once()
-            _return_freed_heap()
-            if result.receipts:
-                _report(result)
-            delay = interval
-        except (ChainUnreachable, OSError, TimeoutError) as exc:
-            worker = None
-            delay = min(max(delay * 2, interval), interval * 8)
-            log.warning("chain unavailable (%s); retrying in %.0f s", exc.__class__.__name__, delay)
+    standing_by = False
+    try:
+        while True:
+            time.sleep(delay)
+            try:
+                worker = worker or build_worker(settings)
+                result = worker.run_once()
+                _return_freed_heap()
+                if result.receipts:
+                    _report(result)
+                if result.standby and not standing_by:
+                    log.info("another worker holds the anchoring lease; standing by")
+                standing_by = result.standby
+                delay = interval
+            except (ChainUnreachable, OSError, TimeoutError) as exc:
+                worker = None
+                delay = min(max(delay * 2, interval), interval * 8)
+                name = exc.__class__.__name__
+                log.warning("chain unavailable (%s); retrying in %.0f s", name, delay)
+    finally:
+        if worker is not None:
+            _release(worker)

@@ -84,6 +84,27 @@ class Settings(BaseSettings):
         25_000, gt=0, description="Leaves per tree: bounds the worker's memory (~30 MB a tree)."
     )
     anchor_interval_s: float = Field(5.0, gt=0)
+    anchor_lease_s: float = Field(
+        30.0,
+        ge=1,
+        description="Seconds an anchoring worker's lease lasts unrenewed: how long a stand-by "
+        "waits after the holder dies (docs/deploy.md).",
+    )
+
+    # Monitoring worker and its webhooks (docs/monitoring.md).
+    monitor_interval_s: float = Field(2.0, gt=0, description="Seconds between monitor rounds.")
+    monitor_round_records: int = Field(
+        20_000, gt=0, description="Records one monitor round folds in (bounds its memory)."
+    )
+    webhook_allow_private: bool = Field(
+        False, description="Allow webhook URLs on loopback or private addresses (tests only)."
+    )
+    webhook_max_attempts: int = Field(
+        16, ge=1, description="Attempts before a delivery is dead-lettered."
+    )
+    webhook_backoff_s: float = Field(5.0, gt=0, description="First retry delay; doubles.")
+    webhook_backoff_max_s: float = Field(600.0, gt=0, description="Longest retry delay.")
+    webhook_timeout_s: float = Field(10.0, gt=0, description="Seconds a receiver may take.")
 
     # Public pages: where a scanned 碳效码 lands, and the chain endpoint its browser reads.
     public_base_url: str | None = Field(

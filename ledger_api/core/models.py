@@ -146,6 +146,29 @@ class BatchTree(SQLModel, table=True):
     nodes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
+class AnchorLease(SQLModel, table=True):
+    """Who may anchor now (``ledger_api/ledger/lease.py``): one row per lease, times in the
+    database's clock (milliseconds since the epoch) so hosts' clocks never disagree on it."""
+
+    __tablename__ = "anchor_lease"
+
+    name: str = Field(primary_key=True, max_length=32)
+    holder: str | None = Field(default=None, max_length=128)
+    token: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    expires_ms: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class LedgerBinding(SQLModel, table=True):
+    """The one deployment this database's records are bound to (``ledger_api/ledger/
+    binding.py``): each host reads its own deployment record file, the database decides."""
+
+    __tablename__ = "ledger_binding"
+
+    name: str = Field(primary_key=True, max_length=32)
+    chain_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    contract: str = Field(max_length=42)
+
+
 class Evaluation(SQLModel, table=True):
     """An anchored evaluation entry: an enterprise's accounted period and its rating."""
 
@@ -176,6 +199,10 @@ class Evaluation(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     # Set while the enterprise lets anyone fetch the figure proof (the public 碳效码 page).
     published_at: datetime | None = None
+    # The head of the enterprise's signed publication statements about this evaluation: how
+    # many there are and the registry event digest of the latest (the next one's ``prev``).
+    publication_index: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    publication_head: str | None = Field(default=None, max_length=66)
     # The ruleset the entry graded with ("" when not gradable): one current evaluation per
     # enterprise, period and ruleset (docs/grading.md, "Re-evaluation").
     ruleset: str = Field(default="", max_length=64)
@@ -357,3 +384,190 @@ class WebSession(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: int = Field(sa_column=Column(BigInteger, nullable=False))  # unix seconds
     ended_at: datetime | None = None
+
+
+# Monitoring (ledger_api/monitoring, docs/monitoring.md) -----------------------------------
+
+
+class MonitorCursor(SQLModel, table=True):
+    """How far the monitoring worker has folded a stream in (the last insertion id it read);
+    updated in the transaction that writes the figures, so a killed round is redone whole."""
+
+    __tablename__ = "monitor_cursor"
+
+    name: str = Field(primary_key=True, max_length=32)
+    position: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class MonitorFigure(SQLModel, table=True):
+    """A rolling figure of a source or an enterprise over one hour, day or month (local time
+    of reporting), summed incrementally from the records after the cursor."""
+
+    __tablename__ = "monitor_figure"
+    __table_args__ = (
+        UniqueConstraint("scope", "subject_id", "span", "start", name="uq_monitor_figure"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=16)  # source | enterprise
+    subject_id: int = Field(index=True)
+    span: str = Field(max_length=8)  # hour | day | month
+    start: int = Field(sa_column=Column(BigInteger, nullable=False))  # unix seconds
+    energy_tce: str = Field(default="0", max_length=64)
+    emissions_t: str = Field(default="0", max_length=64)
+    readings: int = 0
+    last_end: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class MonitorDevice(SQLModel, table=True):
+    """What the worker last saw of a terminal: its latest sequence number and reading."""
+
+    __tablename__ = "monitor_device"
+
+    device_id: int = Field(primary_key=True, foreign_key="device.id")
+    last_seq: int
+    last_end: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_received: datetime
+
+
+class MonitorRule(SQLModel, table=True):
+    """A rule of one enterprise (or one of its sources): kind and its JSON parameters."""
+
+    __tablename__ = "monitor_rule"
+
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    source_id: int | None = Field(default=None, foreign_key="emission_source.id")
+    kind: str = Field(max_length=32)
+    params: str  # canonical JSON of the kind's parameters
+    name: str = Field(max_length=100)
+    active: bool = True
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Alert(SQLModel, table=True):
+    """A rule's finding about one subject (a source, terminal or the enterprise): raised,
+    acknowledged, resolved. At most one open alert per rule and subject."""
+
+    __table_args__ = (
+        Index(
+            "uq_alert_open",
+            "rule_id",
+            "subject",
+            unique=True,
+            sqlite_where=text("resolved_at IS NULL"),
+            postgresql_where=text("resolved_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule_id: int = Field(foreign_key="monitor_rule.id", index=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    kind: str = Field(max_length=32)
+    subject: str = Field(max_length=128)
+    level: str = Field(default="", max_length=16)
+    state: str = Field(default="raised", max_length=16, index=True)
+    message: str = Field(max_length=500)
+    figures: str  # canonical JSON: the numbers that raised or escalated it
+    raised_at: datetime = Field(default_factory=utcnow)
+    acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None
+
+
+class AlertEvent(SQLModel, table=True):
+    """One change of an alert: who (a principal's name, or ``monitor``), when, and why."""
+
+    __tablename__ = "alert_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alert.id", index=True)
+    action: str = Field(max_length=16)  # raised | escalated | acknowledged | resolved
+    actor: str = Field(max_length=64)
+    note: str | None = Field(default=None, max_length=1000)
+    level: str = Field(default="", max_length=16)
+    at: datetime = Field(default_factory=utcnow)
+
+
+class Watch(SQLModel, table=True):
+    """A financier or regulator watching an enterprise it may see."""
+
+    __table_args__ = (UniqueConstraint("principal_id", "enterprise_id", name="uq_watch"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    principal_id: int = Field(foreign_key="principal.id", index=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class WebhookSubscription(SQLModel, table=True):
+    """Where a principal's notifications go. The secret signs every message, so it is kept
+    recoverable (docs/security.md, "Webhook secrets"); it is shown once, at creation."""
+
+    __tablename__ = "webhook_subscription"
+
+    id: int | None = Field(default=None, primary_key=True)
+    principal_id: int = Field(foreign_key="principal.id", index=True)
+    url: str = Field(max_length=2000)
+    secret: str = Field(max_length=100)
+    enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    ended_at: datetime | None = None
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """The outbox: one message to one subscription, written in the transaction of the change
+    it reports. ``message_id`` is the webhook-id every attempt and replay carries."""
+
+    __tablename__ = "webhook_delivery"
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="webhook_subscription.id", index=True)
+    message_id: str = Field(unique=True, max_length=40)
+    event_type: str = Field(max_length=40)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    payload: str  # canonical JSON, the signed body
+    state: str = Field(default="pending", max_length=16, index=True)  # pending|delivered|dead
+    attempts: int = 0
+    next_attempt: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, index=True))
+    last_status: int | None = None
+    last_error: str | None = Field(default=None, max_length=300)
+    created_at: datetime = Field(default_factory=utcnow)
+    delivered_at: datetime | None = None
+
+
+class GreenCertificateClaimRow(SQLModel, table=True):
+    """An enterprise's signed claim of one serial range of green certificates (绿证) for a
+    reporting period, anchored as its registry event (``event``). A serial is claimed once
+    across all enterprises: ranges of a programme and prefix never overlap (checked under
+    ``green_certificate_lock``; two ranges sharing an end are refused by the constraints even
+    without it)."""
+
+    __tablename__ = "green_certificate_claim"
+    __table_args__ = (
+        UniqueConstraint("programme", "serial_prefix", "first", name="uq_green_cert_first"),
+        UniqueConstraint("programme", "serial_prefix", "last", name="uq_green_cert_last"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    event: str = Field(unique=True, max_length=66)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    period_start: str = Field(max_length=10)
+    period_end: str = Field(max_length=10)
+    programme: str = Field(max_length=16)
+    serial_prefix: str = Field(max_length=64)
+    first: int = Field(sa_type=BigInteger)
+    last: int = Field(sa_type=BigInteger)
+    mwh: int = Field(sa_type=BigInteger)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class GreenCertificateLock(SQLModel, table=True):
+    """One row every green-certificate claim updates first, so overlap checks run one after
+    another in SQLite and PostgreSQL alike."""
+
+    __tablename__ = "green_certificate_lock"
+
+    id: int = Field(primary_key=True)
+    claims: int = 0

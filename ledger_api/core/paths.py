@@ -21,6 +21,7 @@ SUB_RESOURCES = (
     "registry-head",
     "population-proof",
     "registration-attestation",
+    "publication",
 )
 
 

@@ -13,6 +13,7 @@ from ledger_api.evaluations import (
     attestation_routes,
     declaration_routes,
     enterprise_routes,
+    green_certificate_routes,
     population_routes,
     publication_routes,
     routes,
@@ -23,6 +24,7 @@ router.include_router(routes.router)
 router.include_router(enterprise_routes.router)
 router.include_router(declaration_routes.router)
 router.include_router(declaration_routes.countersigners)
+router.include_router(green_certificate_routes.router)
 router.include_router(attestation_routes.router)
 router.include_router(population_routes.router)
 router.include_router(publication_routes.router)

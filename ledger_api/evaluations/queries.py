@@ -12,6 +12,7 @@ from ledger_api.access.deps import Caller, enterprise_for, sees
 from ledger_api.core.errors import not_found
 from ledger_api.core.models import AnchorBatch, Enterprise, Evaluation, LeafRow
 from ledger_api.evaluations.declarations import attestation_of
+from ledger_api.evaluations.energy import energy_summary
 from ledger_api.evaluations.gradability import grading_of
 from ledger_api.evaluations.schemas import EvaluationOut, PeriodRowOut
 from ledger_api.evaluations.supersession import supersession_of
@@ -40,6 +41,8 @@ def evaluation_out(session: Session, row: Evaluation) -> EvaluationOut:
         added_value_attestation=attestation_of(entry, session),
         entry=entry,
         supersession=supersession_of(session, row),
+        energy=energy_summary(entry),
+        benchmark=entry.get("benchmark"),
     )
 
 

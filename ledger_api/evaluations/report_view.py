@@ -17,7 +17,9 @@ from accounting.numbers import decimal_str
 from ledger_api.core.errors import ApiError, not_found
 from ledger_api.core.models import AnchorBatch, EmissionSource, Enterprise, Evaluation, LeafRow
 from ledger_api.evaluations.declarations import attestation_of
+from ledger_api.evaluations.energy import energy_view
 from ledger_api.evaluations.gradability import grading_of
+from ledger_api.evaluations.green_certificates import scope2_view
 from ledger_api.evaluations.report import (
     AnchorInfo,
     FactorRow,
@@ -212,4 +214,6 @@ def report_data(
         added_value_attestation=(attestation_of(entry, session) or {}).get("label"),
         grid_factor=_grid(entry),
         factors=_factors(entry),
+        scope2=scope2_view(entry),
+        energy=energy_view(entry),
     )

@@ -22,3 +22,5 @@ class EvaluationRequest:
     # A grid factor other than the selection rule's, and why (required with it).
     grid_factor: str | None = None
     grid_factor_reason: str | None = None
+    # Electricity at its equivalent value (等价值, the default) or equal value (当量值).
+    energy_basis: str = "equivalent"

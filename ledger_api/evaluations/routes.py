@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Literal
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -38,6 +39,7 @@ def _request(body: EvaluationIn) -> EvaluationRequest:
         factor_choices=body.factor_choices,
         grid_factor=body.grid_factor,
         grid_factor_reason=body.grid_factor_reason,
+        energy_basis=body.energy_basis,
     )
 
 
@@ -73,10 +75,15 @@ def get_figure_proof(
         description="total, byCategory.<c>, byGas.<g>, "
         "bySource.<id>, rating.grade, rating.L or rating.K",
     ),
+    form: Literal["records", "registers"] = Query(
+        "records",
+        description="records: every reading; registers: devices with a cumulative register "
+        "by their edge readings only (docs/figure-proof-format.md section 11)",
+    ),
 ) -> JSONResponse:
     """The figure proof bundle (docs/figure-proof-format.md); 409 until the entry is anchored."""
     visible_evaluation(session, caller, identifier)
-    bundle = figure_proof(session, context.engine, context.domain, identifier, figure)
+    bundle = figure_proof(session, context.engine, context.domain, identifier, figure, form)
     # Checked against its format when built, and large: answered as built, not revalidated.
     return JSONResponse(bundle.to_json())
 

@@ -56,6 +56,12 @@ class EvaluationIn(Strict):
         default=None,
         description="Required to evaluate a period again: the current evaluation and why.",
     )
+    energy_basis: Literal["equivalent", "equal"] = Field(
+        default="equivalent",
+        alias="energyBasis",
+        description="Electricity in the energy figures (GB/T 2589): equivalent value (等价值) "
+        "or equal value (当量值).",
+    )
 
 
 class SupersedesIn(Strict):
@@ -87,6 +93,16 @@ class EvaluationOut(BaseModel):
     supersession: dict[str, Any] | None = Field(
         default=None,
         description="current, supersededBy {evaluation, reason, note}, supersedes (the entry's).",
+    )
+    energy: dict[str, Any] | None = Field(
+        default=None,
+        description="Comprehensive energy (GB/T 2589): totalTce, basis, intensity (reported); "
+        "null for entries written before energy figures.",
+    )
+    benchmark: dict[str, Any] | None = Field(
+        default=None,
+        description="The benchmark standing (对标): product, levels, the firm's intensity, "
+        "standing (benchmark, between, below_baseline or not_assessed with its reason).",
     )
 
 

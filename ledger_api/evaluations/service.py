@@ -40,7 +40,9 @@ from ledger_api.core.models import (
 )
 from ledger_api.evaluations.declarations import with_declared_value
 from ledger_api.evaluations.edges import device_edges
+from ledger_api.evaluations.energy import energy_blocks
 from ledger_api.evaluations.gradability import rate_or_explain
+from ledger_api.evaluations.green_certificates import scope2_block
 from ledger_api.evaluations.request import EvaluationRequest
 from ledger_api.evaluations.supersession import mark_superseded, ruleset_of, supersession_for
 from verifier.protocol.entry import ENTRY_FORMAT
@@ -247,7 +249,9 @@ def build_entry(
     request, inputs = with_declared_value(session, enterprise, request)
     try:
         result, factor_set, grid = _account(enterprise, request, records)
-        rating, grading = rate_or_explain(session, enterprise, request, result.total, min_peers)
+        scope2, graded = scope2_block(session, enterprise, request, result)
+        rating, grading = rate_or_explain(session, enterprise, request, graded, min_peers)
+        energy = energy_blocks(result, enterprise.industry, request)
     except AccountingError as exc:
         raise ApiError(422, exc.code, exc.message, exc.field) from None
     created = datetime.now(UTC).isoformat(timespec="seconds")
@@ -290,6 +294,9 @@ def build_entry(
         "rating": rating,
         "grading": grading,
         "inputs": inputs,
+        # Only with green-certificate claims or a market-based ruleset (accounting.scope2)
+        **({"scope2": scope2} if scope2 is not None else {}),
+        **energy,
         "createdAt": created,
     }
 

@@ -98,6 +98,20 @@ def chain_head(session: Session, enterprise: Enterprise) -> Head:
     return Head(enterprise, last.chain_index, last.digest, effective, signer)
 
 
+def refuse_unsigned_change(session: Session, enterprise: Enterprise, field: str) -> None:
+    """409 ``signed_operation_required`` when the enterprise has a signed registry chain: a
+    change the ledger makes in its name (no signature) would bypass that chain."""
+    if chain_events(session, enterprise):
+        raise ApiError(
+            409,
+            "signed_operation_required",
+            f"{enterprise.identifier} signs its registry changes: submit an "
+            "enterprise.signer_set operation signed by its current key "
+            "(POST /v1/registry-operations)",
+            field,
+        )
+
+
 def head_out(head: Head) -> RegistryHeadOut:
     return RegistryHeadOut(
         enterprise=head.enterprise.identifier,

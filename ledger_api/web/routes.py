@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -29,7 +30,7 @@ from ledger_api.evaluations.report import render_report
 from ledger_api.evaluations.report_view import report_data
 from ledger_api.financier.csv_export import to_csv
 from ledger_api.financier.routes import CSV_COLUMNS
-from ledger_api.web import service
+from ledger_api.web import oversight, service
 from ledger_api.web.deps import FormDep, UserDep
 from ledger_api.web.pages import (
     FORM_COOKIE,
@@ -158,9 +159,11 @@ def portal(
     context: Context,
     user: UserDep,
     query: PortfolioQueryDep,
+    province: str | None = Query(None, pattern=r"^[1-9][0-9]$"),
 ) -> Response:
-    """Each role's home: an enterprise its own ledger, overseers the overview, financiers and
-    verifiers the portfolio of the enterprises that granted them access."""
+    """Each role's home: an enterprise its own ledger, overseers the overview (regions by
+    province, or a ``province``'s by city), financiers and verifiers the portfolio of the
+    enterprises that granted them access."""
     if user is None:
         return _to_sign_in()
     caller = user.caller
@@ -168,11 +171,12 @@ def portal(
         home = service.enterprise_home(session, caller, "")
         return render(request, "enterprise.html", user, home=home)
     if caller.role in OVERSEERS and request.query_params.get("view") != "portfolio":
+        minimum = context.settings.population_min_members
         return render(
             request,
             "overview.html",
             user,
-            overview=service.overview(session, caller, "", context.settings.population_min_members),
+            overview=service.overview(session, caller, "", minimum, province),
         )
     found = service.portfolio_page(session, caller, "", query)
     return render(
@@ -184,6 +188,17 @@ def portal(
         link=lambda **changes: _with_query(request, "/portal", view="portfolio", **changes),
         csv_link=_with_query(request, "/portal/portfolio.csv"),
     )
+
+
+@router.get("/portal/data-quality", response_class=HTMLResponse)
+def data_quality(request: Request, session: SessionDep, user: UserDep) -> Response:
+    """For overseers: the terminals that are silent, have sequence gaps, or were revoked."""
+    if user is None:
+        return _to_sign_in()
+    if user.caller.role not in OVERSEERS:
+        return error_page(request, 404, "page_not_found", "error.not_found", user)
+    found = oversight.data_quality(session, int(time.time()))
+    return render(request, "data_quality.html", user, terminals=found)
 
 
 def _with_query(request: Request, path: str, **changes: str | int) -> str:

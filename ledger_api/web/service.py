@@ -22,6 +22,7 @@ from ledger_api.financier.schemas import PortfolioRow, ProfileOut
 from ledger_api.financier.service import portfolio, profile_of
 from ledger_api.registry.schemas import DeviceOut, SourceOut
 from ledger_api.registry.service import device_out, list_sources
+from ledger_api.web import oversight
 
 PAGE_SIZE = 20
 SORT_KEYS = ("enterprise", "name", "industry", "region", "grade", "totalTCO2e")
@@ -107,6 +108,7 @@ class Bucket:
     grades: Counter[str] = field(default_factory=Counter)
     total: Decimal = Decimal(0)
     withheld: bool = False
+    code: str = ""  # a region's division code to drill into (empty: none further)
 
 
 @dataclass(frozen=True)
@@ -115,33 +117,39 @@ class Overview:
     by_region: list[Bucket]
     grades: dict[str, int]
     low_grades: list[PortfolioRow]
+    province: str | None = None  # the province drilled into, by name (None: all of China)
 
 
-def overview(session: Session, caller: Caller, base: str, min_members: int) -> Overview:
-    """The regulator's view, from every enterprise's latest evaluation; a cell of fewer than
+def _add(bucket: Bucket, row: PortfolioRow) -> None:
+    grade = str(row.grade) if row.grade is not None else "none"
+    bucket.enterprises += 1
+    bucket.grades[grade] += 1
+    bucket.total += Decimal(row.totalTCO2e or 0)
+
+
+def overview(
+    session: Session, caller: Caller, base: str, min_members: int, province: str | None = None
+) -> Overview:
+    """The regulator's view, from every enterprise's latest evaluation; regions by province,
+    or by city within ``province`` (a two-digit GB/T 2260 code). A cell of fewer than
     ``min_members`` enterprises shows only its count (as the aggregates API does)."""
-    rows = portfolio(session, caller, base, (None, None, None))
+    rows = [r for r in portfolio(session, caller, base, (None, None, None)) if r.totalTCO2e]
     industries: dict[str, Bucket] = {}
     regions: dict[str, Bucket] = {}
-    grades: Counter[str] = Counter()
     for row in rows:
-        if row.totalTCO2e is None:
-            continue
-        grade = str(row.grade) if row.grade is not None else "none"
-        grades[grade] += 1
-        for buckets, name in ((industries, row.industry), (regions, row.region or "–")):
-            bucket = buckets.setdefault(name, Bucket(name))
-            bucket.enterprises += 1
-            bucket.grades[grade] += 1
-            bucket.total += Decimal(row.totalTCO2e)
+        _add(industries.setdefault(row.industry, Bucket(row.industry)), row)
+    for row, place in oversight.within(rows, province):
+        _add(regions.setdefault(place.name, Bucket(place.name, code=place.code)), row)
     for bucket in (*industries.values(), *regions.values()):
         bucket.withheld = bucket.enterprises < min_members
+    grades = Counter(str(r.grade) if r.grade is not None else "none" for r in rows)
     low = [r for r in rows if r.grade is not None and r.grade >= 4]
     return Overview(
         by_industry=[industries[k] for k in sorted(industries)],
         by_region=[regions[k] for k in sorted(regions)],
         grades={g: grades[g] for g in ("1", "2", "3", "4", "5", "none") if grades[g]},
         low_grades=sorted(low, key=lambda r: (-(r.grade or 0), r.enterprise)),
+        province=oversight.province_name(province),
     )
 
 

@@ -67,6 +67,10 @@ from tests.verifier.record_bundle_factory import (
     new_key,
     tamper,
 )
+from tests.verifier.register_case import Case as RegisterCase
+from tests.verifier.register_case import edits as register_edits
+from tests.verifier.register_case import register_case
+from tests.verifier.register_case import tamper as tamper_registers
 from verifier.checks.asset import ASSET_CHECKS, AssetVerificationResult, verify_asset
 from verifier.checks.figure import verify_figure
 from verifier.checks.kernel import VerificationResult
@@ -281,6 +285,30 @@ def figures(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[FigureCase]:
     yield from figure_case(dev_chain, w3, operator_account, tmp_path_factory.mktemp("ledger"))
+
+
+@pytest.fixture(scope="module")
+def registers(
+    dev_chain: DevChain,
+    w3: Web3,
+    operator_account: LocalAccount,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[RegisterCase]:
+    yield from register_case(dev_chain, w3, operator_account, tmp_path_factory.mktemp("ledger"))
+
+
+def test_register_form_verdicts_agree(registers: RegisterCase, dev_chain: DevChain) -> None:
+    """The register form (docs/figure-proof-format.md section 11) and every operator edit of
+    tests/verifier/register_case.py: the same verdicts in the browser."""
+    cases: list[tuple[str, Any, bool]] = [
+        ("registers", registers.registers, True),
+        ("records", registers.records, True),
+    ]
+    for name, (change, _) in register_edits(registers).items():
+        cases.append((name, tamper_registers(registers.registers, change), False))
+    expected = assert_agree("figure", cases, verify_figure, dev_chain.rpc_url)
+    assert expected["registers"][0] and expected["records"][0]
+    assert expected["epoch-change-hidden"][1:3] == ("completeness", "RegisterEpochHidden")
 
 
 def _signed_json(signed: SignedRecord) -> dict[str, Any]:
@@ -602,6 +630,13 @@ def test_forged_entries_agree(ledger: LedgerServer) -> None:
     assert expected["declared"][0] and expected["declared-regraded"][2] == "AddedValueMismatch"
     failed = {check for _, check, *_ in expected.values()}
     assert {"period", "figures", "rating"} <= failed
+    # Energy figures (GB/T 2589) are carbon-verify's alone: the browser says so, no verdict.
+    energy = ledger.get(
+        f"/v1/evaluations/{made['honest']}/proof", params={"figure": "energy.total"}
+    )
+    assert verify_figure(FigureProofBundle.model_validate(energy.json()), None).valid
+    [answer] = run_js(rpc_url, [{"kind": "figure", "bundle": energy.json(), "online": False}])
+    assert answer["error"].startswith("Unsupported: energy and benchmark figures"), answer
 
 
 # --- asset proofs ----------------------------------------------------------------------------

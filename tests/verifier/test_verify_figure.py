@@ -64,7 +64,10 @@ def test_valid_bundle_passes_online(case: FigureCase, rpc: JsonRpcReader, name: 
     result = verify_figure(getattr(case, name), rpc)
     assert result.valid, result.failure
     assert [c.name for c in result.checks] == list(FIGURE_CHECKS)
-    assert {c.status for c in result.checks} == {CheckStatus.PASSED}
+    # An unpublished evaluation's bundle carries no publication statement: that check skips.
+    statuses = {c.name: c.status for c in result.checks}
+    assert statuses.pop("publication") is CheckStatus.SKIPPED
+    assert set(statuses.values()) == {CheckStatus.PASSED}
     assert not result.offline and result.record is None
 
 
@@ -73,7 +76,7 @@ def test_valid_bundle_passes_offline(case: FigureCase) -> None:
     assert result.valid, result.failure
     assert result.offline
     skipped = [c.name for c in result.checks if c.status is CheckStatus.SKIPPED]
-    assert skipped == ["chain-id", "contract-code", "anchored", "anchor-location"]
+    assert skipped == ["publication", "chain-id", "contract-code", "anchored", "anchor-location"]
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -325,7 +328,11 @@ def test_cli_valid_online_and_offline(
     assert online.returncode == 0, online.stdout + online.stderr
     lines = online.stdout.splitlines()
     assert lines[-1] == "VALID" and lines[-2] == f"figure total = {case.total.figure.value}"
-    assert len([line for line in lines if line.startswith("✓")]) == len(FIGURE_CHECKS)
+    marks = {line.split()[1]: line[0] for line in lines if line[:2] in ("✓ ", "- ")}
+    assert list(marks) == list(FIGURE_CHECKS)  # each passed or skipped, none warned
+    assert marks["publication"] == "-"  # a downloaded bundle publishes nothing
+    published = json.loads(run("figure", path, "--offline", "--published", "--json").stdout)
+    assert (published["failedCheck"], published["failure"]) == ("publication", "PublicationMissing")
     report = json.loads(run("figure", path, "--offline", "--json").stdout)
     assert report["valid"] is True and report["offline"] is True
     assert report["figure"] == {"path": "total", "value": case.total.figure.value}

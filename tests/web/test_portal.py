@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from devtools.demo_portal import PortalUser, issue_portal_keys
+from devtools.seeding import revoke
 from ledger_api.commands.serve import build_worker
 from tests.conftest import LedgerServer
 from tests.ledger_api.evaluations.helpers import anchored_hours
@@ -157,6 +158,51 @@ def test_regulator_overview_low_grades_and_withheld_cells(
     screenshot("regulator-overview")
     low.get_by_role("link").click()
     assert page.locator("h1").inner_text() == ENTERPRISE  # registered under its identifier
+    sign_out(page, base)
+
+
+# Two Zhejiang smelters in two cities (GB/T 2260: 330502 Huzhou Wuxing, 330106 Hangzhou Xihu).
+ZHEJIANG = (
+    ("88.118.8/ENT-AL-WEB-HZ", "88.118.8/SRC-AL-WEB-HZ-GRID", "330502"),
+    ("88.118.8/ENT-AL-WEB-HANGZHOU", "88.118.8/SRC-AL-WEB-HANGZHOU-GRID", "330106"),
+)
+
+
+def _zhejiang(ledger: LedgerServer) -> list[str]:
+    """The two smelters, a day of readings each, evaluated; the second's terminal revoked.
+    Returns their terminals."""
+    terminals = []
+    for enterprise, source, region in ZHEJIANG:
+        anchored_hours(ledger, enterprise, source, "aluminium", JUNE_2025_CST, 24, 1_000, region)
+        body = {"enterprise": enterprise, "periodStart": "2025-06-01", "periodEnd": "2025-06-01"}
+        body["addedValue"] = "10"
+        answer = ledger.post("/v1/evaluations", json=body)
+        assert answer.status_code == 201, answer.text
+        terminals.append(answer.json()["entry"]["records"]["devices"][0]["device"])
+    assert revoke(ledger.server, ZHEJIANG[1][0], terminals[1], 25).status_code == 201
+    return terminals
+
+
+def test_regulator_drills_from_province_to_city_and_sees_data_quality(
+    users: Users, page: Page, screenshot: Callable[[str], list[Path]]
+) -> None:
+    """Regions are shown by province, a province by city; the data-quality view names the
+    silent terminal (its last reading is a year old) and the revoked one."""
+    terminals = _zhejiang(users.ledger)
+    base = users.ledger.base_url
+    sign_in(page, base, users.regulator)
+    page.locator("a[data-province='33']").click()
+    page.wait_for_selector("a[data-role='all-provinces']")
+    cities = page.locator("table th[scope='row']").all_inner_texts()
+    assert "330500" in cities and "330100" in cities  # Huzhou and Hangzhou
+    screenshot("regulator-cities")
+    page.locator("a[href='/portal/data-quality']").click()
+    silent = page.locator(f"tr[data-device='{terminals[0]}']")
+    assert silent.locator("[data-issue='silent']").count() == 1
+    revoked = page.locator(f"tr[data-device='{terminals[1]}']")
+    assert revoked.locator("[data-issue='revoked']").count() == 1
+    assert revoked.locator("[data-issue='silent']").count() == 0  # revoked: not expected to report
+    screenshot("regulator-data-quality")
     sign_out(page, base)
 
 

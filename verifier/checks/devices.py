@@ -128,22 +128,23 @@ def check_device_evidence(
 
 def check_authorised(
     authorities: Mapping[str, DeviceAuthority],
-    records: Iterator[tuple[int, ActivityRecord, int]],
+    records: Iterator[tuple[int | str, ActivityRecord, int]],
 ) -> int:
     """Every record's terminal was registered for its enterprise and source, and not revoked
     or rotated before the record was anchored (the rule of ``carbon-verify record``). Returns
     how many records were checked."""
     checked = 0
     for i, record, block in records:
+        where = f"records[{i}]" if isinstance(i, int) else i
         authority = authorities[record.device]
         if (record.enterprise, record.source) not in authority.bindings:
             raise _not_authorised(
-                f"records[{i}]: no anchored registration binds {record.device} to "
+                f"{where}: no anchored registration binds {record.device} to "
                 f"{record.enterprise} / {record.source}"
             )
         if authority.ended_block is not None and block > authority.ended_block:
             raise _not_authorised(
-                f"records[{i}] was anchored in block {block}, after terminal {record.device} "
+                f"{where} was anchored in block {block}, after terminal {record.device} "
                 f"was revoked or rotated in block {authority.ended_block}"
             )
         checked += 1

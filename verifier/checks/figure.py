@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -41,12 +41,14 @@ from accounting.grading import (
     industry_average_from_population,
     parse_ruleset,
 )
+from accounting.result import Result
 from verifier.checks.devices import (
     DeviceAuthority,
     check_authorised,
     check_device_evidence,
     check_edges,
 )
+from verifier.checks.energy import EnergySets, check_energy_figures, check_energy_sets
 from verifier.checks.grid_choice import check_grid_choice
 from verifier.checks.inputs import PEER_AVERAGE_NOTE, run_input_checks, stated_peer_average
 from verifier.checks.kernel import (
@@ -70,9 +72,13 @@ from verifier.checks.kernel import (
     skip_onchain,
     validate_model,
 )
+from verifier.checks.publication import run_publication_check
+from verifier.checks.recovery import recover_addresses
+from verifier.checks.registers import RegisterProof, check_register_count, read_registers
 from verifier.checks.registry import REGISTRY_CHECKS, run_registry_checks
+from verifier.checks.scope2 import graded_emissions, run_scope2_check
 from verifier.checks.supersession import run_supersession_check
-from verifier.errors import InvalidRecord, MerkleError, SignatureError, VerificationFailure
+from verifier.errors import InvalidRecord, MerkleError, VerificationFailure
 from verifier.formats.entry import EntryDevice, EvaluationEntry
 from verifier.formats.figure import (
     FIGURE_PROOF_FORMAT,
@@ -85,7 +91,7 @@ from verifier.protocol.entry import ENTRY_FORMAT, figure_value, period_bounds
 from verifier.protocol.keccak import keccak256, parse_address, to_checksum_address
 from verifier.protocol.leaves import LeafKind, leaf_hash
 from verifier.protocol.merkle import process_multiproof
-from verifier.protocol.typed_data import ActivityRecord, Domain, record_digest, recover_address
+from verifier.protocol.typed_data import ActivityRecord, Domain, record_digest
 
 if TYPE_CHECKING:
     from verifier.rpc import ChainReader
@@ -104,9 +110,11 @@ FIGURE_CHECKS: tuple[str, ...] = (
     "completeness",
     "factor-set",
     "figures",
+    "scope2",
     "rating",
     "inputs",
     "supersession",
+    "publication",
     *ONCHAIN_CHECKS,
 )
 
@@ -160,7 +168,7 @@ def _batch_wire(b: int, batch: BatchProofJson) -> _BatchWire:
 
 def _check_bundle(bundle: FigureProofBundle) -> _Wire:
     check_format(bundle, FIGURE_PROOF_FORMAT, _VERSIONS)
-    if (bundle.version >= 2) != bool(bundle.devices):
+    if (bundle.version >= 2) != bool(bundle.devices or bundle.registers):
         raise VerificationFailure(
             "bundle",
             "BundleInvalid",
@@ -290,29 +298,44 @@ def _address(text: str) -> bytes:
     return parse_address(text)
 
 
-def _signed_by(digest: bytes, signature: bytes, device: str) -> bool:
-    """True if ``signature`` recovers to ``device``; False leaves the verdict, and the
+# A record parsed from its message, with its EIP-712 digest; or why it did not parse.
+_Parsed = tuple[ActivityRecord, bytes] | Exception
+
+
+def _parse(message: Mapping[str, Any], domain: Domain) -> _Parsed:
+    try:
+        record = ActivityRecord.from_message(message)
+    except (InvalidRecord, KeyError, TypeError, ValueError) as exc:
+        return exc
+    return record, record_digest(domain, record)
+
+
+def _signed_by(signer: bytes | None, device: str) -> bool:
+    """True if the recovered ``signer`` is ``device``; False leaves the verdict, and the
     failure's name, to :func:`check_signature`. A figure proof carries one signature per
     record, so addresses are compared as bytes, without checksumming."""
     try:
-        return recover_address(digest, signature) == _address(device)
-    except (SignatureError, ValueError):
+        return signer is not None and signer == _address(device)
+    except ValueError:
         return False
 
 
 def _check_record(
-    i: int, signed: SignedRecordJson, signature: bytes, domain: Domain, entry: EvaluationEntry
+    i: int,
+    signed: SignedRecordJson,
+    signature: bytes,
+    parsed: _Parsed,
+    signer: bytes | None,
+    entry: EvaluationEntry,
 ) -> _Checked:
     where = f"records[{i}]: "
-    try:
-        record = ActivityRecord.from_message(signed.message)
-    except (InvalidRecord, KeyError, TypeError, ValueError) as exc:
+    if isinstance(parsed, Exception):
         raise VerificationFailure(
-            "records", "RecordInvalid", f"{where}not an ActivityRecord message: {exc}"
-        ) from None
-    digest = record_digest(domain, record)
+            "records", "RecordInvalid", f"{where}not an ActivityRecord message: {parsed}"
+        )
+    record, digest = parsed
     try:  # not prefixed(): this runs once per record, and a plain try costs nothing
-        if not _signed_by(digest, signature, record.device):
+        if not _signed_by(signer, record.device):
             check_signature(digest, signature, record.device)
         status, _ = check_attributes(signed.attributes, record)
     except VerificationFailure as exc:
@@ -345,10 +368,20 @@ def _check_record(
 
 def _check_records(bundle: FigureProofBundle, wire: _Wire) -> tuple[_Checked, ...]:
     _check_domain(bundle, wire)
-    if not bundle.records:
+    if not bundle.records and bundle.registers is None:
         raise VerificationFailure("completeness", "IncompleteRecords", "the bundle holds no record")
+    parsed: list[_Parsed] = []
+
+    def pairs() -> Iterator[tuple[bytes, bytes] | None]:
+        # Parsed as the recovery asks for them: digests go to the workers while later
+        # records parse. Failures are still raised below, record by record, in order.
+        for signed, signature in zip(bundle.records, wire.signatures, strict=True):
+            parsed.append(one := _parse(signed.message, wire.domain))
+            yield None if isinstance(one, Exception) else (one[1], signature)
+
+    signers = recover_addresses(pairs())
     return tuple(
-        _check_record(i, signed, signature, wire.domain, wire.entry)
+        _check_record(i, signed, signature, parsed[i], signers[i], wire.entry)
         for i, (signed, signature) in enumerate(zip(bundle.records, wire.signatures, strict=True))
     )
 
@@ -453,9 +486,13 @@ def _anchored_records(
 
 
 def _check_authorization(
-    bundle: FigureProofBundle, wire: _Wire, checked: tuple[_Checked, ...]
+    bundle: FigureProofBundle,
+    wire: _Wire,
+    checked: tuple[_Checked, ...],
+    meters: RegisterProof | None = None,
 ) -> dict[str, DeviceAuthority]:
-    authorities = check_device_evidence(bundle.devices, wire.devices, wire.domain)
+    evidence = bundle.devices + (meters.device_evidence(bundle.registry) if meters else ())
+    authorities = check_device_evidence(evidence, wire.devices, wire.domain)
     check_authorised(authorities, _anchored_records(bundle, wire, checked))
     return authorities
 
@@ -541,8 +578,10 @@ def _check_devices(wire: _Wire, by_device: dict[str, list[ActivityRecord]]) -> N
         _check_device(device, stated, records)
 
 
-def _check_boundary(entry: EvaluationEntry, checked: tuple[_Checked, ...]) -> None:
-    covered = {c.record.source for c in checked}
+def _check_boundary(
+    entry: EvaluationEntry, checked: tuple[_Checked, ...], metered: frozenset[str] = frozenset()
+) -> None:
+    covered = {c.record.source for c in checked} | metered
     boundary = set(entry.boundary.sources)
     missing = sorted(boundary - covered)
     if missing:
@@ -593,19 +632,28 @@ def _check_completeness(
     wire: _Wire,
     checked: tuple[_Checked, ...],
     authorities: dict[str, DeviceAuthority] | None,
+    meters: RegisterProof | None = None,
 ) -> tuple[str, list[AnchorClaim]]:
-    _check_digests(wire.entry, checked)
-    _check_devices(wire, _seqs_by_device(checked))
-    _check_boundary(wire.entry, checked)
+    # Register devices (section 11) are checked by their readings, the rest record by record.
+    metered = meters.addresses if meters else frozenset()
+    counted = {k: v for k, v in wire.devices.items() if k not in metered}
+    if meters is None:
+        _check_digests(wire.entry, checked)
+    else:
+        check_register_count(wire.entry, len(checked), counted)
+    records_wire = replace(wire, devices=counted)
+    _check_devices(records_wire, _seqs_by_device(checked))
+    _check_boundary(wire.entry, checked, meters.sources() if meters else frozenset())
     for b, batch in enumerate(bundle.batches):
-        _check_batch_counts(b, batch, wire, checked)
+        _check_batch_counts(b, batch, records_wire, checked)
     detail = (
         f"{len(checked)} records, {len(wire.devices)} devices contiguous, "
         f"{len(wire.entry.boundary.sources)} sources covered"
     )
     if authorities is None:
         return detail + "; a v1 bundle does not prove the period's edges", []
-    edges = check_edges(bundle.devices, authorities, wire.devices, wire.entry.period, wire.domain)
+    shown = [d for d in bundle.devices if to_checksum_address(parse_address(d.device)) in counted]
+    edges = check_edges(shown, authorities, counted, wire.entry.period, wire.domain)
     return detail + ", both edges of the period closed for every device", edges
 
 
@@ -664,11 +712,12 @@ def _recompute_figures(
     entry: EvaluationEntry,
     checked: tuple[_Checked, ...],
     factor_set: FactorSet,
-) -> dict[str, Any]:
+    metered: list[RecordQuantity],
+) -> Result:
     quantities = [
         RecordQuantity(r.activity, r.source, r.quantity, r.decimals, r.unit, signed.attributes)
         for r, signed in ((c.record, s) for c, s in zip(checked, bundle.records, strict=True))
-    ]
+    ] + metered
     period, accounting = entry.period, entry.accounting
     try:
         inventory = inventory_from_records(
@@ -679,7 +728,7 @@ def _recompute_figures(
             quantities,
             factor_choices=accounting.factor_choices,
         )
-        return figures(account(inventory, factor_set, accounting.gwp))
+        return account(inventory, factor_set, accounting.gwp)
     except _BAD_INPUT as exc:
         raise VerificationFailure(
             "figures", "FigureMismatch", f"the records cannot be accounted: {exc}"
@@ -687,13 +736,20 @@ def _recompute_figures(
 
 
 def _check_figures(
-    bundle: FigureProofBundle, wire: _Wire, checked: tuple[_Checked, ...], factor_set: FactorSet
+    bundle: FigureProofBundle,
+    wire: _Wire,
+    checked: tuple[_Checked, ...],
+    factor_set: FactorSet,
+    metered: list[RecordQuantity] | None = None,
+    energy_sets: EnergySets | None = None,
 ) -> str:
     grid = check_grid_choice(wire.entry, factor_set)
-    computed = _recompute_figures(bundle, wire.entry, checked, factor_set)
+    result = _recompute_figures(bundle, wire.entry, checked, factor_set, metered or [])
+    computed = figures(result)
     if computed != wire.entry.accounting.figures:
         difference = _first_difference(computed, wire.entry.accounting.figures)
         raise VerificationFailure("figures", "FigureMismatch", f"figures differ at {difference}")
+    energy = check_energy_figures(bundle, wire.entry, result, energy_sets)
     path = bundle.figure.path
     try:
         value = figure_value(bundle.entry, path)
@@ -708,7 +764,7 @@ def _check_figures(
             f"{path} is {value} in the entry, the bundle claims {bundle.figure.value}",
         )
     done = f"{path} = {value}, figures recomputed exactly from {len(checked)} records"
-    return f"{done}; {grid}" if grid else done
+    return "; ".join(part for part in (done, energy, grid) if part)
 
 
 def _check_ruleset(
@@ -762,7 +818,7 @@ def _population_average(
 
 def _regrade(entry: EvaluationEntry, rating: dict[str, Any], ruleset: Ruleset) -> dict[str, Any]:
     try:
-        emissions = Decimal(entry.accounting.figures["exact"]["total"])
+        emissions = graded_emissions(entry)
         added_value = Decimal(rating["added_value_wan_yuan"])
         product = rating.get("product")
         output = Decimal(product["output_t"]) if product else None
@@ -812,7 +868,7 @@ def _check_rating(
 
 
 def _run_offline(
-    bundle: FigureProofBundle, reference: ReferenceRoot, p: Progress
+    bundle: FigureProofBundle, reference: ReferenceRoot, p: Progress, published: bool = False
 ) -> tuple[_Wire, list[AnchorClaim]]:
     """Checks 1–10; returns the decoded bundle and the anchors of its device evidence."""
     wire = _check_bundle(bundle)
@@ -820,24 +876,38 @@ def _run_offline(
     p.add("entry-leaf", _check_entry_leaf(bundle, wire))
     p.add("period", _check_period(wire.entry))
     checked = _check_records(bundle, wire)
-    p.add("records", f"{len(checked)} records signed by their devices, for this entry")
-    p.add("record-inclusion", _check_inclusion(bundle, wire, checked))
+    meters = read_registers(bundle, wire.domain, wire.entry)
+    signed = f"{len(checked)} records signed by their devices, for this entry"
+    p.add("records", signed + (meters.describe() if meters else ""))
+    included = _check_inclusion(bundle, wire, checked)
+    if meters:
+        included += "; " + meters.check_inclusion(wire.entry.enterprise)
+    p.add("record-inclusion", included)
     authorities = None
     if bundle.version == 1:
         p.add("authorization", _V1_AUTHORIZATION, CheckStatus.SKIPPED)
     else:
-        authorities = _check_authorization(bundle, wire, checked)
+        authorities = _check_authorization(bundle, wire, checked, meters)
+        if meters:
+            check_authorised(authorities, meters.anchored())
         p.add(
             "authorization",
             f"{len(checked)} records by {len(authorities)} terminals "
             "registered for their sources, none revoked before its record was anchored",
         )
     registry_claims = run_registry_checks(bundle, wire.entry, wire.domain, p)
-    detail, edge_claims = _check_completeness(bundle, wire, checked, authorities)
+    detail, edge_claims = _check_completeness(bundle, wire, checked, authorities, meters)
+    metered = meters.quantities(wire.devices, authorities or {}, wire.entry) if meters else []
     p.add("completeness", detail)
     factor_set = _check_factor_set(bundle, wire.entry, reference)
-    p.add("factor-set", f"{factor_set.id} {factor_set.version} {factor_set.digest}, published")
-    p.add("figures", _check_figures(bundle, wire, checked, factor_set))
+    energy_sets = check_energy_sets(bundle, wire.entry, reference)
+    sets = f"{factor_set.id} {factor_set.version} {factor_set.digest}, published"
+    if energy_sets is not None:
+        sets += f"; energy sets {energy_sets.coefficients.id}, {energy_sets.levels.id} published"
+    p.add("factor-set", sets)
+    p.add("figures", _check_figures(bundle, wire, checked, factor_set, metered, energy_sets))
+    records = [c.record for c in checked]
+    scope2 = run_scope2_check(bundle, wire.entry, wire.domain, records, metered, factor_set, p)
     rating = _check_rating(bundle, wire.entry, reference)
     if rating is None:
         p.add("rating", "the entry carries no rating", CheckStatus.SKIPPED)
@@ -845,8 +915,11 @@ def _run_offline(
         p.add("rating", rating)
     input_claims = run_input_checks(bundle, wire.entry, wire.domain, p)
     successor_claims = run_supersession_check(bundle, wire.entry, wire.domain, p)
+    successor_claims += run_publication_check(bundle, wire.entry, wire.domain, published, p)
     events = [c for a in (authorities or {}).values() for c in a.claims]
-    return wire, events + edge_claims + registry_claims + input_claims + successor_claims
+    events += meters.claims if meters else ()
+    claims = registry_claims + scope2 + input_claims + successor_claims
+    return wire, events + edge_claims + claims
 
 
 def _run(
@@ -855,10 +928,11 @@ def _run(
     trust: TrustRoot | None,
     reference: ReferenceRoot | None,
     p: Progress,
+    published: bool = False,
 ) -> None:
     from verifier.trust import load_default_reference  # reads a file: only when verifying
 
-    wire, evidence = _run_offline(bundle, reference or load_default_reference(), p)
+    wire, evidence = _run_offline(bundle, reference or load_default_reference(), p, published)
     if rpc is None:
         skip_onchain(p)
         return
@@ -874,9 +948,13 @@ def verify_figure(
     *,
     trust: TrustRoot | None = None,
     reference: ReferenceRoot | None = None,
+    published: bool = False,
 ) -> VerificationResult:
     """Run the checks in :data:`FIGURE_CHECKS` order; the on-chain ones are skipped when
     ``rpc`` is None. ``trust`` and ``reference`` default to the shipped trust root and
-    published reference data. A failed check is in the result (whose ``record`` is None); an
-    endpoint that cannot answer raises :class:`~verifier.rpc.RpcError`."""
-    return run_checks(FIGURE_CHECKS, lambda progress: _run(bundle, rpc, trust, reference, progress))
+    published reference data; ``published`` requires the enterprise's signed publication
+    statement (a public page's bundle). A failed check is in the result (whose ``record`` is
+    None); an endpoint that cannot answer raises :class:`~verifier.rpc.RpcError`."""
+    return run_checks(
+        FIGURE_CHECKS, lambda progress: _run(bundle, rpc, trust, reference, progress, published)
+    )

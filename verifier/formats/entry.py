@@ -96,3 +96,10 @@ class EvaluationEntry(Frozen):
     # A re-evaluation: the entry it supersedes (identifier and digest), the reason and a note;
     # absent in a first evaluation.
     supersedes: EntrySupersedes | None = None
+    # Comprehensive energy (GB/T 2589, ``accounting.energy``) and the benchmark standing
+    # (``accounting.benchmarks``); absent in entries written before them.
+    energy: dict[str, Any] | None = None
+    benchmark: dict[str, Any] | None = None
+    # Scope 2 location- and market-based and the green-certificate claims behind the latter
+    # (``accounting.scope2``); absent when no claim was made under a location-based ruleset.
+    scope2: dict[str, Any] | None = None

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from verifier.formats.energy import EnergyEvidenceJson
 from verifier.formats.record import (
     ADDRESS,
     HEX32,
@@ -17,6 +18,7 @@ from verifier.formats.record import (
     LeafJson,
     RegistryProofJson,
 )
+from verifier.formats.registers import RegisterEvidenceJson
 
 FIGURE_PROOF_FORMAT = "carbon-ledger/figure-proof"
 # v2 adds ``devices``: each counted terminal's registration and the period's edges. v1 bundles
@@ -106,6 +108,15 @@ class InputsEvidenceJson(Frozen):
     )
 
 
+class GreenCertificatesEvidenceJson(Frozen):
+    """The enterprise's signed green-certificate claims behind ``entry.scope2`` (anchored
+    ``enterprise.green_certificates_claimed`` events) and the anchored events naming its
+    signing key; the ``scope2`` check reads them (``verifier.checks.scope2``)."""
+
+    claims: tuple[RegistryProofJson, ...] = Field(min_length=1)
+    signers: tuple[RegistryProofJson, ...] = Field(min_length=1)
+
+
 class SupersessionEvidenceJson(Frozen):
     """The evaluation that supersedes this bundle's entry: its entry and that entry's own
     inclusion in an anchored batch (optional; the ``supersession`` check reads it)."""
@@ -115,6 +126,15 @@ class SupersessionEvidenceJson(Frozen):
     proof: tuple[str, ...]
     batch: BatchJson
     anchor: AnchorLocation
+
+
+class PublicationEvidenceJson(Frozen):
+    """The enterprise's signed statement publishing this entry (an ``evaluation.published``
+    registry event, ``verifier.protocol.publication``) and, once anchored, its inclusion
+    (null until then). Optional: a public page's bundle carries it."""
+
+    event: dict[str, Any]
+    inclusion: EntryProofJson | None = None
 
 
 class FigureProofBundle(Frozen):
@@ -139,6 +159,22 @@ class FigureProofBundle(Frozen):
     # Optional: the later evaluation of the same enterprise and period naming this entry in its
     # ``supersedes``; the verifier then reports the entry superseded (a warning)
     superseded_by: SupersessionEvidenceJson | None = Field(default=None, alias="supersededBy")
+    # Optional, absent unless the entry names green-certificate claims (``entry.scope2``)
+    green_certificates: GreenCertificatesEvidenceJson | None = Field(
+        default=None, alias="greenCertificates", exclude_if=lambda value: value is None
+    )
+    # Optional, v3 (section 11): the devices proven by their cumulative registers, whose
+    # readings are then not in ``records``; absent from a record-by-record bundle
+    registers: RegisterEvidenceJson | None = Field(
+        default=None, exclude_if=lambda value: value is None
+    )
+    # Optional, absent unless set (no version bump): the coefficient and benchmark level sets
+    # behind the entry's ``energy`` and ``benchmark`` blocks, for an energy figure
+    energy: EnergyEvidenceJson | None = Field(default=None, exclude_if=lambda value: value is None)
+    # Optional, absent unless set (no version bump): the enterprise's publication statement
+    publication: PublicationEvidenceJson | None = Field(
+        default=None, exclude_if=lambda value: value is None
+    )
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
@@ -155,7 +191,9 @@ __all__ = [
     "EntryProofJson",
     "FigureJson",
     "FigureProofBundle",
+    "GreenCertificatesEvidenceJson",
     "InputsEvidenceJson",
+    "PublicationEvidenceJson",
     "SignedRecordJson",
     "SupersessionEvidenceJson",
 ]

@@ -16,15 +16,25 @@ from accounting.figures import figure_at
 
 ENTRY_FORMAT = "carbon-ledger/evaluation"
 RATING_FIGURES = ("rating.grade", "rating.L", "rating.K")
+# Scope 2 both ways (``accounting.scope2``), in entries that carry a ``scope2`` block.
+SCOPE2_FIGURES = ("scope2.locationBased", "scope2.marketBased")
+# Energy figures (``energy.total``, ``energy.bySource.<id>``, ``energy.intensity.product``, …)
+# and the benchmark standing (``benchmark.standing``, ``benchmark.intensity``).
+ENERGY_PREFIXES = ("energy.", "benchmark.")
 
 
 def figure_value(entry: Mapping[str, Any], path: str) -> str:
     """The reported value of ``path`` in an entry (KeyError or TypeError when it reports no
     such figure): ``total``, ``byCategory.x``, ``byGas.x``, ``bySource.x`` from the reported
-    figures; ``rating.grade``, ``rating.L``, ``rating.K`` from the rating."""
+    figures; ``rating.grade``, ``rating.L``, ``rating.K`` from the rating;
+    ``scope2.locationBased`` and ``scope2.marketBased`` from the Scope 2 block."""
     if path in RATING_FIGURES:
         value = entry["rating"][path.removeprefix("rating.")]
         return str(value) if path == "rating.grade" else value["reported"]
+    if path in SCOPE2_FIGURES:
+        return entry["scope2"][path.removeprefix("scope2.")]["reported"]
+    if path.startswith(ENERGY_PREFIXES):
+        return energy_figure_value(entry, path)
     return figure_at(entry["accounting"]["figures"]["reported"], path)
 
 
@@ -36,3 +46,16 @@ def period_bounds(start: date, end: date, utc_offset_hours: int) -> tuple[int, i
     first = datetime(start.year, start.month, start.day, tzinfo=zone)
     after = datetime(end.year, end.month, end.day, tzinfo=zone) + timedelta(days=1)
     return int(first.timestamp()), int(after.timestamp())
+
+
+def energy_figure_value(entry: Mapping[str, Any], path: str) -> str:
+    """An energy or benchmark figure's reported value (KeyError or TypeError when absent)."""
+    if path == "benchmark.standing":
+        value = entry["benchmark"]["standing"]
+    elif path == "benchmark.intensity":
+        value = entry["benchmark"]["intensity"]["reported"]
+    else:
+        return figure_at(entry["energy"]["figures"]["reported"], path.removeprefix("energy."))
+    if not isinstance(value, str):
+        raise KeyError(path)
+    return value

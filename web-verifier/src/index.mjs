@@ -7,3 +7,4 @@ export { FIGURE_CHECKS } from './checks/figure.mjs';
 export { ASSET_CHECKS } from './checks/asset.mjs';
 export { Unsupported } from './accounting/engine.mjs';
 export { RpcError } from './rpc.mjs';
+export { addressOf, decryptKeystore, KeyError, parsePrivateKey, signPublication } from './signing.mjs';

@@ -10,11 +10,11 @@ const VERIFIERS = { record: verifyRecord, figure: verifyFigure, asset: verifyAss
 /** Verify `bundle` (decoded JSON) of `kind`; offline without `rpcUrl`. Throws RpcError when the
  * endpoint cannot answer and Unsupported when the bundle needs a method this verifier does not
  * carry: no verdict either way. */
-export function verify(kind, bundle, { rpcUrl = null, onCheck } = {}) {
+export function verify(kind, bundle, { rpcUrl = null, onCheck, published = false } = {}) {
   const verifier = VERIFIERS[kind];
   if (!verifier) throw new Error(`this verifier reads ${Object.keys(VERIFIERS).join(', ')} bundles, not ${kind}`);
   const rpc = rpcUrl ? new JsonRpcReader(rpcUrl) : null;
-  return verifier(bundle, { rpc, trust: DEFAULT_TRUST, reference: DEFAULT_REFERENCE, onCheck });
+  return verifier(bundle, { rpc, trust: DEFAULT_TRUST, reference: DEFAULT_REFERENCE, onCheck, published });
 }
 
 export const KINDS = Object.keys(VERIFIERS);

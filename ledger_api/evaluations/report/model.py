@@ -154,6 +154,39 @@ class GridFactorView:
     override_reason: str | None = None
 
 
+@dataclass(frozen=True)
+class Scope2View:
+    """Scope 2 both ways (``accounting.scope2``) and which one the grade used."""
+
+    location_based: Decimal
+    market_based: Decimal
+    basis: str  # "location" or "market"
+    certificates_used_mwh: str
+    certificates_claimed_mwh: str
+    claims: int
+    residual: str  # what prices the electricity no certificate covers
+
+
+@dataclass(frozen=True)
+class EnergyView:
+    """Comprehensive energy (综合能耗, GB/T 2589) and the benchmark standing (对标), as the
+    entry's ``energy`` and ``benchmark`` blocks state them (``ledger_api.evaluations.energy``)."""
+
+    total_tce: Decimal
+    basis: tuple[str, str]  # 等价值 / equivalent value, or 当量值 / equal value
+    electricity: str  # the electricity coefficient and its value
+    coefficient_set: str
+    by_carrier: Sequence[tuple[str, str, Decimal]]  # name (zh), key, tce
+    by_source: Sequence[tuple[str, Decimal]]
+    intensity_product: Decimal | None
+    intensity_added_value: Decimal | None
+    level_set: str
+    product: tuple[str, str] | None  # its names, zh and en
+    levels: str | None  # "benchmark 13000, baseline 13350 kWh/t"
+    firm_intensity: str | None
+    standing: tuple[str, str]  # zh, en
+
+
 # How far the grade can be relied on: graded, indicative (a placeholder input) or absent.
 GRADING_STATUSES = ("graded", "indicative", "not_gradable")
 
@@ -204,6 +237,10 @@ class ReportData:
     added_value_attestation: str | None = None
     grid_factor: GridFactorView | None = None
     factors: Sequence[FactorRow] = ()
+    # Location- and market-based Scope 2, when the enterprise claimed green certificates
+    scope2: Scope2View | None = None
+    # Energy and benchmark standing; absent in entries written before them
+    energy: EnergyView | None = None
 
     def __post_init__(self) -> None:
         if self.grading_status not in GRADING_STATUSES:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from devtools.seeding import register, resign, signed_readings
+from devtools.publishing import next_statement, post_statement
+from devtools.seeding import enterprise_secret, register, resign, signed_readings
 from ledger_api.commands.serve import build_worker
 from ledger_api.core.db import make_engine
 from terminal.client import BatchRejected, Terminal
@@ -46,3 +47,20 @@ def test_ingest_anchor_and_prove_on_postgres(ledger_pg: LedgerServer) -> None:
     bundle = RecordProofBundle.model_validate(ledger_pg.get(f"/v1/records/{digest}/proof").json())
     outcome = verify_record(bundle, JsonRpcReader(ledger_pg.env["CARBON_RPC_URL"]))
     assert outcome.valid, outcome.failure
+
+    # The enterprise publishes an evaluation with a signed statement; the compare-and-set on
+    # the statement head holds on PostgreSQL too (a replay is refused, one event stored).
+    day = {"enterprise": ENTERPRISE, "periodStart": "2026-01-02", "periodEnd": "2026-01-02"}
+    evaluated = ledger_pg.post("/v1/evaluations", json={**day, "addedValue": "10"})
+    assert evaluated.status_code == 201, evaluated.text
+    owner = {"name": "chem-pg", "role": "enterprise", "enterprise": ENTERPRISE}
+    token = ledger_pg.post("/v1/principals", json=owner).json()["key"]["token"]
+    identifier = evaluated.json()["identifier"]
+    with ledger_pg.client() as http:
+        statement = next_statement(http, token, identifier, "publish")
+        key = enterprise_secret(ENTERPRISE)
+        assert post_statement(http, token, domain, key, statement).status_code == 200
+        replayed = post_statement(http, token, domain, key, statement)
+    assert replayed.json()["error"]["code"] == "publication_head_moved"
+    published = "registry_event where type = 'evaluation.published'"
+    assert count(ledger_pg, published) == 1

@@ -380,3 +380,17 @@ def test_ruleset_with_another_average_is_unpublished(two_days: LedgerServer) -> 
     served = proof(two_days, identifier).to_json()
     result = verify(two_days, parse_figure_bundle({**served, "ruleset": document}))
     assert (result.failed_check, result.failure.code) == ("rating", "RulesetUnpublished")
+
+
+def test_a_counted_reading_taken_out_of_its_batch_gets_409(two_days: LedgerServer) -> None:
+    """The operator unassigns one counted reading's leaf after the entry is anchored: the
+    figure proof is refused (nothing proves that reading), never served without it."""
+    identifier = evaluate(two_days)
+    anchor(two_days)
+    execute(
+        two_days,
+        "UPDATE leaf SET batch_id = NULL "
+        "WHERE hash = (SELECT leaf_hash FROM activity_record WHERE seq = 7)",
+    )
+    response = two_days.get(f"/v1/evaluations/{identifier}/proof", params={"figure": "total"})
+    assert (response.status_code, response.json()["error"]["code"]) == (409, "not_anchored")

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from devtools.seeding import register
+from devtools.publishing import sign_and_post
+from devtools.seeding import enterprise_secret, register
 from ledger_api.commands.serve import build_worker
 from terminal.client import Terminal
 from tests.conftest import LedgerServer
@@ -287,8 +288,10 @@ def test_the_public_page_of_a_superseded_evaluation_links_the_current_one(
     )
     _anchor(four_days)
     owner = _owner_token(four_days)
+    key, domain = enterprise_secret(ENTERPRISE), four_days.ledger_client().domain()
     for identifier in (first["identifier"], second["identifier"]):
-        published = four_days.post(f"/v1/evaluations/{identifier}/publish", owner)
+        with four_days.client() as http:  # the enterprise signs each publication
+            published = sign_and_post(http, owner, domain, key, identifier, "publish")
         assert published.status_code == 200, published.text
     page = four_days.get(f"/v/{first['identifier']}")
     assert page.status_code == 200

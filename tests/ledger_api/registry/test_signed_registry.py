@@ -55,6 +55,16 @@ def test_the_operators_own_key_is_refused(ledger: LedgerServer) -> None:
     assert answer.json()["error"]["code"] == "signer_not_enterprise"
     assert answer.json()["error"]["field"] == "operations.0.signature"
     assert head(ledger) == before and sources(ledger) == [SRC]
+    with ledger.client() as http:  # nor may it swap the key through the unsigned route
+        swapped = http.put(f"/v1/enterprises/{ENT}/signer", json={"address": operator.address})
+        same = http.put(f"/v1/enterprises/{ENT}/signer", json={"address": before["signer"]})
+    assert swapped.status_code == 409, swapped.text
+    assert (swapped.json()["error"]["code"], swapped.json()["error"]["field"]) == (
+        "signed_operation_required",
+        "address",
+    )
+    assert same.status_code == 200 and same.json()["signer"] == before["signer"]  # no change
+    assert head(ledger) == before
 
 
 def test_a_request_is_all_or_nothing(ledger: LedgerServer) -> None:

@@ -115,11 +115,17 @@ function plan(entry, choice, factorSet, gwpSet) {
   return { category: spec.category, coefficients, acc: coefficients.map(() => ZERO) };
 }
 
+// A meter's register fields change with every reading: records are grouped without them
+// (accounting/from_records.py REGISTER_ATTRIBUTES).
+const REGISTER_ATTRIBUTES = new Set(['register', 'registerEpoch', 'registerOpening']);
+const withoutRegisters = (attributes) =>
+  Object.fromEntries(Object.entries(attributes ?? {}).filter(([k]) => !REGISTER_ATTRIBUTES.has(k)));
+
 // One entry per (activity, source, unit, attributes), summed exactly, in sorted key order.
 function entriesFromRecords(records) {
   const sums = new Map();
   for (const r of records) {
-    const key = JSON.stringify([r.activity, r.source, r.unit, sortedJson(r.attributes ?? {})]);
+    const key = JSON.stringify([r.activity, r.source, r.unit, sortedJson(withoutRegisters(r.attributes))]);
     const found = sums.get(key);
     const value = scaledToDecimal(r.quantity, r.decimals);
     if (found) found.quantity = found.quantity.add(value);

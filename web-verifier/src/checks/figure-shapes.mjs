@@ -7,6 +7,15 @@ import {
 
 const SignedRecord = object({ message: anyObject, signature: str(SIGNATURE), attributes: nullable(anyObject) }, ['attributes']);
 const Edge = object({ record: SignedRecord, proof: list(str()), batch: Batch, anchor: Anchor });
+// The register form (verifier/formats/registers.py): a device's bounding readings only
+const Reading = object({ record: SignedRecord, batch: int(0) });
+const Registers = object({
+  batches: list(object({ batch: Batch, anchor: Anchor, leaves: list(str(), 1), proof: list(str()), proofFlags: list(bool) }), 1),
+  devices: list(object({
+    device: str(ADDRESS), before: nullable(Reading), first: Reading,
+    changes: list(object({ end: Reading, start: Reading })), last: Reading, after: nullable(Reading),
+  }, ['before', 'changes', 'after']), 1),
+});
 
 export const FigureProof = object({
   format: literal('carbon-ledger/figure-proof'),
@@ -35,7 +44,19 @@ export const FigureProof = object({
     countersignatures: list(object({ countersignature: RegistryProof, keys: list(RegistryProof) })),
   }, ['countersignatures'])),
   supersededBy: nullable(object({ entry: anyObject, leaf: Leaf, proof: list(str()), batch: Batch, anchor: Anchor })),
-}, ['format', 'version', 'ruleset', 'devices', 'registry', 'inputs', 'supersededBy']);
+  // An energy figure's coefficient and level sets (verifier/formats/energy.py): refused as
+  // Unsupported after the factor set (checks/figures.mjs), never read
+  energy: nullable(anyObject),
+  // The green-certificate claims behind entry.scope2 (verifier/formats/figure.py): such an
+  // entry is refused as Unsupported at check scope2 (checks/scope2.mjs)
+  greenCertificates: nullable(object({ claims: list(RegistryProof, 1), signers: list(RegistryProof, 1) })),
+  // The enterprise's signed publication statement (checks/publication.mjs), on a public page
+  publication: nullable(object({
+    event: anyObject,
+    inclusion: nullable(object({ leaf: Leaf, proof: list(str()), batch: Batch, anchor: Anchor })),
+  }, ['inclusion'])),
+  registers: nullable(Registers),
+}, ['format', 'version', 'ruleset', 'devices', 'registry', 'inputs', 'supersededBy', 'energy', 'greenCertificates', 'publication', 'registers']);
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 const date = (v, path) => {
@@ -78,4 +99,7 @@ export const Entry = object({
     reason: oneOf('corrected_data', 'new_factor_set', 'ruleset_change'),
     note: str(),
   })),
-}, ['region', 'grading', 'inputs', 'supersedes']);
+  energy: nullable(anyObject),
+  benchmark: nullable(anyObject),
+  scope2: nullable(anyObject),
+}, ['region', 'grading', 'inputs', 'supersedes', 'energy', 'benchmark', 'scope2']);

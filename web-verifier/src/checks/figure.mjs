@@ -12,8 +12,14 @@ import { InvalidRecord, makeDomain, recordDigest, recordFromMessage, signedByMan
 import { checkAuthorised, checkDeviceEvidence, checkEdges } from './devices.mjs';
 import { checkFactorSet, checkFigures, checkRating } from './figures.mjs';
 import { runInputChecks } from './inputs.mjs';
+import { refuseMarketBased, runScope2Check } from './scope2.mjs';
+import { runPublicationCheck } from './publication.mjs';
 import { runSupersessionCheck } from './supersession.mjs';
 import { REGISTRY_CHECKS, runRegistryChecks } from './registry.mjs';
+import {
+  anchoredReadings, checkRegisterCount, checkRegisterInclusion, describeRegisters, readRegisters,
+  registerDeviceEvidence, registerQuantities, registerSources,
+} from './registers.mjs';
 import {
   anchorClaim, bundleInvalid, checkAttributes, checkManifestCounts, checkMerklePath, checkSignature,
   decodeNodes, manifestView, ONCHAIN_CHECKS, prefixed, readBundle, runChecks, runOnchain, skipOnchain,
@@ -23,7 +29,7 @@ import { Entry, FigureProof } from './figure-shapes.mjs';
 
 export const FIGURE_PROOF_FORMAT = 'carbon-ledger/figure-proof';
 export const FIGURE_CHECKS = ['bundle', 'entry-leaf', 'period', 'records', 'record-inclusion',
-  'authorization', ...REGISTRY_CHECKS, 'completeness', 'factor-set', 'figures', 'rating', 'inputs', 'supersession', ...ONCHAIN_CHECKS];
+  'authorization', ...REGISTRY_CHECKS, 'completeness', 'factor-set', 'figures', 'scope2', 'rating', 'inputs', 'supersession', 'publication', ...ONCHAIN_CHECKS];
 const VERSIONS = [1, 2, 3];
 const V1_AUTHORIZATION = "a v1 bundle does not show its terminals' registrations: records of an unregistered or revoked key are not ruled out";
 const fail = (check, code, reason) => new VerificationFailure(check, code, reason);
@@ -32,7 +38,7 @@ const fail = (check, code, reason) => new VerificationFailure(check, code, reaso
 
 function checkBundle(data) {
   const bundle = readBundle(data, FIGURE_PROOF_FORMAT, FigureProof, VERSIONS);
-  if ((bundle.version >= 2) !== Boolean(bundle.devices?.length)) {
+  if ((bundle.version >= 2) !== Boolean(bundle.devices?.length || bundle.registers)) {
     throw bundleInvalid("a v2 bundle needs its devices' evidence, a v1 bundle has none");
   }
   const e = bundle.entry;
@@ -163,7 +169,7 @@ function checkRecord(i, item, signature, parsed, signed, w) {
 function checkRecords(w) {
   checkDomain(w);
   const records = w.bundle.records;
-  if (!records.length) throw fail('completeness', 'IncompleteRecords', 'the bundle holds no record');
+  if (!records.length && !w.bundle.registers) throw fail('completeness', 'IncompleteRecords', 'the bundle holds no record');
   const parsed = [];
   let unreadable = null;
   for (const [i, item] of records.entries()) {
@@ -236,8 +242,9 @@ function* anchoredRecords(w, checked) {
   }
 }
 
-function checkAuthorization(w, checked) {
-  const authorities = checkDeviceEvidence(w.bundle.devices, w.devices, w.domain);
+function checkAuthorization(w, checked, meters) {
+  const evidence = [...w.bundle.devices, ...(meters ? registerDeviceEvidence(meters, w.bundle.registry) : [])];
+  const authorities = checkDeviceEvidence(evidence, w.devices, w.domain);
   checkAuthorised(authorities, anchoredRecords(w, checked));
   return authorities;
 }
@@ -294,8 +301,8 @@ function checkDevices(w, byDevice) {
   }
 }
 
-function checkBoundary(entry, checked) {
-  const covered = new Set(checked.map((c) => c.record.source));
+function checkBoundary(entry, checked, metered = []) {
+  const covered = new Set([...checked.map((c) => c.record.source), ...metered]);
   const boundary = new Set(entry.boundary.sources);
   const missing = [...boundary].filter((s) => !covered.has(s)).sort();
   if (missing.length) throw fail('completeness', 'SourceNotCovered', `boundary source ${missing[0]} has no record`);
@@ -331,51 +338,65 @@ function checkBatchCounts(b, batch, w, checked) {
   }
 }
 
-function checkCompleteness(w, checked, authorities) {
-  checkDigests(w.entry, checked);
+function checkCompleteness(w0, checked, authorities, meters) {
+  // Register devices (section 11) are checked by their readings, the rest record by record.
+  const metered = meters ? meters.addresses : new Set();
+  const w = { ...w0, devices: new Map([...w0.devices].filter(([k]) => !metered.has(k))) };
+  if (meters) checkRegisterCount(w0.entry, checked.length, w.devices);
+  else checkDigests(w.entry, checked);
   checkDevices(w, seqsByDevice(checked));
-  checkBoundary(w.entry, checked);
+  checkBoundary(w.entry, checked, meters ? registerSources(meters) : []);
   w.bundle.batches.forEach((batch, b) => checkBatchCounts(b, batch, w, checked));
   const detail = `${checked.length} records, ${w.devices.size} devices contiguous, ${w.entry.boundary.sources.length} sources covered`;
   if (!authorities) return [`${detail}; a v1 bundle does not prove the period's edges`, []];
-  const edges = checkEdges(w.bundle.devices, authorities, w.devices, w.entry.period, w.domain);
+  const shown = w.bundle.devices.filter((d) => w.devices.has(toChecksumAddress(parseAddress(d.device))));
+  const edges = checkEdges(shown, authorities, w.devices, w.entry.period, w.domain);
   return [`${detail}, both edges of the period closed for every device`, edges];
 }
 
 // --- the run --------------------------------------------------------------------------------
 
-function runOffline(data, reference, p) {
+function runOffline(data, reference, p, published = false) {
   const w = checkBundle(data);
   p.add('bundle', `${w.bundle.format} v${w.bundle.version}, figure ${w.bundle.figure.path}`);
   p.add('entry-leaf', checkEntryLeaf(w));
   p.add('period', checkPeriod(w.entry));
   const checked = checkRecords(w);
-  p.add('records', `${checked.length} records signed by their devices, for this entry`);
-  p.add('record-inclusion', checkInclusion(w, checked));
+  const meters = readRegisters(w.bundle, w.domain, w.entry);
+  p.add('records', `${checked.length} records signed by their devices, for this entry${meters ? describeRegisters(meters) : ''}`);
+  let included = checkInclusion(w, checked);
+  if (meters) included += `; ${checkRegisterInclusion(meters, w.entry.enterprise)}`;
+  p.add('record-inclusion', included);
   let authorities = null;
   if (w.bundle.version === 1) p.add('authorization', V1_AUTHORIZATION, 'skipped');
   else {
-    authorities = checkAuthorization(w, checked);
+    authorities = checkAuthorization(w, checked, meters);
+    if (meters) checkAuthorised(authorities, anchoredReadings(meters));
     p.add('authorization', `${checked.length} records by ${authorities.size} terminals registered for their sources, none revoked before its record was anchored`);
   }
   const registryClaims = runRegistryChecks(w.bundle, w.entry, w.domain, p);
-  const [detail, edgeClaims] = checkCompleteness(w, checked, authorities);
+  const [detail, edgeClaims] = checkCompleteness(w, checked, authorities, meters);
+  const meteredQuantities = meters ? registerQuantities(meters, w.devices, authorities ?? new Map(), w.entry) : [];
   p.add('completeness', detail);
   const factorSet = checkFactorSet(w.bundle, w.entry, reference);
   p.add('factor-set', `${factorSet.id} ${factorSet.version} ${factorSet.digest}, published`);
-  p.add('figures', checkFigures(w.bundle, w.entry, checked, factorSet));
+  refuseMarketBased(w.entry);
+  p.add('figures', checkFigures(w.bundle, w.entry, checked, factorSet, meteredQuantities));
+  runScope2Check(w.bundle, w.entry, p);
   const rating = checkRating(w.bundle, w.entry, reference);
   if (rating === null) p.add('rating', 'the entry carries no rating', 'skipped');
   else p.add('rating', rating);
   const inputClaims = runInputChecks(w.bundle, w.entry, w.domain, p);
   const successorClaims = runSupersessionCheck(w.bundle, w.entry, w.domain, p);
+  successorClaims.push(...runPublicationCheck(w.bundle, w.entry, w.domain, published, p));
   const events = authorities ? [...authorities.values()].flatMap((a) => a.claims) : [];
+  if (meters) events.push(...meters.claims);
   p.summary = { figure: w.bundle.figure.path, value: w.bundle.figure.value };
   return [w, [...events, ...edgeClaims, ...registryClaims, ...inputClaims, ...successorClaims]];
 }
 
-async function run(data, rpc, trust, reference, p) {
-  const [w, evidence] = runOffline(data, reference, p);
+async function run(data, rpc, trust, reference, p, published) {
+  const [w, evidence] = runOffline(data, reference, p, published);
   if (!rpc) return skipOnchain(p);
   // Each anchored root once: the entry's batch, the record batches in bundle order, then the
   // batches of the devices' registry events and edge readings.
@@ -383,6 +404,7 @@ async function run(data, rpc, trust, reference, p) {
   await runOnchain(rpc, trust, w.bundle.domain.chainId, w.entryClaim.contract, stated, p);
 }
 
-export function verifyFigure(data, { rpc = null, trust, reference, onCheck } = {}) {
-  return runChecks(FIGURE_CHECKS, (p) => run(data, rpc, trust, reference, p), onCheck);
+// `published`: a public page's bundle, which must carry the enterprise's signed statement.
+export function verifyFigure(data, { rpc = null, trust, reference, onCheck, published = false } = {}) {
+  return runChecks(FIGURE_CHECKS, (p) => run(data, rpc, trust, reference, p, published), onCheck);
 }

@@ -41,6 +41,9 @@ export function checkFactorSet(bundle, entry, reference) {
   }
   const s = { id: factorSet.id, version: factorSet.version, digest: factorSet.digest };
   published('factor-set', 'FactorSetUnpublished', 'factor set', s, publishedDigest(reference.factorSets, s.id, s.version));
+  if (bundle.energy !== undefined && bundle.energy !== null) {
+    throw new Unsupported('energy and benchmark figures (GB/T 2589, 对标) are recomputed by carbon-verify only: check this bundle with `carbon-verify figure`');
+  }
   return factorSet;
 }
 
@@ -82,9 +85,10 @@ function checkGridChoice(entry, factorSet) {
   }
 }
 
-export function checkFigures(bundle, entry, checked, factorSet) {
+export function checkFigures(bundle, entry, checked, factorSet, metered = []) {
   checkGridChoice(entry, factorSet);
   const records = checked.map((c, i) => ({ ...c.record, attributes: bundle.records[i].attributes ?? null }));
+  records.push(...metered); // the register form's runs (checks/registers.mjs)
   let computed;
   try {
     computed = accountFigures(records, factorSet, entry.accounting.gwp, entry.accounting.factorChoices);

@@ -61,11 +61,20 @@ function run(bundle, rpcUrl) {
     if (!result.valid) return setState('invalid', `${result.failedCheck}: ${result.failure} — ${result.reason}`);
     const wrong = kind === 'figure' && main.dataset.bundleUrl ? mismatchedFigure(bundle) : null;
     if (wrong) return setState('invalid', wrong);
+    showPublisher(result);
     // An asset proof proves a holding as of its last operation: say which, and what is held.
     const proven = [result.asset?.summary, result.offline ? 'offline: the chain was not asked' : ''];
     setState('valid', proven.filter(Boolean).join(' — '));
   };
-  worker.postMessage({ kind, bundle, rpcUrl });
+  // A public page's bundle must carry the enterprise's own signed publication statement.
+  worker.postMessage({ kind, bundle, rpcUrl, published: Boolean(main.dataset.bundleUrl) });
+}
+
+// "Published by <enterprise>, signed": only once the publication check has proven it.
+function showPublisher(result) {
+  const publisher = main.querySelector('[data-role="publisher"]');
+  const check = result.checks.find((c) => c.name === 'publication');
+  if (publisher && check && ['passed', 'warning'].includes(check.status)) publisher.hidden = false;
 }
 
 async function evaluationPage() {

@@ -1,10 +1,11 @@
 // Runs the checks off the page's thread, and reports each one as it is decided.
 import { RpcError, Unsupported, verify } from './verifier.js';
 
-self.onmessage = async ({ data: { kind, bundle, rpcUrl } }) => {
+self.onmessage = async ({ data: { kind, bundle, rpcUrl, published } }) => {
   try {
     const result = await verify(kind, bundle, {
       rpcUrl: rpcUrl || null,
+      published: Boolean(published),
       onCheck: (check) => self.postMessage({ type: 'check', check }),
     });
     self.postMessage({ type: 'done', result });

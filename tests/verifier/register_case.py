@@ -1,0 +1,252 @@
+"""A real ledger's register-form figure proofs (docs/figure-proof-format.md section 11) for the
+register tests and the browser verifier's agreement test, and the operator's edits of them.
+
+Smelter R's grid source has three terminals over 2025-06-01..02 (hourly): M1 reads a meter
+with a cumulative register whose meter is replaced at its seq 20 (epoch 0 → 1); M2 reads a
+register that started an hour before the period (its seq 1 is outside, so the period starts at
+seq 2); M3 has no register and is proven record by record in the same bundle. Every terminal
+has one reading past the period. The readings go into two anchored batches.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from anchoring.deployment import deploy
+from anchoring.devchain import DevChain
+from devtools.local_server import start_server
+from devtools.seeding import register, sign_registry
+from ledger_api.commands.serve import build_worker
+from terminal.client import RegisterMeter, SignedRecord, Terminal
+from tests.conftest import LedgerServer, server_env
+from verifier.formats.figure import FigureProofBundle
+from verifier.protocol.typed_data import ActivityRecord, Domain, attributes_hash
+
+ENTERPRISE = "88.118.8/ENT-AL-REG-R"
+GRID = "88.118.8/SRC-AL-REG-R-GRID"
+OTHER = "88.118.8/ENT-AL-REG-S"  # the ingest tests' enterprise
+OTHER_GRID = "88.118.8/SRC-AL-REG-S-GRID"
+JUNE_2025_CST = 1_748_707_200  # 2025-06-01T00:00:00+08:00
+HOUR = 3_600
+PERIOD = {"periodStart": "2025-06-01", "periodEnd": "2025-06-02", "ruleset": "zj-huzhou-2021"}
+CHANGE_AT = 20  # M1's first reading on its new meter
+
+
+def reading_record(
+    terminal: Terminal, enterprise: str, source: str, seq: int, start: int, q: int
+) -> ActivityRecord:
+    return ActivityRecord(
+        enterprise=enterprise,
+        source=source,
+        device=terminal.address,
+        seq=seq,
+        activity="electricity.purchased",
+        quantity=q,
+        decimals=3,
+        unit="MWh",
+        period_start=start,
+        period_end=start + HOUR,
+    )
+
+
+def _metered(
+    terminal: Terminal, domain: Domain, meter: RegisterMeter, seq: int, start: int, change: bool
+) -> SignedRecord:
+    if change and seq == CHANGE_AT:
+        meter.replace(500)  # the new meter's register opens at 0.500 MWh
+    record = reading_record(terminal, ENTERPRISE, GRID, seq, start, 7_000 + 13 * seq)
+    return terminal.sign_reading(domain, record, meter)
+
+
+@dataclass(frozen=True)
+class Case:
+    server: LedgerServer
+    domain: Domain
+    m1: Terminal
+    m2: Terminal
+    m3: Terminal
+    records: FigureProofBundle
+    registers: FigureProofBundle
+    signed: dict[str, list[SignedRecord]]
+
+
+def _build(server: LedgerServer) -> Case:
+    client = server.ledger_client()
+    domain = client.domain()
+    worker = build_worker(server.settings())
+    m1, m2, m3 = Terminal.create(), Terminal.create(), Terminal.create()
+    register(server, ENTERPRISE, [GRID], m1, industry="aluminium")
+    for terminal in (m2, m3):
+        details = {"sources": [GRID], "metadata": None, "firstSeq": 1}
+        answer = sign_registry(
+            server, ENTERPRISE, [("device.registered", terminal.address, details)]
+        )
+        assert answer.status_code == 201, answer.text
+    worker.run_once()
+    meter1, meter2 = RegisterMeter(1_000_000), RegisterMeter(2_000_000)
+    signed = {
+        "m1": [
+            _metered(m1, domain, meter1, s, JUNE_2025_CST + (s - 1) * HOUR, True)
+            for s in range(1, 50)
+        ],
+        "m2": [
+            _metered(m2, domain, meter2, s, JUNE_2025_CST + (s - 2) * HOUR, False)
+            for s in range(1, 51)
+        ],
+        "m3": [
+            m3.sign(
+                domain,
+                reading_record(m3, ENTERPRISE, GRID, s, JUNE_2025_CST + (s - 1) * HOUR, 900 + s),
+            )
+            for s in range(1, 50)
+        ],
+    }
+    client.submit([r for rs in signed.values() for r in rs[:24]])
+    worker.run_once()
+    client.submit([r for rs in signed.values() for r in rs[24:]])
+    worker.run_once()
+    answer = server.post(
+        "/v1/evaluations", json={**PERIOD, "enterprise": ENTERPRISE, "addedValue": "20"}
+    )
+    assert answer.status_code == 201, answer.text
+    identifier = answer.json()["identifier"]
+    worker.run_once()
+
+    def proof(form: str) -> FigureProofBundle:
+        got = server.get(f"/v1/evaluations/{identifier}/proof", params={"form": form})
+        assert got.status_code == 200, got.text
+        return FigureProofBundle.model_validate(got.json())
+
+    return Case(server, domain, m1, m2, m3, proof("records"), proof("registers"), signed)
+
+
+def register_case(
+    dev_chain: DevChain, w3: Web3, operator_account: LocalAccount, tmp: Path
+) -> Iterator[Case]:
+    """Start a ledger on its own deployment, build the case, stop the ledger afterwards."""
+    deployment, _ = deploy(w3, operator_account, tmp / "deployments")
+    process = start_server(tmp, server_env(tmp, dev_chain.rpc_url))
+    try:
+        yield _build(LedgerServer(process.base_url, tmp, process.env, deployment, process))
+    finally:
+        process.stop()
+
+
+def tamper(
+    bundle: FigureProofBundle, change: Callable[[dict[str, Any]], None]
+) -> FigureProofBundle:
+    data = copy.deepcopy(bundle.to_json())
+    change(data)
+    return FigureProofBundle.model_validate(data)
+
+
+def device_of(data: dict[str, Any], terminal: Terminal) -> dict[str, Any]:
+    return next(d for d in data["registers"]["devices"] if d["device"] == terminal.address)
+
+
+# --- the operator's edits, with the failure each must meet -----------------------------------
+
+Change = Callable[[dict[str, Any]], None]
+
+
+def _lowered_and_rehashed(case: Case) -> Change:
+    """A middle reading dropped from the ledger and the last register lowered to match: the
+    terminal's signature no longer covers the reading."""
+
+    def change(data: dict[str, Any]) -> None:
+        last = device_of(data, case.m2)["last"]["record"]
+        attributes = last["attributes"]
+        attributes["register"] = str(int(attributes["register"]) - 7_000)
+        last["message"]["attributesHash"] = "0x" + attributes_hash(attributes).hex()
+
+    return change
+
+
+def _lowered(case: Case) -> Change:
+    def change(data: dict[str, Any]) -> None:
+        last = device_of(data, case.m2)["last"]["record"]["attributes"]
+        last["register"] = str(int(last["register"]) - 7_000)
+
+    return change
+
+
+def _earlier_last(case: Case) -> Change:
+    """M1's last reading swapped for the old meter's last (seq 19): a smaller register run."""
+
+    def change(data: dict[str, Any]) -> None:
+        m1 = device_of(data, case.m1)
+        m1["last"] = m1["changes"][0]["end"]
+        m1["changes"] = []
+
+    return change
+
+
+def _later_first(case: Case) -> Change:
+    def change(data: dict[str, Any]) -> None:
+        m2 = device_of(data, case.m2)
+        m2["first"] = m2["last"]
+
+    return change
+
+
+def _left_out(case: Case) -> Change:
+    def change(data: dict[str, Any]) -> None:
+        devices = data["registers"]["devices"]
+        data["registers"]["devices"] = [d for d in devices if d["device"] != case.m2.address]
+
+    return change
+
+
+def _moved(case: Case) -> Change:
+    def change(data: dict[str, Any]) -> None:
+        last = device_of(data, case.m2)["last"]
+        last["batch"] = 1 - last["batch"]
+
+    return change
+
+
+def _forged_multiproof(data: dict[str, Any]) -> None:
+    data["registers"]["batches"][0]["proof"][0] = "0x" + "00" * 32
+
+
+def _unregistered(case: Case) -> Change:
+    def change(data: dict[str, Any]) -> None:
+        data["registry"] = [
+            e for e in data["registry"] if e["event"].get("subject") != case.m1.address
+        ]
+
+    return change
+
+
+def edits(case: Case) -> dict[str, tuple[Change, tuple[str, str]]]:
+    """Each edit of the register bundle, and the (check, failure) it must end at."""
+    return {
+        "register-lowered-rehashed": (
+            _lowered_and_rehashed(case),
+            ("records", "RecordSignatureMismatch"),
+        ),
+        "register-lowered": (_lowered(case), ("records", "RecordAttributesMismatch")),
+        "epoch-change-hidden": (
+            lambda d: device_of(d, case.m1).update(changes=[]),
+            ("completeness", "RegisterEpochHidden"),
+        ),
+        "earlier-last": (_earlier_last(case), ("completeness", "RegisterEdgeMismatch")),
+        "later-first": (_later_first(case), ("completeness", "RegisterEdgeMismatch")),
+        # The entry counts M2: with neither records, readings nor evidence of it, the first
+        # check to miss it is the terminals'.
+        "device-left-out": (_left_out(case), ("authorization", "TerminalNotAuthorised")),
+        "before-hidden": (
+            lambda d: device_of(d, case.m2).update(before=None),
+            ("completeness", "PeriodEdgeUnproven"),
+        ),
+        "reading-moved": (_moved(case), ("record-inclusion", "RecordNotIncluded")),
+        "forged-multiproof": (_forged_multiproof, ("record-inclusion", "MultiproofInvalid")),
+        "unregistered": (_unregistered(case), ("authorization", "TerminalNotAuthorised")),
+    }
