@@ -60,6 +60,8 @@ def ledger_env(data_dir: Path, rpc_url: str) -> dict[str, str]:
         "CARBON_DATA_DIR": str(data_dir),
         "CARBON_RPC_URL": rpc_url,
         "CARBON_CONFIG": str(data_dir / "none.toml"),
+        # A killed worker's anchoring lease must run out quickly so its restart can reconcile.
+        "CARBON_ANCHOR_LEASE_S": "2",
     }
 
 
