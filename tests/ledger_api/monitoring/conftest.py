@@ -44,6 +44,7 @@ class Receiver:
     secrets: dict[str, str] = field(default_factory=dict)
     got: list[Received] = field(default_factory=list)
     forged: int = 0
+    cut: int = 0
     down: bool = False
 
     def at(self, path: str) -> list[Received]:
@@ -64,7 +65,11 @@ class Receiver:
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length", 0)))
+            length = int(self.headers.get("content-length", 0))
+            body = self.rfile.read(length)
+            if len(body) < length:  # the sender died mid-request (kill -9): nothing arrived
+                receiver.cut += 1
+                return
             headers = {k.lower(): v for k, v in self.headers.items()}
             self.send_response(receiver.handle(self.path, body, headers))
             self.end_headers()
