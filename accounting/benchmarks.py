@@ -15,18 +15,17 @@ overstate the product's own intensity: a firm shown at the benchmark is at it.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
-from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
 from accounting.energy import Denominators, EnergySet, divide, energy_block
 from accounting.errors import AccountingError
-from accounting.factors import Provenance, digest_document, parse_decimal, parse_provenance
+from accounting.factors import Provenance, parse_decimal, parse_provenance
 from accounting.numbers import context, decimal_str, reported_str
+from accounting.published import PublishedSet, Shelf, by_id, heading
 from accounting.result import Result
 
 DEFAULT_LEVEL_SET = "ndrc-2023"
@@ -41,6 +40,14 @@ class LevelSetFormatError(AccountingError):
 
 class UnknownLevelSetError(AccountingError):
     code = "unknown_level_set"
+
+
+LEVEL_SETS = Shelf(
+    "benchmark level set",
+    "benchmark-levels-{}.json",
+    "benchmarkLevels",
+    (UnknownLevelSetError, LevelSetFormatError),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,16 +66,9 @@ class ProductLevel:
 
 
 @dataclass(frozen=True, eq=False)
-class LevelSet:
-    id: str
-    version: str
-    title: str
-    digest: str
+class LevelSet(PublishedSet):
     products: MappingProxyType[str, ProductLevel]
     document: MappingProxyType[str, Any]
-
-    def summary(self) -> dict[str, str]:
-        return {"id": self.id, "version": self.version, "digest": self.digest}
 
     def default_for(self, industry: str) -> ProductLevel | None:
         return next(
@@ -77,39 +77,24 @@ class LevelSet:
 
 
 def available_level_sets() -> tuple[str, ...]:
-    prefix = "benchmark-levels-"
-    names = (p.name for p in resources.files("accounting.data").iterdir())
-    return tuple(
-        sorted(n.removeprefix(prefix).removesuffix(".json") for n in names if n.startswith(prefix))
-    )
+    return LEVEL_SETS.ids()
 
 
 @cache
 def load_level_set(level_set_id: str = DEFAULT_LEVEL_SET) -> LevelSet:
-    if level_set_id not in available_level_sets():
-        raise UnknownLevelSetError(
-            f"unknown benchmark level set {level_set_id!r}", field="benchmarkLevels"
-        )
-    path = resources.files("accounting.data").joinpath(f"benchmark-levels-{level_set_id}.json")
-    return parse_level_set(json.loads(path.read_text(encoding="utf-8")))
+    return parse_level_set(LEVEL_SETS.read(level_set_id))
 
 
 def parse_level_set(document: dict[str, Any]) -> LevelSet:
     if not isinstance(document, dict) or document.get("format") != LEVEL_SET_FORMAT:
         raise LevelSetFormatError(f"not a {LEVEL_SET_FORMAT} document")
     try:
-        products = [_product(raw, document["sources"]) for raw in document["products"]]
-        found = {p.id: p for p in products}
-        if len(found) != len(products):
-            raise LevelSetFormatError("duplicate product id")
-        return LevelSet(
-            id=str(document["id"]),
-            version=str(document["version"]),
-            title=str(document["title"]),
-            digest=digest_document(document),
-            products=MappingProxyType(found),
-            document=MappingProxyType(document),
+        products = by_id(
+            (_product(raw, document["sources"]) for raw in document["products"]),
+            "product",
+            LevelSetFormatError,
         )
+        return LevelSet(**heading(document), products=products, document=MappingProxyType(document))
     except (KeyError, TypeError) as exc:
         raise LevelSetFormatError(f"level set is missing or misshapes {exc}") from None
 

@@ -21,18 +21,17 @@ quantized to 1e-20 tce once, sums are exact; intensities divide once in the 50-d
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
-from importlib import resources
 from types import MappingProxyType
 from typing import Any, Literal
 
 from accounting.errors import AccountingError
-from accounting.factors import Provenance, digest_document, parse_decimal, parse_provenance
+from accounting.factors import Provenance, parse_decimal, parse_provenance
 from accounting.numbers import context, decimal_str, line_round, reported_str
+from accounting.published import PublishedSet, Shelf, by_id, heading
 from accounting.result import Line, Result
 
 Basis = Literal["equivalent", "equal"]
@@ -60,6 +59,14 @@ class EnergyCoefficientMissingError(AccountingError):
     code = "energy_coefficient_missing"
 
 
+ENERGY_SETS = Shelf(
+    "energy coefficient set",
+    "energy-coefficients-{}.json",
+    "energySet",
+    (UnknownEnergySetError, EnergySetFormatError),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Coefficient:
     id: str
@@ -72,18 +79,11 @@ class Coefficient:
 
 
 @dataclass(frozen=True, eq=False)
-class EnergySet:
+class EnergySet(PublishedSet):
     """An immutable, versioned coefficient set; one per id, compared by identity."""
 
-    id: str
-    version: str
-    title: str
-    digest: str
     coefficients: MappingProxyType[str, Coefficient]
     document: MappingProxyType[str, Any]
-
-    def summary(self) -> dict[str, str]:
-        return {"id": self.id, "version": self.version, "digest": self.digest}
 
     def by_activity(self, code: str) -> Coefficient | None:
         return next((c for c in self.coefficients.values() if c.activity == code), None)
@@ -110,22 +110,12 @@ class EnergySet:
 
 
 def available_energy_sets() -> tuple[str, ...]:
-    folder = resources.files("accounting.data")
-    prefix = "energy-coefficients-"
-    names = (p.name for p in folder.iterdir() if p.name.startswith(prefix))
-    return tuple(sorted(n.removeprefix(prefix).removesuffix(".json") for n in names))
+    return ENERGY_SETS.ids()
 
 
 @cache
 def load_energy_set(energy_set_id: str = DEFAULT_ENERGY_SET) -> EnergySet:
-    if energy_set_id not in available_energy_sets():
-        raise UnknownEnergySetError(
-            f"unknown energy coefficient set {energy_set_id!r} "
-            f"(known: {', '.join(available_energy_sets())})",
-            field="energySet",
-        )
-    path = resources.files("accounting.data").joinpath(f"energy-coefficients-{energy_set_id}.json")
-    return parse_energy_set(json.loads(path.read_text(encoding="utf-8")))
+    return parse_energy_set(ENERGY_SETS.read(energy_set_id))
 
 
 def parse_energy_set(document: dict[str, Any]) -> EnergySet:
@@ -133,19 +123,13 @@ def parse_energy_set(document: dict[str, Any]) -> EnergySet:
     if not isinstance(document, dict) or document.get("format") != ENERGY_SET_FORMAT:
         raise EnergySetFormatError(f"not a {ENERGY_SET_FORMAT} document")
     try:
-        found: dict[str, Coefficient] = {}
-        for raw in document["coefficients"]:
-            coefficient = _coefficient(raw, document["sources"])
-            if coefficient.id in found:
-                raise EnergySetFormatError(f"duplicate coefficient id {coefficient.id!r}")
-            found[coefficient.id] = coefficient
+        coefficients = by_id(
+            (_coefficient(raw, document["sources"]) for raw in document["coefficients"]),
+            "coefficient",
+            EnergySetFormatError,
+        )
         return EnergySet(
-            id=str(document["id"]),
-            version=str(document["version"]),
-            title=str(document["title"]),
-            digest=digest_document(document),
-            coefficients=MappingProxyType(found),
-            document=MappingProxyType(document),
+            **heading(document), coefficients=coefficients, document=MappingProxyType(document)
         )
     except (KeyError, TypeError) as exc:
         raise EnergySetFormatError(f"energy set is missing or misshapes {exc}") from None
@@ -281,9 +265,10 @@ def _text(value: Decimal | None) -> str | None:
 
 def _sum_by(lines: Iterable[EnergyLine], key: str) -> dict[str, Decimal]:
     sums: dict[str, Decimal] = {}
-    for line in lines:
-        name = getattr(line, key)
-        sums[name] = sums.get(name, Decimal(0)) + line.tce
+    with context():  # exact: Python's default 28 digits would round past 10⁸ tce
+        for line in lines:
+            name = getattr(line, key)
+            sums[name] = sums.get(name, Decimal(0)) + line.tce
     return dict(sorted(sums.items()))
 
 
@@ -298,7 +283,8 @@ def divide(numerator: Decimal, denominator: Decimal | None) -> Decimal | None:
 def energy_figures(lines: tuple[EnergyLine, ...], denominators: Denominators) -> dict[str, Any]:
     """``{"exact": …, "reported": …}``: total, bySource, byCategory, byCarrier (tce) and the
     intensities (tce per t of product, tce per 万元); reported to 3 decimals (1 kgce)."""
-    total = sum((line.tce for line in lines), Decimal(0))
+    with context():
+        total = sum((line.tce for line in lines), Decimal(0))
     intensity = {
         "product": divide(total, denominators.product_output_t),
         "addedValue": divide(total, denominators.added_value_wan_yuan),

@@ -2,23 +2,17 @@
 
 A factor set is one JSON document under ``accounting/data/factor_sets/``. It holds everything on
 the data side that decides the digits: default factors, GWP sets, unit definitions and the
-default choice of grid / heat series. Its digest is keccak256 over the RFC 8785 canonical JSON
-of the whole document (values are stored as decimal strings), 0x-prefixed, so it can be anchored
-on an EVM chain and a verifier can check it is recomputing with the same data.
+default choice of grid / heat series. Values are stored as decimal strings; like every published
+set (:mod:`accounting.published`) it is known by id and published by its digest.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cache
-from importlib import resources
 from types import MappingProxyType
 from typing import Any
-
-import rfc8785
-import sha3
 
 from accounting.errors import (
     AccountingError,
@@ -26,10 +20,15 @@ from accounting.errors import (
     UnknownFactorSetError,
     UnknownGwpSetError,
 )
+from accounting.published import PublishedSet, Shelf, by_id, heading
+from accounting.published import digest_document as digest_document
 
 DEFAULT_FACTOR_SET_ID = "cn-ghg-v1"
 DEFAULT_GWP_SET = "AR5"
 STATUSES = ("verified", "secondary", "recalled", "derived")
+FACTOR_SETS = Shelf(
+    "factor set", "factor_sets/{}.json", "factor_set", (UnknownFactorSetError, FactorSetFormatError)
+)
 
 # The unit a method assumes for each kind of factor; a data file may not silently differ.
 KIND_UNITS: dict[str, tuple[str, ...]] = {
@@ -98,13 +97,9 @@ class GwpSet:
 
 
 @dataclass(frozen=True, eq=False)
-class FactorSet:
+class FactorSet(PublishedSet):
     """An immutable, versioned factor set; compared and hashed by identity (one per id)."""
 
-    id: str
-    version: str
-    title: str
-    digest: str
     factors: MappingProxyType[str, Factor]
     gwp_sets: MappingProxyType[str, GwpSet]
     defaults: MappingProxyType[str, str]
@@ -124,48 +119,26 @@ class FactorSet:
                 f"unknown GWP set {gwp_id!r} (known: {known})", field="gwp"
             ) from None
 
-    def summary(self) -> dict[str, str]:
-        return {"id": self.id, "version": self.version, "digest": self.digest}
-
-
-def digest_document(document: Any) -> str:
-    """0x-prefixed keccak256 of the RFC 8785 canonical JSON of ``document``."""
-    return "0x" + sha3.keccak_256(rfc8785.dumps(document)).hexdigest()
-
 
 def available_factor_sets() -> tuple[str, ...]:
-    folder = resources.files("accounting.data").joinpath("factor_sets")
-    names = (p.name for p in folder.iterdir() if p.name.endswith(".json"))
-    return tuple(sorted(n.removesuffix(".json") for n in names))
+    return FACTOR_SETS.ids()
 
 
 @cache
 def load_factor_set(factor_set_id: str = DEFAULT_FACTOR_SET_ID) -> FactorSet:
     """Load a shipped factor set by id (cached; factor sets are immutable)."""
-    if factor_set_id not in available_factor_sets():
-        known = ", ".join(available_factor_sets())
-        raise UnknownFactorSetError(
-            f"unknown factor set {factor_set_id!r} (known: {known})", field="factor_set"
-        )
-    path = resources.files("accounting.data").joinpath("factor_sets", f"{factor_set_id}.json")
-    document = json.loads(path.read_text(encoding="utf-8"), parse_float=_reject_float)
-    return parse_factor_set(document)
-
-
-def _reject_float(text: str) -> Decimal:
-    raise FactorSetFormatError(f"numeric literal {text} in factor set; store decimals as strings")
+    return parse_factor_set(FACTOR_SETS.read(factor_set_id))
 
 
 def parse_factor_set(document: dict[str, Any]) -> FactorSet:
     """Validate a factor-set document and build the immutable ``FactorSet``."""
     try:
         sources = document["sources"]
-        factors = {}
-        for raw in document["factors"]:
-            factor = _parse_factor(raw, sources)
-            if factor.id in factors:
-                raise FactorSetFormatError(f"duplicate factor id {factor.id!r}")
-            factors[factor.id] = factor
+        factors = by_id(
+            (_parse_factor(raw, sources) for raw in document["factors"]),
+            "factor",
+            FactorSetFormatError,
+        )
         gwp_sets = {key: _parse_gwp(key, raw, sources) for key, raw in document["gwp_sets"].items()}
         defaults = dict(document["defaults"])
         for kind, factor_id in defaults.items():
@@ -173,11 +146,8 @@ def parse_factor_set(document: dict[str, Any]) -> FactorSet:
                 raise FactorSetFormatError(f"default {kind} → {factor_id!r} is not a {kind}")
         units = document["units"]
         return FactorSet(
-            id=document["id"],
-            version=document["version"],
-            title=document["title"],
-            digest=digest_document(document),
-            factors=MappingProxyType(factors),
+            **heading(document),
+            factors=factors,
             gwp_sets=MappingProxyType(gwp_sets),
             defaults=MappingProxyType(defaults),
             unit_definitions=tuple(d["definition"] for d in units["definitions"]),

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from accounting.inventory import Entry, Inventory
-from accounting.numbers import scaled_to_decimal
+from accounting.numbers import context, scaled_to_decimal
 
 # A meter's cumulative register and its epoch (``verifier.protocol.registers``) change with
 # every reading: they say where the quantity came from, not what it is, so records are
@@ -53,10 +53,12 @@ def entries_from_records(records: Iterable[RecordQuantity]) -> tuple[Entry, ...]
     """One entry per (activity, source, unit, attributes), in sorted key order."""
     sums: dict[tuple[str, str, str, str], Decimal] = {}
     first: dict[tuple[str, str, str, str], RecordQuantity] = {}
-    for record in records:
-        key = _key(record)
-        sums[key] = sums.get(key, Decimal(0)) + scaled_to_decimal(record.quantity, record.decimals)
-        first.setdefault(key, record)
+    with context():  # exact: a record may carry 30 digits, past Python's default 28
+        for record in records:
+            key = _key(record)
+            value = scaled_to_decimal(record.quantity, record.decimals)
+            sums[key] = sums.get(key, Decimal(0)) + value
+            first.setdefault(key, record)
     entries = []
     for key in sorted(sums):
         r = first[key]

@@ -1,20 +1,27 @@
 """Ingestion through the HTTP batch API, end to end (verify + store), against the target of
 15,000 signed records/s with two API processes (0.44 of a bare signature-recovery loop in this
-process, measured in the same run), on SQLite or on PostgreSQL (``--database postgres``)."""
+process, measured in the same run), on SQLite or on PostgreSQL (``--database postgres``).
+
+With ``--in-process``, the same records go through the ingest service called in this process
+against the server's database instead: its CPU a record (``time.process_time``, median over
+the batches; the allowance charge left out), free of HTTP, the clients and the other process.
+"""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import statistics
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-from bench_soak import cpu_s
-from common import emit, ledger
+from common import BenchLedger, cpu_s, database, emit, ledger
+from sqlmodel import Session
 
 from devtools.local_server import ServerProcess
 from devtools.seeding import register, signed_readings
+from ledger_api.activity.schemas import SignedRecordIn
+from ledger_api.activity.service import ingest
+from ledger_api.core.db import make_engine
 from terminal.client import SignedRecord, Terminal
 from verifier.protocol.typed_data import record_digest, recover_signer
 
@@ -51,17 +58,54 @@ def post_stream(server: ServerProcess, stream: list[SignedRecord], batch: int) -
     return len(stream)
 
 
-@contextlib.contextmanager
-def database(kind: str) -> Iterator[dict[str, str]]:
-    """The server's database settings: its own SQLite file, or a throwaway PostgreSQL cluster
-    (fsync on, as the suite runs it) with a fresh database."""
-    if kind == "sqlite":
-        yield {}
-        return
-    from tests.postgres import create_database, postgres_cluster
+def ingest_cpu_us(bench: BenchLedger, streams: list[list[SignedRecord]], batch: int) -> float:
+    """Median CPU-µs a record of ``ingest()`` in this process, batch by batch, each stream in
+    turn (each batch one storing transaction, as a request's)."""
+    url = bench.server.env.get("CARBON_DATABASE_URL") or f"sqlite:///{bench.data_dir}/ledger.sqlite"
+    engine, domain = make_engine(url), bench.ledger_client().domain()
+    per_record = []
+    for stream in streams:
+        items = [SignedRecordIn.model_validate(r.to_json()) for r in stream]
+        for i in range(0, len(items), batch):
+            part = items[i : i + batch]
+            start = time.process_time()
+            with Session(engine) as session:
+                outcome = ingest(session, part, domain, lambda _: None)
+            per_record.append((time.process_time() - start) / len(part) * 1e6)
+            assert len(outcome.stored) == len(part)
+    engine.dispose()
+    return statistics.median(per_record)
 
-    with postgres_cluster() as base_url:
-        yield {"CARBON_DATABASE_URL": create_database(base_url, "bench_ingest")}
+
+def over_http(
+    bench: BenchLedger, streams: list[list[SignedRecord]], batch: int, baseline: float
+) -> dict[str, object]:
+    """Every stream posted by its own client thread at once: the rate, and the CPU the
+    server's processes spent a record, which moves far less than the rate on a shared box."""
+    server_cpu, start = cpu_s(bench.server.process.pid), time.perf_counter()
+    with ThreadPoolExecutor(len(streams)) as pool:
+        total = sum(pool.map(lambda s: post_stream(bench.server, s, batch), streams))
+    rate = total / (time.perf_counter() - start)
+    server_cpu = cpu_s(bench.server.process.pid) - server_cpu
+    return {
+        "records": total,
+        "records_per_s": round(rate),
+        "bare_recover_per_s": round(baseline),
+        "ratio_to_recover": round(rate / baseline, 3),
+        "server_cpu_us_per_record": round(server_cpu / total * 1e6, 1),
+    }
+
+
+def in_process(
+    bench: BenchLedger, streams: list[list[SignedRecord]], batch: int, baseline: float
+) -> dict[str, object]:
+    cpu_us = ingest_cpu_us(bench, streams, batch)
+    return {
+        "records": sum(len(s) for s in streams),
+        "ingest_cpu_us_per_record": round(cpu_us, 1),
+        "bare_recover_us": round(1e6 / baseline, 1),
+        "recover_share": round(1e6 / baseline / cpu_us, 3),
+    }
 
 
 def main() -> None:
@@ -71,30 +115,26 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1_000)
     parser.add_argument("--api-workers", type=int, default=1, help="CARBON_API_WORKERS")
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--in-process", action="store_true", help="call ingest() here instead")
     args = parser.parse_args()
     with (
-        database(args.database) as settings,
+        database(args.database, "bench_ingest") as settings,
         ledger(CARBON_API_WORKERS=str(args.api_workers), **settings) as bench,
     ):
         streams = sign_all(bench.server, args.terminals, args.records)
         baseline = recovery_rate(streams[0], bench.server)
-        server_cpu, start = cpu_s(bench.server.process.pid), time.perf_counter()
-        with ThreadPoolExecutor(len(streams)) as pool:
-            total = sum(pool.map(lambda s: post_stream(bench.server, s, args.batch), streams))
-        rate = total / (time.perf_counter() - start)
-        # CPU the server's processes spent a record: steadier than the rate on a shared box.
-        server_cpu = cpu_s(bench.server.process.pid) - server_cpu
+        measure = in_process if args.in_process else over_http
+        figures = measure(bench, streams, args.batch, baseline)
+    if args.in_process:
+        emit("ingest_in_process", batch=args.batch, database=args.database, **figures)
+        return
     emit(
         "ingest_http",
-        records=total,
         batch=args.batch,
         clients=args.terminals,
         api_workers=args.api_workers,
         database=args.database,
-        records_per_s=round(rate),
-        bare_recover_per_s=round(baseline),
-        ratio_to_recover=round(rate / baseline, 3),
-        server_cpu_us_per_record=round(server_cpu / total * 1e6, 1),
+        **figures,
         target_records_per_s=15_000,  # two API processes; and a ratio of 0.44
         target_ratio_to_recover=0.44,
     )

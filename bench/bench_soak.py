@@ -18,14 +18,13 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-from common import BenchLedger, emit, ledger
+from common import BenchLedger, cpu_s, database, emit, family, ledger
 from eth_account import Account
 
 from anchoring.anchor_contract import AnchorContract
@@ -78,26 +77,6 @@ class Sample:
     confirmed_batches: int
 
 
-def stat_fields(pid: int) -> list[str]:
-    """``/proc/<pid>/stat`` after the command name (which may hold spaces): state, ppid, …"""
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-
-
-def family(pid: int) -> list[int]:
-    """``pid`` and its descendants: with several API workers the server is a process tree."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                parent = int(stat_fields(int(entry.name))[1])
-                children.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        found.append(current := todo.pop())
-        todo.extend(children.get(current, []))
-    return found
-
-
 def rss_mb(pid: int, field: str = "VmRSS") -> float:
     """Resident set size (or its ``RssAnon`` part) of a process tree from /proc, summed (pages
     shared between the workers count once per worker); psutil is not a dependency."""
@@ -108,16 +87,6 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
                 if line.startswith(field + ":"):
                     total_kb += int(line.split()[1])
     return round(total_kb / 1024, 1)
-
-
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process tree so far, to see who took the two cores."""
-    total = 0
-    for member in family(pid):
-        with contextlib.suppress(OSError):
-            fields = stat_fields(member)
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def read_only(db: str) -> Any:
@@ -131,19 +100,6 @@ def read_only(db: str) -> Any:
         )
     # Read-only: WAL lets it read beside the server's and worker's writes without their lock.
     return sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
-
-
-@contextlib.contextmanager
-def database(kind: str) -> Iterator[dict[str, str]]:
-    """The server's database settings: its own SQLite file, or a throwaway PostgreSQL cluster
-    (fsync on) with a fresh database, as bench_ingest.py runs it."""
-    if kind == "sqlite":
-        yield {}
-        return
-    from tests.postgres import create_database, postgres_cluster
-
-    with postgres_cluster() as base_url:
-        yield {"CARBON_DATABASE_URL": create_database(base_url, "bench_soak")}
 
 
 def anchored_so_far(db: str) -> tuple[int, int]:
@@ -452,7 +408,7 @@ def main() -> int:
             f"use more than {args.terminals} terminals"
         )
     with (
-        database(args.database) as db_env,
+        database(args.database, "bench_soak") as db_env,
         ledger(CARBON_API_WORKERS=str(args.api_workers), **db_env) as bench,
     ):
         db = db_env.get("CARBON_DATABASE_URL") or str(bench.data_dir / "ledger.sqlite")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -45,6 +46,31 @@ class BenchLedger:
         return self.server.ledger_client(**kwargs)
 
 
+def grid_record(
+    terminal: Terminal,
+    where: tuple[str, str],
+    seq: int,
+    period_start: int,
+    step: int,
+    quantity: int,
+) -> ActivityRecord:
+    """Reading ``seq`` of purchased electricity (MWh, three decimals) of ``where`` =
+    (enterprise, source), covering the ``step`` seconds from ``period_start``."""
+    enterprise, source = where
+    return ActivityRecord(
+        enterprise=enterprise,
+        source=source,
+        device=terminal.address,
+        seq=seq,
+        activity="electricity.purchased",
+        quantity=quantity,
+        decimals=3,
+        unit="MWh",
+        period_start=period_start,
+        period_end=period_start + step,
+    )
+
+
 def grid_readings(
     terminal: Terminal,
     domain: Domain,
@@ -54,24 +80,11 @@ def grid_readings(
     seqs: range,
     quantity: Callable[[int], int],
 ) -> list[SignedRecord]:
-    """Signed purchased-electricity readings (MWh, three decimals) of ``where`` = (enterprise,
-    source): reading ``seq`` covers the ``step`` seconds from ``start + (seq - 1) * step``."""
-    enterprise, source = where
+    """Signed :func:`grid_record` readings: reading ``seq`` covers the ``step`` seconds from
+    ``start + (seq - 1) * step``."""
     return [
         terminal.sign(
-            domain,
-            ActivityRecord(
-                enterprise=enterprise,
-                source=source,
-                device=terminal.address,
-                seq=seq,
-                activity="electricity.purchased",
-                quantity=quantity(seq),
-                decimals=3,
-                unit="MWh",
-                period_start=start + (seq - 1) * step,
-                period_end=start + seq * step,
-            ),
+            domain, grid_record(terminal, where, seq, start + (seq - 1) * step, step, quantity(seq))
         )
         for seq in seqs
     ]
@@ -104,6 +117,49 @@ def ledger(**env: str) -> Iterator[BenchLedger]:
             yield BenchLedger(server.base_url, Path(tmp), chain.rpc_url, record, server)
         finally:
             server.stop()
+
+
+@contextlib.contextmanager
+def database(kind: str, name: str) -> Iterator[dict[str, str]]:
+    """The server's database settings: its own SQLite file (none to give), or a throwaway
+    PostgreSQL cluster (fsync on, as the suite runs it) with a fresh database ``name``."""
+    if kind == "sqlite":
+        yield {}
+        return
+    from tests.postgres import create_database, postgres_cluster
+
+    with postgres_cluster() as base_url:
+        yield {"CARBON_DATABASE_URL": create_database(base_url, name)}
+
+
+def stat_fields(pid: int) -> list[str]:
+    """``/proc/<pid>/stat`` after the command name (which may hold spaces): state, ppid, …"""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def family(pid: int) -> list[int]:
+    """``pid`` and its descendants: with several API workers the server is a process tree."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                parent = int(stat_fields(int(entry.name))[1])
+                children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        found.append(current := todo.pop())
+        todo.extend(children.get(current, []))
+    return found
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process tree so far, to see who took the two cores."""
+    total = 0
+    for member in family(pid):
+        with contextlib.suppress(OSError):
+            fields = stat_fields(member)
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def emit(name: str, **figures: object) -> None:

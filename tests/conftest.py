@@ -134,3 +134,17 @@ def ledger_pg(
     server = start_server(tmp_path, env)
     yield LedgerServer(server.base_url, tmp_path, server.env, record, server)
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def register_ledger(
+    dev_chain: DevChain,
+    w3: Web3,
+    operator_account: LocalAccount,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Any]:
+    """A ledger of one module holding the register-form case of tests/verifier/register_case.py
+    (readings, anchored, evaluated), and that case."""
+    from tests.verifier.register_case import register_case
+
+    yield from register_case(dev_chain, w3, operator_account, tmp_path_factory.mktemp("ledger"))

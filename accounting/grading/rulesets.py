@@ -10,12 +10,10 @@ ruleset with a later first year replaces an older one for the same region from t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
-from importlib import resources
 from itertools import pairwise
 from types import MappingProxyType
 from typing import Any
@@ -32,11 +30,15 @@ from accounting.factors import Provenance, digest_document, parse_decimal, parse
 from accounting.grading.averages import IndustryAverage, ruleset_average
 from accounting.industries import ACCEPTED_INDUSTRIES
 from accounting.numbers import decimal_str
+from accounting.published import Shelf
 from accounting.regions import RULESET_REGION_KEYS, read_region
 
 FORMAT = "carbon-ledger/ruleset/v1"
 STATUSES = (*FACTOR_STATUSES, "illustrative")
 PRODUCT_UNIT = "tCO2e/t"
+RULESETS = Shelf(
+    "ruleset", "rulesets/{}.json", "ruleset", (UnknownRulesetError, RulesetFormatError)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,9 +137,7 @@ class Ruleset:
 @cache
 def available_rulesets() -> tuple[str, ...]:
     """Ids of the shipped rulesets (package data: fixed for the life of the process)."""
-    folder = resources.files("accounting.data").joinpath("rulesets")
-    names = (p.name for p in folder.iterdir() if p.name.endswith(".json"))
-    return tuple(sorted(n.removesuffix(".json") for n in names))
+    return RULESETS.ids()
 
 
 def load_ruleset(ruleset_id: str | None = None) -> Ruleset:
@@ -149,18 +149,12 @@ def load_ruleset(ruleset_id: str | None = None) -> Ruleset:
         raise UnknownRulesetError(
             f"several rulesets are shipped ({', '.join(known)}): name one", field="ruleset"
         )
-    if ruleset_id not in known:
-        raise UnknownRulesetError(
-            f"unknown ruleset {ruleset_id!r} (known: {', '.join(known)})", field="ruleset"
-        )
     return _load(ruleset_id)
 
 
 @cache
 def _load(ruleset_id: str) -> Ruleset:
-    path = resources.files("accounting.data").joinpath("rulesets", f"{ruleset_id}.json")
-    document = json.loads(path.read_text(encoding="utf-8"), parse_float=_reject_float)
-    return parse_ruleset(document)
+    return parse_ruleset(RULESETS.read(ruleset_id))
 
 
 def ruleset_for(region: str, year: int, rulesets: Iterable[Ruleset] | None = None) -> Ruleset:
@@ -189,10 +183,6 @@ def ruleset_for(region: str, year: int, rulesets: Iterable[Ruleset] | None = Non
 
 def _all() -> list[Ruleset]:
     return [load_ruleset(i) for i in available_rulesets()]
-
-
-def _reject_float(text: str) -> Decimal:
-    raise RulesetFormatError(f"numeric literal {text} in ruleset; store decimals as strings")
 
 
 def parse_ruleset(document: dict[str, Any]) -> Ruleset:

@@ -40,11 +40,8 @@ def _stored(
     session: Session, devices: Mapping[str, Device], new: Sequence[Checked]
 ) -> dict[int, Previous]:
     """Each batch device's last stored reading, as a register reading (or ``_NONE``)."""
-    wanted = {
-        devices[c.record.device].id: devices[c.record.device].last_seq
-        for c in new
-        if devices[c.record.device].last_seq is not None
-    }
+    batch = [devices[address] for address in {c.record.device for c in new}]
+    wanted = {d.id: d.last_seq for d in batch if d.last_seq is not None}
     if not wanted:
         return {}
     query = (

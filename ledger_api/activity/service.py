@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from typing import NamedTuple
 
 import rfc8785
 from psycopg import sql
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Column, Connection, Table, insert, select, update
 from sqlmodel import Session
 
 from accounting.errors import AccountingError
@@ -37,9 +38,15 @@ from ledger_api.core.models import (
 from ledger_api.registry.checks import template_for
 from ledger_api.registry.template_store import template_catalog
 from verifier.errors import InvalidRecord, SignatureError
-from verifier.protocol.keccak import parse_address, to_checksum_address
-from verifier.protocol.leaves import activity_record_leaf
-from verifier.protocol.typed_data import ActivityRecord, Domain, attributes_hash, recover_address
+from verifier.protocol.keccak import keccak256, parse_address, to_checksum_address
+from verifier.protocol.leaves import LeafKind, leaf_hash
+from verifier.protocol.typed_data import (
+    ActivityRecord,
+    Domain,
+    attributes_hash,
+    record_digest,
+    recover_address,
+)
 
 MAX_DECIMALS = 18
 MAX_VALUE = 10**12  # in the record's own unit: no meter reports a trillion of anything at once
@@ -51,13 +58,13 @@ EARLIEST_PERIOD = 946_684_800  # 2000-01-01T00:00:00Z
 MAX_SEQ = 2**53 - 1
 
 
-@dataclass(frozen=True)
-class Checked:
-    """A record that passed every check that needs no database."""
+class Checked(NamedTuple):
+    """A record that passed every check that needs no database (a tuple: a frozen dataclass
+    costs a microsecond or two more to build, for every record)."""
 
     index: int
     record: ActivityRecord
-    signature: bytes
+    signature: str  # 0x + lowercase hex, as stored
     digest: str
     leaf_hash: str
     leaf_aux: str
@@ -90,9 +97,9 @@ def check_offline(index: int, item: SignedRecordIn, domain: Domain, now: int) ->
                 "attributes do not hash to record.attributesHash",
             )
     signature = bytes.fromhex(item.signature[2:])
-    leaf = activity_record_leaf(domain, record, signature)
+    digest = record_digest(domain, record)
     try:
-        signer = recover_address(leaf.digest, signature)
+        signer = recover_address(digest, signature)
     except SignatureError as exc:
         code = "malleable_signature" if "upper half" in str(exc) else "bad_signature"
         return _problem(index, code, "signature", str(exc))
@@ -104,13 +111,16 @@ def check_offline(index: int, item: SignedRecordIn, domain: Domain, now: int) ->
             f"signed by {to_checksum_address(signer)}, not by record.device {record.device} "
             "(or signed for another chain or contract)",
         )
+    # ``activity_record_leaf``'s hash, aux = the signature's keccak, built from the digest at
+    # hand: its Leaf object's checks of words made just here cost more than the hashing.
+    aux = keccak256(signature)
     return Checked(
         index,
         record,
-        signature,
-        "0x" + leaf.digest.hex(),
-        "0x" + leaf.hash().hex(),
-        "0x" + leaf.aux.hex(),
+        "0x" + signature.hex(),
+        "0x" + digest.hex(),
+        "0x" + leaf_hash(LeafKind.ACTIVITY_RECORD, digest, aux).hex(),
+        "0x" + aux.hex(),
         attributes,
     )
 
@@ -214,6 +224,21 @@ def _rejected(problems: list[Problem]) -> ApiError:
     )
 
 
+@dataclass(frozen=True)
+class _Owner:
+    """The registry's ids for one (device, enterprise, source) a record names, once checked."""
+
+    device_id: int
+    source_id: int
+    enterprise_id: int
+    industry: str
+    template_id: str | None
+
+
+# A registry refusal: (code, field, message), the same for every record naming the same three.
+_Refusal = tuple[str, str, str]
+
+
 @dataclass
 class _Context:
     """The registry rows and stored records a batch touches, read in a few queries."""
@@ -224,6 +249,9 @@ class _Context:
     bindings: set[tuple[int, int]]
     stored_digests: set[str]
     stored_seqs: dict[tuple[int, int], str]
+    # The registry checks of each distinct (device, enterprise, source): a terminal sends
+    # thousands of records naming the same three, which the checks need look at once.
+    owners: dict[tuple[str, str, str], _Owner | _Refusal] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session, checked: list[Checked]) -> _Context:
@@ -275,6 +303,10 @@ class _Context:
         }
         return cls(devices, sources, enterprises, bindings, stored_digests, stored_seqs)
 
+    def owner(self, r: ActivityRecord) -> _Owner:
+        """The ids of a record that passed :meth:`validate`."""
+        return self.owners[(r.device, r.enterprise, r.source)]  # type: ignore[return-value]
+
     def validate(
         self, checked: list[Checked], problems: list[Problem]
     ) -> tuple[list[Checked], list[str]]:
@@ -290,8 +322,7 @@ class _Context:
             if problem := self._check_registry(c):
                 problems.append(problem)
                 continue
-            device = self.devices[c.record.device]
-            if (device.id, c.record.seq) in self.stored_seqs:
+            if (self.owner(c.record).device_id, c.record.seq) in self.stored_seqs:
                 problems.append(
                     _problem(
                         c.index,
@@ -319,42 +350,35 @@ class _Context:
 
     def _check_registry(self, c: Checked) -> Problem | None:
         r = c.record
-        device = self.devices.get(r.device)
-        if device is None:
-            return _problem(
-                c.index, "unknown_device", "record.device", f"device {r.device} is not registered"
-            )
-        if device.status != "active":
-            return _problem(
-                c.index, "device_revoked", "record.device", f"device {r.device} is revoked"
-            )
-        enterprise = self.enterprises.get(r.enterprise)
-        if enterprise is None or enterprise.id != device.enterprise_id:
-            return _problem(
-                c.index,
-                "device_not_bound",
-                "record.enterprise",
-                f"device {r.device} does not report for {r.enterprise}",
-            )
-        source = self.sources.get(r.source)
-        if source is None or source.enterprise_id != enterprise.id:
-            return _problem(
-                c.index,
-                "unknown_source",
-                "record.source",
-                f"{r.source} is not a source of {r.enterprise}",
-            )
-        if (device.id, source.id) not in self.bindings:
-            return _problem(
-                c.index,
-                "device_not_bound",
-                "record.source",
-                f"device {r.device} is not bound to source {r.source}",
-            )
+        key = (r.device, r.enterprise, r.source)
+        found = self.owners.get(key)
+        if found is None:
+            found = self.owners[key] = self._resolve(*key)
+        if isinstance(found, tuple):
+            return _problem(c.index, *found)
         if c.attributes is not None:
-            template = template_for(enterprise.industry, enterprise.template_id)
+            template = template_for(found.industry, found.template_id)
             return _attribute_problem(c.index, template, c.attributes)
         return None
+
+    def _resolve(self, address: str, identifier: str, source_id: str) -> _Owner | _Refusal:
+        device = self.devices.get(address)
+        if device is None:
+            return "unknown_device", "record.device", f"device {address} is not registered"
+        if device.status != "active":
+            return "device_revoked", "record.device", f"device {address} is revoked"
+        enterprise = self.enterprises.get(identifier)
+        if enterprise is None or enterprise.id != device.enterprise_id:
+            message = f"device {address} does not report for {identifier}"
+            return "device_not_bound", "record.enterprise", message
+        source = self.sources.get(source_id)
+        if source is None or source.enterprise_id != enterprise.id:
+            return "unknown_source", "record.source", f"{source_id} is not a source of {identifier}"
+        if (device.id, source.id) not in self.bindings:
+            message = f"device {address} is not bound to source {source_id}"
+            return "device_not_bound", "record.source", message
+        ids = (device.id, source.id, enterprise.id)
+        return _Owner(*ids, enterprise.industry, enterprise.template_id)  # type: ignore[arg-type]
 
 
 @lru_cache(maxsize=4096)
@@ -376,70 +400,102 @@ def _attribute_problem(index: int, template_id: str, canonical: str) -> Problem 
 def _write(session: Session, context: _Context, new: list[Checked]) -> None:
     if not new:
         return
-    # Core inserts on the tables: the ORM's bulk path costs more than SQLite's own work here.
-    received_at = utcnow()
-    _insert(
-        session,
-        LeafRow.__table__,  # type: ignore[arg-type]
-        [
-            {
-                "kind": 1,
-                "digest": c.digest,
-                "aux": c.leaf_aux,
-                "hash": c.leaf_hash,
-                "created_at": received_at,
-            }
-            for c in new
-        ],
-    )
-    _insert(
-        session,
-        ActivityRecordRow.__table__,  # type: ignore[arg-type]
-        [_row(context, c, received_at) for c in new],
-    )
-    last: dict[int, int] = {}
+    connection = session.connection()
+    leaf: Table = LeafRow.__table__  # type: ignore[attr-defined]
+    table: Table = ActivityRecordRow.__table__  # type: ignore[attr-defined]
+    # One receipt time a batch (both tables' timestamps are one type): converted for the driver
+    # once, not row by row.
+    received_at = _driver_value(connection, table.c.received_at, utcnow())
+    _insert(connection, leaf, _LEAF_COLUMNS, [_leaf(c, received_at) for c in new])
+    _insert(connection, table, _RECORD_COLUMNS, [_row(context, c, received_at) for c in new])
+    last: dict[str, int] = {}
     for c in new:
-        last[context.devices[c.record.device].id] = c.record.seq  # type: ignore[index]
-    for device_id, seq in last.items():
+        last[c.record.device] = c.record.seq
+    for address, seq in last.items():
+        device_id = context.devices[address].id
         session.execute(update(Device).where(Device.id == device_id).values(last_seq=seq))
 
 
-def _insert(session: Session, table: Table, rows: list[dict[str, object]]) -> None:
-    """Every row in the storing transaction. PostgreSQL gets one COPY a table (a quarter
-    less time a batch than executemany on the partitioned table, docs/benchmarks.md);
-    elsewhere the driver's executemany, which SQLite runs in C."""
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        connection.execute(insert(table), rows)
-        return
-    columns = list(rows[0])
-    name = sql.Identifier(*[part for part in (table.schema, table.name) if part])
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        name, sql.SQL(", ").join(sql.Identifier(c) for c in columns)
-    )
-    driver = connection.connection.driver_connection
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
+_LEAF_COLUMNS = ("kind", "digest", "aux", "hash", "created_at")
+_RECORD_COLUMNS = (
+    "received_at",
+    "digest",
+    "leaf_hash",
+    "device_id",
+    "source_id",
+    "enterprise_id",
+    "seq",
+    "activity",
+    "quantity",
+    "decimals",
+    "unit",
+    "period_start",
+    "period_end",
+    "attributes_hash",
+    "attributes",
+    "signature",
+)
 
 
-def _row(context: _Context, c: Checked, received_at: datetime) -> dict[str, object]:
+def _driver_value(connection: Connection, column: Column[datetime], value: datetime) -> object:
+    """``value`` as SQLAlchemy would hand it to SQLite's driver (which stores datetimes as
+    text); the other drivers adapt a datetime themselves."""
+    if connection.dialect.name != "sqlite":
+        return value
+    processor = column.type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
+    return processor(value) if processor else value
+
+
+def _insert(
+    connection: Connection, table: Table, columns: Sequence[str], rows: list[tuple[object, ...]]
+) -> None:
+    """Every row in the storing transaction, one statement a table. PostgreSQL gets a COPY (a
+    quarter less time a batch than executemany on the partitioned table, docs/benchmarks.md);
+    SQLite gets the driver's executemany with the rows as they are, which runs in C: through
+    SQLAlchemy's insert each row's parameters were handled in Python, half the write's CPU
+    (docs/benchmarks.md). Other databases go through SQLAlchemy."""
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        name = sql.Identifier(*[part for part in (table.schema, table.name) if part])
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            name, sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+        )
+        driver = connection.connection.driver_connection
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row(row)
+    elif dialect == "sqlite":
+        marks = ", ".join("?" * len(columns))
+        text = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
+        connection.exec_driver_sql(text, rows)
+    else:
+        connection.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+
+
+def _leaf(c: Checked, created_at: object) -> tuple[object, ...]:
+    """The ``leaf`` row, in ``_LEAF_COLUMNS`` order."""
+    return (int(LeafKind.ACTIVITY_RECORD), c.digest, c.leaf_aux, c.leaf_hash, created_at)
+
+
+def _row(context: _Context, c: Checked, received_at: object) -> tuple[object, ...]:
+    """The ``activity_record`` row, in ``_RECORD_COLUMNS`` order."""
     r = c.record
-    return {
-        "received_at": received_at,
-        "digest": c.digest,
-        "leaf_hash": c.leaf_hash,
-        "device_id": context.devices[r.device].id,
-        "source_id": context.sources[r.source].id,
-        "enterprise_id": context.enterprises[r.enterprise].id,
-        "seq": r.seq,
-        "activity": r.activity,
-        "quantity": str(r.quantity),
-        "decimals": r.decimals,
-        "unit": r.unit,
-        "period_start": r.period_start,
-        "period_end": r.period_end,
-        "attributes_hash": "0x" + r.attributes_hash.hex(),
-        "attributes": c.attributes,
-        "signature": "0x" + c.signature.hex(),
-    }
+    owner = context.owner(r)
+    return (
+        received_at,
+        c.digest,
+        c.leaf_hash,
+        owner.device_id,
+        owner.source_id,
+        owner.enterprise_id,
+        r.seq,
+        r.activity,
+        str(r.quantity),
+        r.decimals,
+        r.unit,
+        r.period_start,
+        r.period_end,
+        "0x" + r.attributes_hash.hex(),
+        c.attributes,
+        c.signature,
+    )

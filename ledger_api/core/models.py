@@ -8,8 +8,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, UniqueConstraint, text
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
+
+# Ids and sequence numbers that grow with every record: eight bytes on PostgreSQL (a four-byte
+# id is spent in days at the ingestion target). SQLite keeps INTEGER, whose primary keys are
+# eight-byte rowids already and autoincrement only under that name.
+WIDE_INT = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def utcnow() -> datetime:
@@ -50,7 +55,7 @@ class Device(SQLModel, table=True):
     address: str = Field(unique=True, index=True, max_length=42)
     enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
     status: str = Field(default="active", max_length=16)  # active | revoked
-    last_seq: int | None = Field(default=None)
+    last_seq: int | None = Field(default=None, sa_type=WIDE_INT)
     metadata_json: str | None = None  # canonical JSON, validated against the templates
     successor: str | None = Field(default=None, max_length=42)  # set by a key rotation
     created_at: datetime = Field(default_factory=utcnow)
@@ -72,7 +77,7 @@ class LeafRow(SQLModel, table=True):
 
     __tablename__ = "leaf"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=WIDE_INT)
     kind: int
     digest: str = Field(max_length=66)
     aux: str = Field(max_length=66)
@@ -89,13 +94,13 @@ class ActivityRecordRow(SQLModel, table=True):
     __tablename__ = "activity_record"
     __table_args__ = (UniqueConstraint("device_id", "seq"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=WIDE_INT)
     digest: str = Field(unique=True, index=True, max_length=66)
     leaf_hash: str = Field(foreign_key="leaf.hash", unique=True, max_length=66)
     device_id: int = Field(foreign_key="device.id")
     source_id: int = Field(foreign_key="emission_source.id", index=True)
     enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
-    seq: int
+    seq: int = Field(sa_type=WIDE_INT)
     activity: str = Field(max_length=64)
     quantity: str = Field(max_length=80)
     decimals: int
@@ -426,7 +431,7 @@ class MonitorDevice(SQLModel, table=True):
     __tablename__ = "monitor_device"
 
     device_id: int = Field(primary_key=True, foreign_key="device.id")
-    last_seq: int
+    last_seq: int = Field(sa_type=WIDE_INT)
     last_end: int = Field(sa_column=Column(BigInteger, nullable=False))
     last_received: datetime
 

@@ -4,6 +4,9 @@ registry key never reaches the server: the page posts only the statement and its
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
@@ -40,21 +43,42 @@ def evaluate_form(request: Request, user: UserDep) -> Response:
     return render(request, "evaluate.html", user, form={}, failure=None)
 
 
-@router.post("/portal/evaluate")
-def evaluate(
-    request: Request, session: SessionDep, context: Context, user: UserDep, form: FormDep
+def _posted(
+    request: Request,
+    session: Session,
+    user: WebUser | None,
+    form: dict[str, str],
+    act: Callable[[WebUser], str],
+    refused: Callable[[WebUser, LedgerError], Response],
 ) -> Response:
+    """A form post of these pages: signed in, with the session's CSRF token, ``act`` runs and
+    the browser goes to the evaluation it names; a refusal rolls back what ``act`` wrote."""
     if user is None:
         return RedirectResponse("/sign-in", status_code=303)
     if not same_token(form.get("csrf"), user.csrf):
         return error_page(request, 403, "csrf_failed", "error.csrf", user)
     try:
-        row = service.run_evaluation(session, context.settings, user.caller, form)
+        identifier = act(user)
     except LedgerError as exc:
         session.rollback()
+        return refused(user, exc)
+    return RedirectResponse(_page_of(identifier), status_code=303)
+
+
+@router.post("/portal/evaluate")
+def evaluate(
+    request: Request, session: SessionDep, context: Context, user: UserDep, form: FormDep
+) -> Response:
+    """Run an evaluation of the form's period; a refusal shows the form again, with why."""
+
+    def act(user: WebUser) -> str:
+        return service.run_evaluation(session, context.settings, user.caller, form).identifier
+
+    def refused(user: WebUser, exc: LedgerError) -> Response:
         failure = {"code": exc.code, "field": exc.field, "message": str(exc)}
         return render(request, "evaluate.html", user, exc.status, form=form, failure=failure)
-    return RedirectResponse(_page_of(row.identifier), status_code=303)
+
+    return _posted(request, session, user, form, act, refused)
 
 
 def _evaluation(
@@ -80,13 +104,9 @@ def evaluation(
 def publication(
     request: Request, session: SessionDep, context: Context, user: UserDep, form: FormDep
 ) -> Response:
-    if user is None:
-        return RedirectResponse("/sign-in", status_code=303)
-    if not same_token(form.get("csrf"), user.csrf):
-        return error_page(request, 403, "csrf_failed", "error.csrf", user)
-    try:
-        identifier = service.publish_signed(session, context.domain, user.caller, form)
-    except LedgerError as exc:
-        session.rollback()
-        return _refused(request, user, exc)
-    return RedirectResponse(_page_of(identifier), status_code=303)
+    """Publish or withdraw (the form's ``action``) with the statement the page signed."""
+
+    def act(user: WebUser) -> str:
+        return service.publish_signed(session, context.domain, user.caller, form)
+
+    return _posted(request, session, user, form, act, partial(_refused, request))

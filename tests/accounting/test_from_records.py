@@ -41,6 +41,19 @@ def test_records_sum_exactly_into_entries() -> None:
     assert [e.code for e in inventory.entries] == sorted(by_code)
 
 
+def test_thirty_digit_readings_sum_without_rounding() -> None:
+    # The largest reading ingestion takes: just under 10^12 kWh at 18 decimals, 30 digits.
+    # Two of them and one of 10^-18 kWh: the sum has 31 digits, past Python's default 28.
+    largest = 10**30 - 1
+    records = hourly("electricity.purchased", GRID, "kWh", [largest, largest, 1], 18)
+    inventory = inventory_from_records(
+        "E", "automotive", date(2025, 6, 1), date(2025, 6, 30), records
+    )
+    (entry,) = inventory.entries
+    assert entry.quantity == Decimal(f"{2 * largest + 1}E-18")  # the constructor is exact
+    assert entry.quantity == Decimal("1999999999999.999999999999999999")
+
+
 def test_same_records_in_any_order_give_the_same_digits() -> None:
     records = hourly("electricity.purchased", GRID, "MWh", list(range(1, 500)), 4)
     shuffled = records[:]

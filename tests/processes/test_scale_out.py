@@ -42,7 +42,7 @@ SOURCE = "88.118.8/SRC-SCALE-01-GRID"
 FIRST = range(1, 1201)  # hourly readings 1..1200: 2026-01-01 to 2026-02-20
 LATER = range(1500, 1541)  # early March 2026: a month no partition exists for yet
 BATCH = 400  # leaves per tree: the dead worker's batch and three more
-LEASE_S = 6  # long enough for the stand-by to start while the holder's lease still runs
+LEASE_S = 20  # long enough for the stand-by to start (seconds on a busy box) while the lease runs
 
 
 @dataclass
@@ -244,10 +244,11 @@ def test_two_workers_anchor_every_leaf_once_when_the_holder_is_killed_mid_round(
     assert placed["activity_record_y2026m03"] == len(LATER)
 
 
-def lease_holder_pid(engine: Engine) -> int:
+def lease_holder_pid(engine: Engine) -> int | None:
+    """The process id of the lease's holder; None before any worker claimed it."""
     with engine.connect() as connection:
         holder = connection.execute(text("SELECT holder FROM anchor_lease")).scalar_one()
-    return int(holder.split(":")[1])
+    return None if holder is None else int(holder.split(":")[1])
 
 
 def batches(engine: Engine) -> list[tuple[str, int, str | None]]:

@@ -6,6 +6,9 @@ readings go into two anchored batches: the first holds only A's seq 1..24; the s
 against the ruleset's average (a population average needs five rated peers:
 tests/ledger_api/evaluations/test_population.py). Each has one reading past the period
 (seq 49), which closes the period's end.
+
+The ledger, the readings' shape, the evaluation, the proof fetch and ``tamper`` are shared with
+the register-form case (``register_case``).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
@@ -43,6 +46,7 @@ JUNE_2025_CST = 1_748_707_200  # 2025-06-01T00:00:00+08:00
 HOUR = 3_600
 READINGS = 48  # 2025-06-01 and -02, hourly
 PERIOD = {"periodStart": "2025-06-01", "periodEnd": "2025-06-02", "ruleset": "zj-huzhou-2021"}
+C = TypeVar("C")
 
 
 @dataclass(frozen=True)
@@ -58,33 +62,42 @@ class FigureCase:
     other: SignedRecord  # one of B's readings
 
 
-def reading(
-    terminal: Terminal, domain: Domain, enterprise: str, source: str, seq: int
-) -> SignedRecord:
-    return terminal.sign(
-        domain,
-        ActivityRecord(
-            enterprise=enterprise,
-            source=source,
-            device=terminal.address,
-            seq=seq,
-            activity="electricity.purchased",
-            quantity=10_000 + seq,
-            decimals=3,
-            unit="MWh",
-            period_start=JUNE_2025_CST + (seq - 1) * HOUR,
-            period_end=JUNE_2025_CST + seq * HOUR,
-        ),
+def reading_record(
+    terminal: Terminal, enterprise: str, source: str, seq: int, start: int, q: int
+) -> ActivityRecord:
+    """``q`` thousandths of a MWh bought from the grid in the hour from ``start``."""
+    return ActivityRecord(
+        enterprise=enterprise,
+        source=source,
+        device=terminal.address,
+        seq=seq,
+        activity="electricity.purchased",
+        quantity=q,
+        decimals=3,
+        unit="MWh",
+        period_start=start,
+        period_end=start + HOUR,
     )
 
 
-def _proof(server: LedgerServer, identifier: str, figure: str) -> FigureProofBundle:
-    response = server.get(f"/v1/evaluations/{identifier}/proof", params={"figure": figure})
+def reading(
+    terminal: Terminal, domain: Domain, enterprise: str, source: str, seq: int
+) -> SignedRecord:
+    start = JUNE_2025_CST + (seq - 1) * HOUR
+    return terminal.sign(
+        domain, reading_record(terminal, enterprise, source, seq, start, 10_000 + seq)
+    )
+
+
+def proof_bundle(server: LedgerServer, identifier: str, **params: str) -> FigureProofBundle:
+    """The evaluation's figure proof (``figure=…``, ``form=…``)."""
+    response = server.get(f"/v1/evaluations/{identifier}/proof", params=params)
     assert response.status_code == 200, response.text
     return FigureProofBundle.model_validate(response.json())
 
 
-def _evaluate(server: LedgerServer, **body: str) -> str:
+def evaluate(server: LedgerServer, **body: str) -> str:
+    """Evaluate the period; the new evaluation's identifier."""
     response = server.post("/v1/evaluations", json={**PERIOD, **body})
     assert response.status_code == 201, response.text
     return response.json()["identifier"]
@@ -110,30 +123,40 @@ def build_case(server: LedgerServer) -> FigureCase:
             key = enterprise_key(enterprise)
             declared = declare_added_value(http, domain, key, enterprise, days, Decimal(value))
             assert declared.status_code == 201, declared.text
-    first = _evaluate(server, enterprise=ENTERPRISE_A, addedValue="20")
-    second = _evaluate(server, enterprise=ENTERPRISE_B, addedValue="30")
+    first = evaluate(server, enterprise=ENTERPRISE_A, addedValue="20")
+    second = evaluate(server, enterprise=ENTERPRISE_B, addedValue="30")
     worker.run_once()
     return FigureCase(
         server=server,
         domain=domain,
-        total=_proof(server, first, "total"),
-        grade=_proof(server, first, "rating.grade"),
-        second=_proof(server, second, "total"),
+        total=proof_bundle(server, first, figure="total"),
+        grade=proof_bundle(server, first, figure="rating.grade"),
+        second=proof_bundle(server, second, figure="total"),
         outside=records_a[-1],
         other=records_b[0],
     )
 
 
-def figure_case(
-    dev_chain: DevChain, w3: Web3, operator_account: LocalAccount, tmp: Path
-) -> Iterator[FigureCase]:
+def on_own_ledger(
+    build: Callable[[LedgerServer], C],
+    dev_chain: DevChain,
+    w3: Web3,
+    operator_account: LocalAccount,
+    tmp: Path,
+) -> Iterator[C]:
     """Start a ledger on its own deployment, build the case, stop the ledger afterwards."""
     record, _ = deploy(w3, operator_account, tmp / "deployments")
     server = start_server(tmp, server_env(tmp, dev_chain.rpc_url))
     try:
-        yield build_case(LedgerServer(server.base_url, tmp, server.env, record, server))
+        yield build(LedgerServer(server.base_url, tmp, server.env, record, server))
     finally:
         server.stop()
+
+
+def figure_case(
+    dev_chain: DevChain, w3: Web3, operator_account: LocalAccount, tmp: Path
+) -> Iterator[FigureCase]:
+    return on_own_ledger(build_case, dev_chain, w3, operator_account, tmp)
 
 
 # --- tampering -------------------------------------------------------------------------------

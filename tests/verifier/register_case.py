@@ -10,7 +10,6 @@ has one reading past the period. The readings go into two anchored batches.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,41 +18,45 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from anchoring.deployment import deploy
 from anchoring.devchain import DevChain
-from devtools.local_server import start_server
 from devtools.seeding import register, sign_registry
 from ledger_api.commands.serve import build_worker
 from terminal.client import RegisterMeter, SignedRecord, Terminal
-from tests.conftest import LedgerServer, server_env
+from tests.conftest import LedgerServer
+from tests.verifier.figure_case import (
+    HOUR,
+    JUNE_2025_CST,
+    evaluate,
+    on_own_ledger,
+    proof_bundle,
+    reading_record,
+    tamper,
+)
 from verifier.formats.figure import FigureProofBundle
-from verifier.protocol.typed_data import ActivityRecord, Domain, attributes_hash
+from verifier.protocol.typed_data import Domain, attributes_hash
+
+# What the register tests import from here, some of it shared with the figure case.
+__all__ = [
+    "CHANGE_AT",
+    "ENTERPRISE",
+    "GRID",
+    "HOUR",
+    "JUNE_2025_CST",
+    "OTHER",
+    "OTHER_GRID",
+    "Case",
+    "device_of",
+    "edits",
+    "reading_record",
+    "register_case",
+    "tamper",
+]
 
 ENTERPRISE = "88.118.8/ENT-AL-REG-R"
 GRID = "88.118.8/SRC-AL-REG-R-GRID"
 OTHER = "88.118.8/ENT-AL-REG-S"  # the ingest tests' enterprise
 OTHER_GRID = "88.118.8/SRC-AL-REG-S-GRID"
-JUNE_2025_CST = 1_748_707_200  # 2025-06-01T00:00:00+08:00
-HOUR = 3_600
-PERIOD = {"periodStart": "2025-06-01", "periodEnd": "2025-06-02", "ruleset": "zj-huzhou-2021"}
 CHANGE_AT = 20  # M1's first reading on its new meter
-
-
-def reading_record(
-    terminal: Terminal, enterprise: str, source: str, seq: int, start: int, q: int
-) -> ActivityRecord:
-    return ActivityRecord(
-        enterprise=enterprise,
-        source=source,
-        device=terminal.address,
-        seq=seq,
-        activity="electricity.purchased",
-        quantity=q,
-        decimals=3,
-        unit="MWh",
-        period_start=start,
-        period_end=start + HOUR,
-    )
 
 
 def _metered(
@@ -112,39 +115,17 @@ def _build(server: LedgerServer) -> Case:
     worker.run_once()
     client.submit([r for rs in signed.values() for r in rs[24:]])
     worker.run_once()
-    answer = server.post(
-        "/v1/evaluations", json={**PERIOD, "enterprise": ENTERPRISE, "addedValue": "20"}
-    )
-    assert answer.status_code == 201, answer.text
-    identifier = answer.json()["identifier"]
+    identifier = evaluate(server, enterprise=ENTERPRISE, addedValue="20")
     worker.run_once()
-
-    def proof(form: str) -> FigureProofBundle:
-        got = server.get(f"/v1/evaluations/{identifier}/proof", params={"form": form})
-        assert got.status_code == 200, got.text
-        return FigureProofBundle.model_validate(got.json())
-
-    return Case(server, domain, m1, m2, m3, proof("records"), proof("registers"), signed)
+    records = proof_bundle(server, identifier, form="records")
+    registers = proof_bundle(server, identifier, form="registers")
+    return Case(server, domain, m1, m2, m3, records, registers, signed)
 
 
 def register_case(
     dev_chain: DevChain, w3: Web3, operator_account: LocalAccount, tmp: Path
 ) -> Iterator[Case]:
-    """Start a ledger on its own deployment, build the case, stop the ledger afterwards."""
-    deployment, _ = deploy(w3, operator_account, tmp / "deployments")
-    process = start_server(tmp, server_env(tmp, dev_chain.rpc_url))
-    try:
-        yield _build(LedgerServer(process.base_url, tmp, process.env, deployment, process))
-    finally:
-        process.stop()
-
-
-def tamper(
-    bundle: FigureProofBundle, change: Callable[[dict[str, Any]], None]
-) -> FigureProofBundle:
-    data = copy.deepcopy(bundle.to_json())
-    change(data)
-    return FigureProofBundle.model_validate(data)
+    return on_own_ledger(_build, dev_chain, w3, operator_account, tmp)
 
 
 def device_of(data: dict[str, Any], terminal: Terminal) -> dict[str, Any]:

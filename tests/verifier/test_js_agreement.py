@@ -630,13 +630,13 @@ def test_forged_entries_agree(ledger: LedgerServer) -> None:
     assert expected["declared"][0] and expected["declared-regraded"][2] == "AddedValueMismatch"
     failed = {check for _, check, *_ in expected.values()}
     assert {"period", "figures", "rating"} <= failed
-    # Energy figures (GB/T 2589) are carbon-verify's alone: the browser says so, no verdict.
+    # Energy figures (GB/T 2589) are recomputed in the browser too (forged ones:
+    # test_js_energy_agreement.py).
     energy = ledger.get(
         f"/v1/evaluations/{made['honest']}/proof", params={"figure": "energy.total"}
     )
-    assert verify_figure(FigureProofBundle.model_validate(energy.json()), None).valid
-    [answer] = run_js(rpc_url, [{"kind": "figure", "bundle": energy.json(), "online": False}])
-    assert answer["error"].startswith("Unsupported: energy and benchmark figures"), answer
+    bundle = FigureProofBundle.model_validate(energy.json())
+    assert assert_agree("figure", [("energy", bundle, True)], verify_figure, rpc_url)["energy"][0]
 
 
 # --- asset proofs ----------------------------------------------------------------------------

@@ -4,13 +4,10 @@ on."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 import pytest
-from eth_account.signers.local import LocalAccount
-from web3 import Web3
 
 from anchoring.devchain import DevChain
 from devtools.seeding import register
@@ -24,7 +21,6 @@ from tests.verifier.register_case import (
     Case,
     edits,
     reading_record,
-    register_case,
     tamper,
 )
 from verifier.checks.figure import verify_figure
@@ -34,13 +30,8 @@ from verifier.rpc import JsonRpcReader
 
 
 @pytest.fixture(scope="module")
-def case(
-    dev_chain: DevChain,
-    w3: Web3,
-    operator_account: LocalAccount,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Case]:
-    yield from register_case(dev_chain, w3, operator_account, tmp_path_factory.mktemp("ledger"))
+def case(register_ledger: Case) -> Case:
+    return register_ledger
 
 
 def failed(result: VerificationResult) -> tuple[str | None, str | None]:

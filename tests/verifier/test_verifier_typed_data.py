@@ -1,8 +1,13 @@
-"""EIP-712 for the activity record: spec vector, eth-account equality, signatures."""
+"""EIP-712 for the activity record: spec vector, eth-account equality, signatures; and the one
+envelope (digest, document) every other signed struct of the protocol shares."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -19,7 +24,32 @@ from verifier.errors import (
     SignatureError,
     UnrecoverableSignature,
 )
+from verifier.protocol.asset_ops import AssetOperation, asset_operation_digest, asset_typed_data
+from verifier.protocol.declarations import (
+    COUNTERSIGNATURE_TYPE,
+    AddedValueDeclaration,
+    countersignature_digest,
+    declaration_digest,
+    declaration_typed_data,
+)
+from verifier.protocol.events import SIGNER_SET
+from verifier.protocol.green_certificates import (
+    GreenCertificateClaim,
+    claim_digest,
+    claim_typed_data,
+)
 from verifier.protocol.keccak import keccak256, to_checksum_address
+from verifier.protocol.publication import (
+    ZERO_PREV,
+    Publication,
+    publication_digest,
+    publication_typed_data,
+)
+from verifier.protocol.registry_ops import (
+    RegistryOperation,
+    registry_operation_digest,
+    registry_typed_data,
+)
 from verifier.protocol.typed_data import (
     SECP256K1_N,
     ActivityRecord,
@@ -34,6 +64,7 @@ from verifier.protocol.typed_data import (
     sign_digest,
     sign_record,
     typed_data,
+    typed_document,
 )
 
 COW_KEY = keccak256(b"cow")
@@ -120,6 +151,73 @@ def test_record_digest_equals_eth_account(domain: Domain, record: ActivityRecord
     expected = _eth_account_digest(json.loads(json.dumps(document)))
     assert record_digest(domain, record) == expected == typed_data_digest(document)
     assert parse_typed_data(json.loads(json.dumps(document))) == (domain, record)
+
+
+ENTERPRISE = "88.118.8/ENT-ENVELOPE-1"
+AT = 1_750_000_000  # 2025-06-15T15:06:40Z
+DECLARATION = AddedValueDeclaration.of(
+    ENTERPRISE, date(2025, 6, 1), date(2025, 6, 30), Decimal("1234.5"), AT
+)
+DECLARED = declaration_digest(DOMAIN, DECLARATION)
+COUNTERSIGNATURE_FIELDS = [
+    {"name": "declaration", "type": "bytes32"},
+    {"name": "countersigner", "type": "string"},
+]
+
+
+def _asset() -> tuple[bytes, dict[str, Any]]:
+    op = AssetOperation(
+        "transfer", "88.118.8/LOT-1", "CCER", 2024, "CCER-2024-", 1, 100, ENTERPRISE,
+        "88.118.8/ENT-ENVELOPE-2", bytes(range(32)), "", AT,
+    )  # fmt: skip
+    return asset_operation_digest(DOMAIN, op), asset_typed_data(DOMAIN, op)
+
+
+def _registry() -> tuple[bytes, dict[str, Any]]:
+    details = '{"signer":"' + COW_ADDRESS + '"}'
+    op = RegistryOperation(SIGNER_SET, ENTERPRISE, ENTERPRISE, details, 3, bytes(range(32)), AT)
+    return registry_operation_digest(DOMAIN, op), registry_typed_data(DOMAIN, op)
+
+
+def _claim() -> tuple[bytes, dict[str, Any]]:
+    claim = GreenCertificateClaim(
+        ENTERPRISE, date(2025, 1, 1), date(2025, 12, 31), "GEC", "GEC2025", 1_001, 1_100, 100,
+        date(2025, 1, 1), date(2025, 6, 30), "solar", "0x" + "ab" * 32, AT,
+    )  # fmt: skip
+    return claim_digest(DOMAIN, claim), claim_typed_data(DOMAIN, claim)
+
+
+def _publication() -> tuple[bytes, dict[str, Any]]:
+    statement = Publication(
+        "publish", ENTERPRISE, "88.118.8/EVAL-1", "0x" + "cd" * 32, 1, ZERO_PREV, AT
+    )
+    return publication_digest(DOMAIN, statement), publication_typed_data(DOMAIN, statement)
+
+
+def _countersignature() -> tuple[bytes, dict[str, Any]]:
+    # The documented type string, DeclarationCountersignature(bytes32 declaration,string
+    # countersigner): the ledger serves no document for it, so the test writes one.
+    message = {"declaration": "0x" + DECLARED.hex(), "countersigner": "CQC"}
+    document = typed_document(DOMAIN, COUNTERSIGNATURE_TYPE, COUNTERSIGNATURE_FIELDS, message)
+    return countersignature_digest(DOMAIN, DECLARED, "CQC"), document
+
+
+SIGNED_STRUCTS: dict[str, Callable[[], tuple[bytes, dict[str, Any]]]] = {
+    "asset operation": _asset,
+    "registry operation": _registry,
+    "added-value declaration": lambda: (DECLARED, declaration_typed_data(DOMAIN, DECLARATION)),
+    "countersignature": _countersignature,
+    "green-certificate claim": _claim,
+    "publication": _publication,
+}
+
+
+@pytest.mark.parametrize("kind", SIGNED_STRUCTS)
+def test_every_signed_struct_shares_the_envelope(kind: str) -> None:
+    """Each struct's digest is eth-account's digest of the document a wallet is given."""
+    digest, document = SIGNED_STRUCTS[kind]()
+    assert document["domain"] == DOMAIN.as_dict()
+    assert digest == _eth_account_digest(json.loads(json.dumps(document)))
 
 
 @settings(max_examples=40, deadline=None)

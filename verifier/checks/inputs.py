@@ -3,7 +3,8 @@
 Check ``inputs``: the added value the entry graded with is the one the enterprise declared and
 signed with the key its anchored registry events name (``verifier.protocol.declarations``); an
 entry without a declaration passes with a warning, "added value not attested", never in
-silence.
+silence. How it proves an anchored registry event and finds the enterprise's key in force at a
+block (``proven_event``, ``enterprise_keys``, ``signer_mismatch``) serves check ``scope2`` too.
 
 A ``peers-weighted/v2`` average is published to the graded firm rounded, with no member count,
 totals or list (``docs/security.md``): the bundle a firm gets cannot recompute it, and this
@@ -102,13 +103,15 @@ def _fail(code: str, reason: str) -> VerificationFailure:
 
 
 @dataclass(frozen=True)
-class _Event:
+class ProvenEvent:
+    """A registry event shown under its anchored root, on the bundle's chain and contract."""
+
     event: dict[str, Any]
     digest: str
     claim: AnchorClaim
 
 
-def _proven(proof: RegistryProofJson, where: str, domain: Domain, code: str) -> _Event:
+def proven_event(proof: RegistryProofJson, where: str, domain: Domain, code: str) -> ProvenEvent:
     """A registry event under its anchored root, on the bundle's chain and contract."""
     try:
         nodes = decode_nodes(proof.proof, f"{where}.proof")
@@ -119,11 +122,16 @@ def _proven(proof: RegistryProofJson, where: str, domain: Domain, code: str) -> 
     contract = parse_address(domain.verifying_contract)
     if proof.anchor.chain_id != domain.chain_id or claim.contract != contract:
         raise _fail(code, f"{where}: anchored on another chain or contract")
-    return _Event(proof.event, proof.leaf.digest, claim)
+    return ProvenEvent(proof.event, proof.leaf.digest, claim)
+
+
+def event_signer(body: dict[str, Any], digest: bytes) -> str:
+    """The key that signed ``digest``, by the event's ``signature`` (0x-hex)."""
+    return recover_signer(digest, bytes.fromhex(str(body.get("signature", "")).removeprefix("0x")))
 
 
 def _declaration(
-    entry: EvaluationEntry, event: _Event, domain: Domain
+    entry: EvaluationEntry, event: ProvenEvent, domain: Domain
 ) -> tuple[AddedValueDeclaration, str]:
     """The declaration the event carries, about this entry's enterprise and period, and the
     key that signed it."""
@@ -134,8 +142,7 @@ def _declaration(
         )
     try:
         declaration = AddedValueDeclaration.from_message(body.get("declaration"))
-        signature = bytes.fromhex(str(body.get("signature", "")).removeprefix("0x"))
-        signer = recover_signer(declaration_digest(domain, declaration), signature)
+        signer = event_signer(body, declaration_digest(domain, declaration))
     except (InvalidRecord, SignatureError, TypeError, ValueError) as exc:
         raise _fail("DeclarationSignatureInvalid", f"the declaration: {exc}") from None
     stated = (declaration.enterprise, declaration.period_start, declaration.period_end)
@@ -147,22 +154,55 @@ def _declaration(
     return declaration, signer
 
 
-def _key_in_force(entry: EvaluationEntry, keys: Sequence[_Event], block: int) -> str | None:
-    """The enterprise's key as of ``block``: named by its latest anchored enrolment or
-    signer_set event at or before it (same-block events have no order: any of them)."""
-    mine = [
+def enterprise_keys(
+    bundle: FigureProofBundle,
+    signers: Sequence[RegistryProofJson],
+    where: str,
+    domain: Domain,
+    code: str,
+) -> list[ProvenEvent]:
+    """The anchored events naming the enterprise's keys: ``signers`` (the evidence at
+    ``where``) and the registry chain's (v3), which, complete by its own checks, shows a
+    rotation the ledger might leave out of ``signers``."""
+    return [proven_event(p, f"{where}[{i}]", domain, code) for i, p in enumerate(signers)] + [
+        proven_event(p, f"registry[{i}]", domain, code)
+        for i, p in enumerate(bundle.registry)
+        if "signer" in p.event
+    ]
+
+
+def _signer_named(
+    keys: Sequence[ProvenEvent], types: tuple[str, ...], subject: str, block: int
+) -> str | None:
+    """The signer named by the latest event of ``keys`` of one of ``types`` about ``subject``
+    anchored at or before ``block`` (same-block events have no order: all of them, joined)."""
+    named = [
         k
         for k in keys
-        if k.event.get("type") in (ENTERPRISE_REGISTERED, SIGNER_SET)
-        and k.event.get("subject") == entry.enterprise
+        if k.event.get("type") in types
+        and k.event.get("subject") == subject
         and isinstance(k.event.get("signer"), str)
         and k.claim.block_number <= block
     ]
-    if not mine:
+    if not named:
         return None
-    last = max(k.claim.block_number for k in mine)
-    named = {k.event["signer"] for k in mine if k.claim.block_number == last}
-    return next(iter(named)) if len(named) == 1 else "|".join(sorted(named))
+    last = max(k.claim.block_number for k in named)
+    return "|".join(sorted({k.event["signer"] for k in named if k.claim.block_number == last}))
+
+
+def signer_mismatch(
+    entry: EvaluationEntry, keys: Sequence[ProvenEvent], block: int, signer: str, what: str
+) -> str | None:
+    """Why ``what``, signed by ``signer``, is not signed by the enterprise's key as of
+    ``block`` (named by its latest anchored enrolment or signer_set event at or before it);
+    ``None`` when it is."""
+    in_force = _signer_named(keys, (ENTERPRISE_REGISTERED, SIGNER_SET), entry.enterprise, block)
+    if in_force == signer:
+        return None
+    return (
+        f"{what} is signed by {signer}; {entry.enterprise}'s key anchored by block {block} is "
+        f"{in_force or 'not shown'}"
+    )
 
 
 def check_inputs(
@@ -176,7 +216,9 @@ def check_inputs(
         return NOT_ATTESTED, CheckStatus.WARNING, []
     if bundle.inputs is None:
         raise _fail("DeclarationMissing", "the entry names a declaration the bundle does not carry")
-    event = _proven(bundle.inputs.declaration, "inputs.declaration", domain, "DeclarationInvalid")
+    event = proven_event(
+        bundle.inputs.declaration, "inputs.declaration", domain, "DeclarationInvalid"
+    )
     if event.digest != named.declaration:
         raise _fail(
             "DeclarationMismatch",
@@ -193,24 +235,12 @@ def check_inputs(
             f"the entry grades with an added value of {graded} 万元, the enterprise declared "
             f"{declaration.value}",
         )
-    # The registry chain (v3), complete by its own checks, shows a rotation the ledger might
-    # leave out of ``inputs.signers``.
-    keys = [
-        _proven(p, f"inputs.signers[{i}]", domain, "DeclarationSignerUnproven")
-        for i, p in enumerate(bundle.inputs.signers)
-    ] + [
-        _proven(p, f"registry[{i}]", domain, "DeclarationSignerUnproven")
-        for i, p in enumerate(bundle.registry)
-        if "signer" in p.event
-    ]
+    keys = enterprise_keys(
+        bundle, bundle.inputs.signers, "inputs.signers", domain, "DeclarationSignerUnproven"
+    )
     block = event.claim.block_number
-    in_force = _key_in_force(entry, keys, block)
-    if in_force != signer:
-        raise _fail(
-            "DeclarationSignerMismatch",
-            f"the declaration is signed by {signer}; {entry.enterprise}'s key anchored by "
-            f"block {block} is {in_force or 'not shown'}",
-        )
+    if reason := signer_mismatch(entry, keys, block, signer, "the declaration"):
+        raise _fail("DeclarationSignerMismatch", reason)
     signed = declaration_digest(domain, declaration)
     verified, counter_claims = [], []
     for i, evidence in enumerate(bundle.inputs.countersignatures):
@@ -230,31 +260,13 @@ def check_inputs(
 # --- optional countersignatures of the declaration -------------------------------------------
 
 
-def _countersigner_key(name: str, keys: Sequence[_Event], block: int) -> str | None:
-    """The countersigner's key as of ``block``: named by its latest anchored
-    ``verifier.countersigner_set`` event at or before it."""
-    named = [
-        k
-        for k in keys
-        if k.event.get("type") == COUNTERSIGNER_SET
-        and k.event.get("subject") == name
-        and isinstance(k.event.get("signer"), str)
-        and k.claim.block_number <= block
-    ]
-    if not named:
-        return None
-    last = max(k.claim.block_number for k in named)
-    signers = {k.event["signer"] for k in named if k.claim.block_number == last}
-    return next(iter(signers)) if len(signers) == 1 else "|".join(sorted(signers))
-
-
 def _check_countersignature(
-    i: int, evidence: CountersignatureJson, declared: _Event, signed: bytes, domain: Domain
+    i: int, evidence: CountersignatureJson, declared: ProvenEvent, signed: bytes, domain: Domain
 ) -> tuple[str, list[AnchorClaim]]:
     """One countersignature: of this declaration, by the key anchored for its countersigner
     no later than the countersignature itself. Returns "name (address)" and its anchors."""
     where = f"inputs.countersignatures[{i}]"
-    counter = _proven(evidence.countersignature, where, domain, "CountersignatureInvalid")
+    counter = proven_event(evidence.countersignature, where, domain, "CountersignatureInvalid")
     body, name = counter.event, counter.event.get("countersigner")
     if (
         body.get("type") != ADDED_VALUE_COUNTERSIGNED
@@ -267,16 +279,15 @@ def _check_countersignature(
             f"{body.get('declarationDigest')}), not the declaration {declared.digest}",
         )
     keys = [
-        _proven(p, f"{where}.keys[{j}]", domain, "CountersignerUnregistered")
+        proven_event(p, f"{where}.keys[{j}]", domain, "CountersignerUnregistered")
         for j, p in enumerate(evidence.keys)
     ]
     try:
         digest = countersignature_digest(domain, signed, name)  # type: ignore[arg-type]
-        raw = bytes.fromhex(str(body.get("signature", "")).removeprefix("0x"))
-        signer = recover_signer(digest, raw)
+        signer = event_signer(body, digest)
     except (InvalidRecord, SignatureError, TypeError, ValueError) as exc:
         raise _fail("CountersignatureInvalid", f"{where}: {exc}") from None
-    key = _countersigner_key(str(name), keys, counter.claim.block_number)
+    key = _signer_named(keys, (COUNTERSIGNER_SET,), str(name), counter.claim.block_number)
     if key != signer:
         raise _fail(
             "CountersignerUnregistered",

@@ -25,8 +25,14 @@ from accounting.factors import FactorSet
 from accounting.from_records import RecordQuantity, inventory_from_records
 from accounting.result import Line
 from accounting.scope2 import PURCHASED, scope2
-from verifier.checks.inputs import _Event, _key_in_force, _proven
-from verifier.checks.kernel import AnchorClaim, CheckStatus, Progress
+from verifier.checks.inputs import (
+    ProvenEvent,
+    enterprise_keys,
+    event_signer,
+    proven_event,
+    signer_mismatch,
+)
+from verifier.checks.kernel import AnchorClaim, CheckStatus, Progress, prefixed
 from verifier.errors import InvalidRecord, SignatureError, VerificationFailure
 from verifier.formats.entry import EvaluationEntry
 from verifier.formats.figure import FigureProofBundle, SignedRecordJson
@@ -35,7 +41,7 @@ from verifier.protocol.green_certificates import (
     GreenCertificateClaim,
     claim_digest,
 )
-from verifier.protocol.typed_data import ActivityRecord, Domain, recover_signer
+from verifier.protocol.typed_data import ActivityRecord, Domain
 
 NOT_CROSS_CHECKED = (
     "serials claimed by other enterprises are not in this bundle: their uniqueness rests on "
@@ -59,7 +65,7 @@ def graded_emissions(entry: EvaluationEntry) -> Decimal:
     return total - location + Decimal(block["marketBased"]["exact"])
 
 
-def _claim(entry: EvaluationEntry, event: _Event, domain: Domain) -> tuple[Any, str]:
+def _claim(entry: EvaluationEntry, event: ProvenEvent, domain: Domain) -> tuple[Any, str]:
     body = event.event
     if body.get("type") != GREEN_CERTIFICATES_CLAIMED or body.get("subject") != entry.enterprise:
         raise _fail(
@@ -68,8 +74,7 @@ def _claim(entry: EvaluationEntry, event: _Event, domain: Domain) -> tuple[Any, 
         )
     try:
         claim = GreenCertificateClaim.from_message(body.get("claim"))
-        signature = bytes.fromhex(str(body.get("signature", "")).removeprefix("0x"))
-        signer = recover_signer(claim_digest(domain, claim), signature)
+        signer = event_signer(body, claim_digest(domain, claim))
     except (InvalidRecord, SignatureError, TypeError, ValueError) as exc:
         raise _fail("CertificateClaimSignatureInvalid", f"claim {event.digest}: {exc}") from None
     stated = (claim.enterprise, claim.period_start, claim.period_end)
@@ -93,34 +98,32 @@ def _checked_claims(
     evidence = bundle.green_certificates
     if evidence is None:
         raise _fail("CertificateClaimMissing", "the entry names claims the bundle does not carry")
-    events = [
-        _proven(p, f"greenCertificates.claims[{i}]", domain, "CertificateClaimInvalid")
-        for i, p in enumerate(evidence.claims)
-    ]
+    # The shared helpers fail under check "inputs"; these failures are scope2's.
+    with prefixed("", check="scope2"):
+        events = [
+            proven_event(p, f"greenCertificates.claims[{i}]", domain, "CertificateClaimInvalid")
+            for i, p in enumerate(evidence.claims)
+        ]
     if sorted(e.digest for e in events) != sorted(named) or len(set(named)) != len(named):
         raise _fail(
             "CertificateClaimMissing",
             f"the bundle carries claims {sorted(e.digest for e in events)}, the entry names "
             f"{sorted(named)}",
         )
-    keys = [
-        _proven(p, f"greenCertificates.signers[{i}]", domain, "CertificateSignerUnproven")
-        for i, p in enumerate(evidence.signers)
-    ] + [
-        _proven(p, f"registry[{i}]", domain, "CertificateSignerUnproven")
-        for i, p in enumerate(bundle.registry)
-        if "signer" in p.event
-    ]
+    with prefixed("", check="scope2"):
+        keys = enterprise_keys(
+            bundle,
+            evidence.signers,
+            "greenCertificates.signers",
+            domain,
+            "CertificateSignerUnproven",
+        )
     claims = []
     for event in events:
         claim, signer = _claim(entry, event, domain)
-        in_force = _key_in_force(entry, keys, event.claim.block_number)
-        if in_force != signer:
-            raise _fail(
-                "CertificateClaimSignerMismatch",
-                f"claim {event.digest} is signed by {signer}; {entry.enterprise}'s key anchored "
-                f"by block {event.claim.block_number} is {in_force or 'not shown'}",
-            )
+        what = f"claim {event.digest}"
+        if reason := signer_mismatch(entry, keys, event.claim.block_number, signer, what):
+            raise _fail("CertificateClaimSignerMismatch", reason)
         if any(claim.overlaps(other) for other in claims):
             raise _fail(
                 "CertificateSerialsOverlap",

@@ -15,8 +15,9 @@ Type string (``encodeType``, one line, no spaces but between type and name)::
 The domain is the activity records' (:class:`~verifier.protocol.typed_data.Domain`:
 ``carbon-ledger``, version ``1``, chainId, verifyingContract), so an operation cannot be
 replayed on another chain or deployment.
-``digest = keccak256(0x19 ‖ 0x01 ‖ domainSeparator ‖ hashStruct(op))`` with ``hashStruct``
-over 13 words (type hash + 12 fields). The leaf is
+``digest = keccak256(0x19 ‖ 0x01 ‖ domainSeparator ‖ hashStruct(op))`` (the protocol's one
+envelope, :func:`~verifier.protocol.typed_data.typed_digest`) with ``hashStruct`` over 13 words
+(type hash + 12 fields). The leaf is
 ``[5, digest, keccak256(r ‖ s ‖ v)]``.
 
 This module checks each field's own range and shape only. Rules that relate fields or depend on
@@ -34,16 +35,16 @@ from typing import Any
 import coincurve
 from sha3 import keccak_256
 
-from verifier.errors import InvalidAssetOperation, InvalidRecord
+from verifier.errors import InvalidAssetOperation
 from verifier.protocol.keccak import keccak256
 from verifier.protocol.leaves import Leaf, LeafKind
 from verifier.protocol.typed_data import (
-    DOMAIN_FIELDS,
-    DOMAIN_NAME,
-    DOMAIN_VERSION,
     Domain,
     encode_type,
+    parse_typed_document,
     sign_digest,
+    typed_digest,
+    typed_document,
 )
 
 __all__ = [
@@ -254,39 +255,21 @@ def asset_operation_digest(domain: Domain, op: AssetOperation) -> bytes:
             _word(op.timestamp),
         )
     )
-    return keccak256(b"\x19\x01" + domain.separator + keccak256(body))
+    return typed_digest(domain, keccak256(body))
 
 
 def asset_typed_data(domain: Domain, op: AssetOperation) -> dict[str, Any]:
     """The full ``eth_signTypedData_v4`` document ``{types, primaryType, domain, message}``."""
-    return {
-        "types": {
-            "EIP712Domain": [dict(f) for f in DOMAIN_FIELDS],
-            ASSET_OPERATION_TYPE: [dict(f) for f in ASSET_OPERATION_FIELDS],
-        },
-        "primaryType": ASSET_OPERATION_TYPE,
-        "domain": domain.as_dict(),
-        "message": op.to_message(),
-    }
+    return typed_document(domain, ASSET_OPERATION_TYPE, ASSET_OPERATION_FIELDS, op.to_message())
 
 
 def parse_asset_typed_data(document: Mapping[str, Any]) -> tuple[Domain, AssetOperation]:
     """Read back a document from :func:`asset_typed_data`, refusing any other types or domain
     name and version, so a signature over a look-alike structure is never taken for an op."""
-    expected = {"EIP712Domain": DOMAIN_FIELDS, ASSET_OPERATION_TYPE: ASSET_OPERATION_FIELDS}
-    if document.get("types") != expected or document.get("primaryType") != ASSET_OPERATION_TYPE:
-        raise InvalidAssetOperation("types must be exactly EIP712Domain and AssetOperation")
-    dom = document.get("domain")
-    if not isinstance(dom, Mapping) or set(dom) != {f["name"] for f in DOMAIN_FIELDS}:
-        raise InvalidAssetOperation("domain must have name, version, chainId, verifyingContract")
-    if dom["name"] != DOMAIN_NAME or dom["version"] != DOMAIN_VERSION:
-        raise InvalidAssetOperation(f"domain must be {DOMAIN_NAME!r} version {DOMAIN_VERSION!r}")
-    chain_id = _parse_uint("chainId", dom["chainId"])
-    try:
-        domain = Domain(chain_id, dom["verifyingContract"])
-    except InvalidRecord as exc:
-        raise InvalidAssetOperation(str(exc)) from None
-    return domain, AssetOperation.from_message(document["message"])
+    domain, message = parse_typed_document(
+        document, ASSET_OPERATION_TYPE, ASSET_OPERATION_FIELDS, InvalidAssetOperation
+    )
+    return domain, AssetOperation.from_message(message)
 
 
 def asset_operation_leaf(domain: Domain, op: AssetOperation, signature: bytes) -> Leaf:

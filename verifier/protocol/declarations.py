@@ -39,13 +39,13 @@ from typing import Any
 import coincurve
 
 from verifier.errors import InvalidRecord
-from verifier.protocol.keccak import keccak256
 from verifier.protocol.typed_data import (
-    DOMAIN_FIELDS,
     Domain,
     encode_type,
     hash_struct,
     sign_digest,
+    typed_digest,
+    typed_document,
 )
 
 __all__ = [
@@ -176,18 +176,12 @@ class AddedValueDeclaration:
 
 def declaration_digest(domain: Domain, declaration: AddedValueDeclaration) -> bytes:
     """``keccak256(0x19 ‖ 0x01 ‖ domainSeparator ‖ hashStruct(declaration))``."""
-    struct = hash_struct(DECLARATION_TYPE, _TYPES, declaration.to_message())
-    return keccak256(b"\x19\x01" + domain.separator + struct)
+    return typed_digest(domain, hash_struct(DECLARATION_TYPE, _TYPES, declaration.to_message()))
 
 
 def declaration_typed_data(domain: Domain, declaration: AddedValueDeclaration) -> dict[str, Any]:
     """The full ``eth_signTypedData_v4`` document a wallet signs."""
-    return {
-        "types": {"EIP712Domain": [dict(f) for f in DOMAIN_FIELDS], **_TYPES},
-        "primaryType": DECLARATION_TYPE,
-        "domain": domain.as_dict(),
-        "message": declaration.to_message(),
-    }
+    return typed_document(domain, DECLARATION_TYPE, DECLARATION_FIELDS, declaration.to_message())
 
 
 def sign_declaration(
@@ -202,8 +196,7 @@ def countersignature_digest(domain: Domain, declaration: bytes, countersigner: s
     if len(declaration) != 32 or not 1 <= len(countersigner) <= 128:
         raise InvalidRecord("a countersignature names a 32-byte digest and a 1..128 char name")
     message = {"declaration": "0x" + declaration.hex(), "countersigner": countersigner}
-    struct = hash_struct(COUNTERSIGNATURE_TYPE, _COUNTER_TYPES, message)
-    return keccak256(b"\x19\x01" + domain.separator + struct)
+    return typed_digest(domain, hash_struct(COUNTERSIGNATURE_TYPE, _COUNTER_TYPES, message))
 
 
 def sign_countersignature(

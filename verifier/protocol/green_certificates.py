@@ -35,8 +35,13 @@ from typing import Any
 import coincurve
 
 from verifier.errors import InvalidRecord
-from verifier.protocol.keccak import keccak256
-from verifier.protocol.typed_data import DOMAIN_FIELDS, Domain, hash_struct, sign_digest
+from verifier.protocol.typed_data import (
+    Domain,
+    hash_struct,
+    sign_digest,
+    typed_digest,
+    typed_document,
+)
 
 __all__ = [
     "CLAIM_FIELDS",
@@ -210,18 +215,12 @@ def _snake(name: str) -> str:
 
 def claim_digest(domain: Domain, claim: GreenCertificateClaim) -> bytes:
     """``keccak256(0x19 ‖ 0x01 ‖ domainSeparator ‖ hashStruct(claim))``."""
-    struct = hash_struct(CLAIM_TYPE, _TYPES, claim.to_message())
-    return keccak256(b"\x19\x01" + domain.separator + struct)
+    return typed_digest(domain, hash_struct(CLAIM_TYPE, _TYPES, claim.to_message()))
 
 
 def claim_typed_data(domain: Domain, claim: GreenCertificateClaim) -> dict[str, Any]:
     """The full ``eth_signTypedData_v4`` document a wallet signs."""
-    return {
-        "types": {"EIP712Domain": [dict(f) for f in DOMAIN_FIELDS], **_TYPES},
-        "primaryType": CLAIM_TYPE,
-        "domain": domain.as_dict(),
-        "message": claim.to_message(),
-    }
+    return typed_document(domain, CLAIM_TYPE, CLAIM_FIELDS, claim.to_message())
 
 
 def sign_claim(

@@ -33,8 +33,13 @@ import coincurve
 
 from verifier.errors import InvalidRecord
 from verifier.protocol.events import EVENT_FORMAT, EVENT_VERSION
-from verifier.protocol.keccak import keccak256
-from verifier.protocol.typed_data import DOMAIN_FIELDS, Domain, hash_struct, sign_digest
+from verifier.protocol.typed_data import (
+    Domain,
+    hash_struct,
+    sign_digest,
+    typed_digest,
+    typed_document,
+)
 
 __all__ = [
     "ACTIONS",
@@ -153,18 +158,12 @@ class Publication:
 
 def publication_digest(domain: Domain, publication: Publication) -> bytes:
     """``keccak256(0x19 ‖ 0x01 ‖ domainSeparator ‖ hashStruct(publication))``."""
-    struct = hash_struct(PUBLICATION_TYPE, _TYPES, publication.to_message())
-    return keccak256(b"\x19\x01" + domain.separator + struct)
+    return typed_digest(domain, hash_struct(PUBLICATION_TYPE, _TYPES, publication.to_message()))
 
 
 def publication_typed_data(domain: Domain, publication: Publication) -> dict[str, Any]:
     """The full ``eth_signTypedData_v4`` document a wallet signs."""
-    return {
-        "types": {"EIP712Domain": [dict(f) for f in DOMAIN_FIELDS], **_TYPES},
-        "primaryType": PUBLICATION_TYPE,
-        "domain": domain.as_dict(),
-        "message": publication.to_message(),
-    }
+    return typed_document(domain, PUBLICATION_TYPE, PUBLICATION_FIELDS, publication.to_message())
 
 
 def sign_publication(

@@ -47,7 +47,13 @@ from verifier.protocol.events import (
     SOURCE_REGISTERED,
 )
 from verifier.protocol.keccak import keccak256
-from verifier.protocol.typed_data import DOMAIN_FIELDS, Domain, encode_type, sign_digest
+from verifier.protocol.typed_data import (
+    Domain,
+    encode_type,
+    sign_digest,
+    typed_digest,
+    typed_document,
+)
 
 __all__ = [
     "DETAIL_FIELDS",
@@ -223,20 +229,14 @@ def registry_operation_digest(domain: Domain, op: RegistryOperation) -> bytes:
             op.effective.to_bytes(32, "big"),
         )
     )
-    return keccak256(b"\x19\x01" + domain.separator + keccak256(body))
+    return typed_digest(domain, keccak256(body))
 
 
 def registry_typed_data(domain: Domain, op: RegistryOperation) -> dict[str, Any]:
     """The full ``eth_signTypedData_v4`` document for any EIP-712 signer."""
-    return {
-        "types": {
-            "EIP712Domain": [dict(f) for f in DOMAIN_FIELDS],
-            REGISTRY_OPERATION_TYPE: [dict(f) for f in REGISTRY_OPERATION_FIELDS],
-        },
-        "primaryType": REGISTRY_OPERATION_TYPE,
-        "domain": domain.as_dict(),
-        "message": op.to_message(),
-    }
+    return typed_document(
+        domain, REGISTRY_OPERATION_TYPE, REGISTRY_OPERATION_FIELDS, op.to_message()
+    )
 
 
 def sign_registry_operation(

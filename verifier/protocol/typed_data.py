@@ -1,4 +1,5 @@
-"""EIP-712 typed data for the signed activity record, plus a small generic EIP-712 encoder.
+"""EIP-712 typed data for the signed activity record, the envelope every signed struct of the
+protocol shares (its digest, its signer's document), and a small generic EIP-712 encoder.
 
 Type strings (``encodeType``)::
 
@@ -14,7 +15,10 @@ Byte layouts:
 * ``hashStruct(record) = keccak256(typeHash(ActivityRecord) ‖ 11 words)``: each ``string`` is
   ``keccak256(utf8)``, ``address`` is left-padded to 32 bytes, uints are 32-byte big-endian,
   ``bytes32`` as is — 12×32 = 384 bytes hashed.
-* ``digest = keccak256(0x19 ‖ 0x01 ‖ domainSeparator ‖ hashStruct(record))`` (66 bytes hashed).
+* ``digest = keccak256(0x19 ‖ 0x01 ‖ domainSeparator ‖ hashStruct(record))`` (66 bytes hashed):
+  :func:`typed_digest`, as for every other struct the protocol signs (asset, registry and
+  publication operations, declarations, countersignatures, certificate claims), whose modules
+  build the ``{types, primaryType, domain, message}`` document with :func:`typed_document`.
 * signature = ``r (32) ‖ s (32) ‖ v (1)``, ``v ∈ {27, 28}``, ``s ≤ n/2`` (EIP-2 low-s).
 
 Only ``v`` 27/28 is accepted by :func:`recover_signer`: the signature bytes are hashed into the
@@ -56,11 +60,14 @@ __all__ = [
     "hash_struct",
     "normalize_signature",
     "parse_typed_data",
+    "parse_typed_document",
     "record_digest",
     "recover_signer",
     "sign_digest",
     "sign_record",
     "typed_data",
+    "typed_digest",
+    "typed_document",
 ]
 
 DOMAIN_NAME = "carbon-ledger"
@@ -336,32 +343,67 @@ def attributes_hash(attributes: Mapping[str, Any] | None) -> bytes:
     return keccak256(rfc8785.dumps(dict(attributes)))
 
 
-def typed_data(domain: Domain, record: ActivityRecord) -> dict[str, Any]:
-    """The full EIP-712 document ``{types, primaryType, domain, message}`` for any signer."""
+# --- the envelope every signed struct shares ------------------------------------------------
+
+
+def typed_digest(domain: Domain, struct_hash: bytes) -> bytes:
+    """``keccak256(0x19 ‖ 0x01 ‖ domainSeparator ‖ hashStruct)``: what is signed, for a struct
+    of any type under ``domain``."""
+    return keccak_256(b"\x19\x01" + domain.separator + struct_hash).digest()
+
+
+def typed_document(
+    domain: Domain, primary: str, fields: Sequence[Mapping[str, str]], message: dict[str, Any]
+) -> dict[str, Any]:
+    """The full ``eth_signTypedData_v4`` document ``{types, primaryType, domain, message}`` of a
+    struct ``primary`` (which references no other struct), for any EIP-712 signer."""
     return {
         "types": {
             "EIP712Domain": [dict(f) for f in DOMAIN_FIELDS],
-            ACTIVITY_RECORD_TYPE: [dict(f) for f in ACTIVITY_RECORD_FIELDS],
+            primary: [dict(f) for f in fields],
         },
-        "primaryType": ACTIVITY_RECORD_TYPE,
+        "primaryType": primary,
         "domain": domain.as_dict(),
-        "message": record.to_message(),
+        "message": message,
     }
 
 
-def parse_typed_data(document: Mapping[str, Any]) -> tuple[Domain, ActivityRecord]:
-    """Read back a document from :func:`typed_data`, refusing any other types or domain name
-    and version, so a signature over a look-alike structure is never taken for a record."""
-    expected = {"EIP712Domain": DOMAIN_FIELDS, ACTIVITY_RECORD_TYPE: ACTIVITY_RECORD_FIELDS}
-    if document.get("types") != expected or document.get("primaryType") != ACTIVITY_RECORD_TYPE:
-        raise InvalidRecord("types must be exactly EIP712Domain and ActivityRecord")
+def parse_typed_document(
+    document: Mapping[str, Any],
+    primary: str,
+    fields: Sequence[Mapping[str, str]],
+    error: type[InvalidRecord] = InvalidRecord,
+) -> tuple[Domain, Any]:
+    """The domain and the raw message of a document from :func:`typed_document`, refusing (as
+    ``error``) any other types or domain name and version, so a signature over a look-alike
+    structure is never taken for a ``primary``."""
+    expected = {"EIP712Domain": DOMAIN_FIELDS, primary: fields}
+    if document.get("types") != expected or document.get("primaryType") != primary:
+        raise error(f"types must be exactly EIP712Domain and {primary}")
     dom = document.get("domain")
     if not isinstance(dom, Mapping) or set(dom) != {f["name"] for f in DOMAIN_FIELDS}:
-        raise InvalidRecord("domain must have name, version, chainId, verifyingContract")
+        raise error("domain must have name, version, chainId, verifyingContract")
     if dom["name"] != DOMAIN_NAME or dom["version"] != DOMAIN_VERSION:
-        raise InvalidRecord(f"domain must be {DOMAIN_NAME!r} version {DOMAIN_VERSION!r}")
-    domain = Domain(_parse_uint("chainId", dom["chainId"]), dom["verifyingContract"])
-    return domain, ActivityRecord.from_message(document["message"])
+        raise error(f"domain must be {DOMAIN_NAME!r} version {DOMAIN_VERSION!r}")
+    try:
+        domain = Domain(_parse_uint("chainId", dom["chainId"]), dom["verifyingContract"])
+    except InvalidRecord as exc:
+        raise error(str(exc)) from None
+    return domain, document["message"]
+
+
+# --- the record's document and digest -------------------------------------------------------
+
+
+def typed_data(domain: Domain, record: ActivityRecord) -> dict[str, Any]:
+    """The full EIP-712 document ``{types, primaryType, domain, message}`` for any signer."""
+    return typed_document(domain, ACTIVITY_RECORD_TYPE, ACTIVITY_RECORD_FIELDS, record.to_message())
+
+
+def parse_typed_data(document: Mapping[str, Any]) -> tuple[Domain, ActivityRecord]:
+    """Read back a document from :func:`typed_data` (see :func:`parse_typed_document`)."""
+    domain, message = parse_typed_document(document, ACTIVITY_RECORD_TYPE, ACTIVITY_RECORD_FIELDS)
+    return domain, ActivityRecord.from_message(message)
 
 
 def record_digest(domain: Domain, record: ActivityRecord) -> bytes:
@@ -384,8 +426,7 @@ def record_digest(domain: Domain, record: ActivityRecord) -> bytes:
             r.attributes_hash,
         )
     )
-    struct_hash = keccak_256(body).digest()
-    return keccak_256(b"\x19\x01" + domain.separator + struct_hash).digest()
+    return typed_digest(domain, keccak_256(body).digest())
 
 
 # --- signatures -----------------------------------------------------------------------------

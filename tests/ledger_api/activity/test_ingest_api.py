@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import time
+from datetime import UTC, datetime
 
 import pytest
 from eth_account import Account
@@ -10,6 +12,7 @@ from eth_account import Account
 from devtools.seeding import reading, register, resign, signed_readings
 from terminal.client import BatchRejected, LedgerClient, SignedRecord, Terminal
 from tests.conftest import LedgerServer
+from verifier.protocol.leaves import activity_record_leaf
 from verifier.protocol.typed_data import SECP256K1_N, Domain, typed_data
 
 ENTERPRISE = "88.118.8/ENT-STEEL-01"
@@ -281,3 +284,49 @@ def test_registration_errors(ledger: LedgerServer, terminal: Terminal) -> None:
             "message": f"88.118.8/NOT-OURS is not a source of {ENTERPRISE}",
             "field": "sources.0",
         }
+
+
+def test_stored_rows_are_the_signed_record_and_its_leaf(
+    ledger: LedgerServer, client: LedgerClient, terminal: Terminal
+) -> None:
+    domain = client.domain()
+    records = signed_readings(terminal, domain, ENTERPRISE, SOURCE, range(1, 4))
+    before = time.time()
+    stored = client.submit(records)
+    with sqlite3.connect(ledger.data_dir / "ledger.sqlite") as db:
+        rows = db.execute(
+            "select r.digest, r.leaf_hash, l.kind, l.digest, l.aux, r.seq, r.quantity, "
+            "r.signature, r.received_at = l.created_at from activity_record r "
+            "join leaf l on l.hash = r.leaf_hash order by r.seq"
+        ).fetchall()
+    expected = []
+    for signed in records:
+        leaf = activity_record_leaf(domain, signed.record, signed.signature)
+        digest, aux = "0x" + leaf.digest.hex(), "0x" + leaf.aux.hex()
+        seq, quantity = signed.record.seq, str(signed.record.quantity)
+        signature = "0x" + signed.signature.hex()
+        expected.append(
+            (digest, "0x" + leaf.hash().hex(), 1, digest, aux, seq, quantity, signature, 1)
+        )
+    assert rows == expected
+    # Read back through the ORM: the receipt time is the batch's, in UTC.
+    out = ledger.get(f"/v1/records/{stored['records'][1]['digest']}").json()
+    received = datetime.fromisoformat(out["receivedAt"])
+    received = received if received.tzinfo else received.replace(tzinfo=UTC)
+    assert before - 5 <= received.timestamp() <= time.time() + 5
+
+
+def test_every_record_naming_a_refused_device_is_listed(
+    client: LedgerClient, terminal: Terminal
+) -> None:
+    # The registry is checked once for each device, enterprise and source a batch names: each
+    # record still gets its own problem, and the good records around them none.
+    domain = client.domain()
+    stranger = Terminal.create()
+    good = signed_readings(terminal, domain, ENTERPRISE, SOURCE, range(1, 4))
+    bad = signed_readings(stranger, domain, ENTERPRISE, SOURCE, range(1, 3))
+    problems = rejected(client, [good[0], bad[0], good[1], bad[1], good[2]]).problems
+    assert [(p["index"], p["code"]) for p in problems] == [
+        (1, "unknown_device"),
+        (3, "unknown_device"),
+    ]

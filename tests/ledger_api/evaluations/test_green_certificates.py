@@ -401,6 +401,19 @@ def test_overlapping_claims_in_one_bundle_fail(ledger: LedgerServer) -> None:
     assert _failed(result) == ("scope2", "CertificateSerialsOverlap")
 
 
+def test_a_claim_whose_proof_was_altered_fails_at_scope2(ledger: LedgerServer) -> None:
+    # The bundle's claim event says more than the anchored leaf committed to: its failure is
+    # scope2's, as the figure-proof format lists it, not the added-value inputs'.
+    assert _post(ledger, _claim(14, 5001, 5010)).status_code == 201
+    made = _evaluate(ledger, 14)
+    _anchor(ledger)
+    got = ledger.get(f"/v1/evaluations/{made['identifier']}/proof")
+    document = got.json()
+    document["greenCertificates"]["claims"][0]["event"]["note"] = "added after anchoring"
+    result = _verify(ledger, parse_figure_bundle(document))
+    assert _failed(result) == ("scope2", "CertificateClaimInvalid")
+
+
 def _market_lowered(entry: dict[str, Any]) -> None:
     entry["scope2"]["marketBased"] = {"exact": "0", "reported": "0.000"}
 

@@ -48,13 +48,16 @@ const SPECS = new Map([
 ]);
 
 function context(spec, code, factorSet, unit, params, choice) {
+  const used = []; // in the order the method read them, as the engine's line basis lists them
   const factor = (id) => {
     const found = factorSet.factors.get(id);
     if (!found) throw new AccountingError(`factor '${id}' needed by ${code} is not in factor set ${factorSet.id}`);
+    if (!used.includes(found)) used.push(found);
     return found.value;
   };
   return {
     unit,
+    used,
     factor,
     value(name, factorId) {
       if (name in params) return params[name];
@@ -102,7 +105,8 @@ function plan(entry, choice, factorSet, gwpSet) {
   if (choice != null && !spec.slot) throw new AccountingError(`${entry.code} takes no selectable factor`);
   const [canonical, [convNum, convDen]] = convert(factorSet, entry.unit, spec.units);
   const params = checkedParams(entry.code, entry.params, spec);
-  const terms = spec.build(context(spec, entry.code, factorSet, canonical, params, choice));
+  const ctx = context(spec, entry.code, factorSet, canonical, params, choice);
+  const terms = spec.build(ctx);
   const coefficients = terms.map((t) => {
     const den = convDen.mul(t.denominator);
     let gwp = null;
@@ -112,7 +116,8 @@ function plan(entry, choice, factorSet, gwpSet) {
     }
     return { gas: t.gas, num: convNum.mul(t.numerator).mul(spec.sign ?? 1), den: den.eq(1) ? null : den, gwp };
   });
-  return { category: spec.category, coefficients, acc: coefficients.map(() => ZERO) };
+  const basis = { code: entry.code, category: spec.category, unit: canonical, conversion: [convNum, convDen], params, factors: ctx.used };
+  return { category: spec.category, coefficients, acc: coefficients.map(() => ZERO), basis };
 }
 
 // A meter's register fields change with every reading: records are grouped without them
@@ -161,8 +166,10 @@ function measured(attributes) {
   return out;
 }
 
-/** The figures of `records` (what the entry's accounting.figures must equal). */
-export function accountFigures(records, factorSet, gwpId, choices) {
+/** The figures of `records` (what the entry's accounting.figures must equal). `lines`, if given,
+ * receives every accounted entry in the engine's order with what it was accounted by ({quantity,
+ * source, basis}: the energy figures convert the same lines, accounting/energy.py). */
+export function accountFigures(records, factorSet, gwpId, choices, lines = null) {
   const gwpSet = factorSet.gwpSets.get(gwpId);
   if (!gwpSet) throw new AccountingError(`unknown GWP set '${gwpId}'`);
   const plans = new Map();
@@ -172,6 +179,7 @@ export function accountFigures(records, factorSet, gwpId, choices) {
     const key = JSON.stringify([entry.code, entry.unit, choice, entry.params && Object.entries(entry.params).map(([k, v]) => [k, v.toString()])]);
     if (!plans.has(key)) plans.set(key, plan(entry, choice, factorSet, gwpSet));
     const p = plans.get(key);
+    lines?.push({ quantity: entry.quantity, source: entry.source, basis: p.basis });
     let co2e = ZERO;
     p.coefficients.forEach((c, i) => {
       let mass = entry.quantity.mul(c.num);

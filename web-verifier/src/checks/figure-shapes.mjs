@@ -44,9 +44,8 @@ export const FigureProof = object({
     countersignatures: list(object({ countersignature: RegistryProof, keys: list(RegistryProof) })),
   }, ['countersignatures'])),
   supersededBy: nullable(object({ entry: anyObject, leaf: Leaf, proof: list(str()), batch: Batch, anchor: Anchor })),
-  // An energy figure's coefficient and level sets (verifier/formats/energy.py): refused as
-  // Unsupported after the factor set (checks/figures.mjs), never read
-  energy: nullable(anyObject),
+  // An energy figure's coefficient and level sets (verifier/formats/energy.py; checks/energy.mjs)
+  energy: nullable(object({ coefficientSet: anyObject, benchmarkLevels: anyObject })),
   // The green-certificate claims behind entry.scope2 (verifier/formats/figure.py): such an
   // entry is refused as Unsupported at check scope2 (checks/scope2.mjs)
   greenCertificates: nullable(object({ claims: list(RegistryProof, 1), signers: list(RegistryProof, 1) })),

@@ -379,7 +379,7 @@ function runOffline(data, reference, p, published = false) {
   const meteredQuantities = meters ? registerQuantities(meters, w.devices, authorities ?? new Map(), w.entry) : [];
   p.add('completeness', detail);
   const factorSet = checkFactorSet(w.bundle, w.entry, reference);
-  p.add('factor-set', `${factorSet.id} ${factorSet.version} ${factorSet.digest}, published`);
+  p.add('factor-set', `${factorSet.id} ${factorSet.version} ${factorSet.digest}, published${factorSet.note}`);
   refuseMarketBased(w.entry);
   p.add('figures', checkFigures(w.bundle, w.entry, checked, factorSet, meteredQuantities));
   runScope2Check(w.bundle, w.entry, p);

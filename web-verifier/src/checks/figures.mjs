@@ -1,11 +1,13 @@
 // Checks 8–10 of a figure proof (verifier/checks/figure.py): the factor set is the entry's and
-// the published one, the figures follow from the records digit for digit, and so does the grade.
+// the published one, the figures follow from the records digit for digit, and so does the grade;
+// with the energy sets, the energy and benchmark figures too (checks/energy.mjs).
 import { canonicalBytes } from '../protocol/canonical.mjs';
 import { AccountingError, accountFigures, Unsupported } from '../accounting/engine.mjs';
 import { parseFactorSet } from '../accounting/factors.mjs';
 import { grade, GradingError, parseRuleset, populationAverage, summary } from '../accounting/grading.mjs';
 import { selectGridFactor } from '../accounting/grid.mjs';
 import { D } from '../accounting/numbers.mjs';
+import { checkEnergyFigures, checkEnergySets, ENERGY_PREFIXES, energyFigureValue } from './energy.mjs';
 import { VerificationFailure } from './kernel.mjs';
 
 export { Unsupported };
@@ -41,13 +43,14 @@ export function checkFactorSet(bundle, entry, reference) {
   }
   const s = { id: factorSet.id, version: factorSet.version, digest: factorSet.digest };
   published('factor-set', 'FactorSetUnpublished', 'factor set', s, publishedDigest(reference.factorSets, s.id, s.version));
-  if (bundle.energy !== undefined && bundle.energy !== null) {
-    throw new Unsupported('energy and benchmark figures (GB/T 2589, 对标) are recomputed by carbon-verify only: check this bundle with `carbon-verify figure`');
-  }
-  return factorSet;
+  const energySets = checkEnergySets(bundle, entry, reference);
+  if (energySets === null) return { ...factorSet, energySets, note: '' };
+  const note = `; energy sets ${energySets.coefficients.id}, ${energySets.levels.id} published`;
+  return { ...factorSet, energySets, note };
 }
 
 function figureValue(entry, path) {
+  if (ENERGY_PREFIXES.some((p) => path.startsWith(p))) return energyFigureValue(entry, path);
   if (['rating.grade', 'rating.L', 'rating.K'].includes(path)) {
     const value = entry.rating?.[path.slice(7)];
     if (value === undefined) return undefined;
@@ -90,8 +93,9 @@ export function checkFigures(bundle, entry, checked, factorSet, metered = []) {
   const records = checked.map((c, i) => ({ ...c.record, attributes: bundle.records[i].attributes ?? null }));
   records.push(...metered); // the register form's runs (checks/registers.mjs)
   let computed;
+  const lines = [];
   try {
-    computed = accountFigures(records, factorSet, entry.accounting.gwp, entry.accounting.factorChoices);
+    computed = accountFigures(records, factorSet, entry.accounting.gwp, entry.accounting.factorChoices, lines);
   } catch (exc) {
     if (exc instanceof AccountingError) throw new VerificationFailure('figures', 'FigureMismatch', `the records cannot be accounted: ${exc.message}`);
     throw exc;
@@ -99,13 +103,14 @@ export function checkFigures(bundle, entry, checked, factorSet, metered = []) {
   if (!same(computed, entry.accounting.figures)) {
     throw new VerificationFailure('figures', 'FigureMismatch', `figures differ: recomputed total ${computed.exact.total}, stated ${entry.accounting.figures?.exact?.total}`);
   }
+  const energy = checkEnergyFigures(bundle, entry, lines, factorSet.energySets ?? null);
   const path = bundle.figure.path;
   const value = figureValue(bundle.entry, path);
   if (value === undefined) throw new VerificationFailure('figures', 'FigureMismatch', `the entry reports no figure '${path}'`);
   if (value !== bundle.figure.value) {
     throw new VerificationFailure('figures', 'FigureMismatch', `${path} is ${value} in the entry, the bundle claims ${bundle.figure.value}`);
   }
-  return `${path} = ${value}, figures recomputed exactly from ${checked.length} records`;
+  return [`${path} = ${value}, figures recomputed exactly from ${checked.length} records`, energy].filter(Boolean).join('; ');
 }
 
 function checkRuleset(bundle, rating, reference) {

@@ -28,6 +28,9 @@ function proven(proof, where, domain, code) {
   return { event: proof.event, digest: proof.leaf.digest, claim };
 }
 
+// The key that signed `digest`, by the event's `signature` (0x-hex).
+const eventSigner = (body, digest) => recoverSigner(digest, fromHex(`0x${String(body.signature ?? '').replace(/^0x/, '')}`));
+
 function declaration(entry, event, domain) {
   const body = event.event;
   if (body.type !== ADDED_VALUE_DECLARED || body.subject !== entry.enterprise) {
@@ -36,7 +39,7 @@ function declaration(entry, event, domain) {
   let d, signer;
   try {
     d = declarationFromMessage(body.declaration);
-    signer = recoverSigner(declarationDigest(domain, d), fromHex(`0x${String(body.signature ?? '').replace(/^0x/, '')}`));
+    signer = eventSigner(body, declarationDigest(domain, d));
   } catch (exc) {
     if (!(exc instanceof InvalidRecord || exc instanceof SignatureError || exc instanceof Error)) throw exc;
     throw fail('DeclarationSignatureInvalid', `the declaration: ${exc.message}`);
@@ -48,16 +51,20 @@ function declaration(entry, event, domain) {
   return [d, signer];
 }
 
-// The enterprise's key as of `block`: named by its latest anchored enrolment or signer_set
-// event at or before it (same-block events have no order: any of them).
-function keyInForce(entry, keys, block) {
-  const mine = keys.filter((k) => ['enterprise.registered', 'enterprise.signer_set'].includes(k.event.type) &&
-    k.event.subject === entry.enterprise && typeof k.event.signer === 'string' && k.claim.blockNumber <= block);
-  if (!mine.length) return null;
-  const last = Math.max(...mine.map((k) => k.claim.blockNumber));
-  const named = [...new Set(mine.filter((k) => k.claim.blockNumber === last).map((k) => k.event.signer))].sort();
-  return named.join('|');
+// The signer named by the latest of `keys` of one of `types` about `subject` anchored at or
+// before `block` (same-block events have no order: all of them, joined).
+function signerNamed(keys, types, subject, block) {
+  const named = keys.filter((k) => types.includes(k.event.type) && k.event.subject === subject &&
+    typeof k.event.signer === 'string' && k.claim.blockNumber <= block);
+  if (!named.length) return null;
+  const last = Math.max(...named.map((k) => k.claim.blockNumber));
+  return [...new Set(named.filter((k) => k.claim.blockNumber === last).map((k) => k.event.signer))].sort().join('|');
 }
+
+// The enterprise's key as of `block`: named by its latest anchored enrolment or signer_set
+// event at or before it.
+const keyInForce = (entry, keys, block) =>
+  signerNamed(keys, ['enterprise.registered', 'enterprise.signer_set'], entry.enterprise, block);
 
 function checkInputs(bundle, entry, domain) {
   if (entry.rating === null || entry.rating === undefined) return ['the entry carries no rating', 'skipped', []];
@@ -105,15 +112,6 @@ function checkInputs(bundle, entry, domain) {
 
 // --- optional countersignatures of the declaration --------------------------------------------
 
-// The countersigner's key as of `block`: its latest anchored countersigner_set event by then.
-function countersignerKey(name, keys, block) {
-  const named = keys.filter((k) => k.event.type === COUNTERSIGNER_SET && k.event.subject === name &&
-    typeof k.event.signer === 'string' && k.claim.blockNumber <= block);
-  if (!named.length) return null;
-  const last = Math.max(...named.map((k) => k.claim.blockNumber));
-  return [...new Set(named.filter((k) => k.claim.blockNumber === last).map((k) => k.event.signer))].sort().join('|');
-}
-
 function checkCountersignature(i, evidence, declared, signed, domain) {
   const where = `inputs.countersignatures[${i}]`;
   const counter = proven(evidence.countersignature, where, domain, 'CountersignatureInvalid');
@@ -125,11 +123,11 @@ function checkCountersignature(i, evidence, declared, signed, domain) {
   const keys = evidence.keys.map((p, j) => proven(p, `${where}.keys[${j}]`, domain, 'CountersignerUnregistered'));
   let signer;
   try {
-    signer = recoverSigner(countersignatureDigest(domain, signed, name), fromHex(`0x${String(body.signature ?? '').replace(/^0x/, '')}`));
+    signer = eventSigner(body, countersignatureDigest(domain, signed, name));
   } catch (exc) {
     throw fail('CountersignatureInvalid', `${where}: ${exc.message}`);
   }
-  const key = countersignerKey(String(name), keys, counter.claim.blockNumber);
+  const key = signerNamed(keys, [COUNTERSIGNER_SET], String(name), counter.claim.blockNumber);
   if (key !== signer) {
     throw fail('CountersignerUnregistered', `${where} is signed by ${signer}; the key anchored for countersigner '${name}' by block ${counter.claim.blockNumber} is ${key || 'not shown'}`);
   }

@@ -1,7 +1,9 @@
 // The register form of a figure proof (docs/figure-proof-format.md section 11;
 // verifier/checks/registers.py, verifier/protocol/registers.py): a device with a cumulative
 // register is proven by its signed readings at the period's edges and at each epoch change.
-import { equal, fromHex, toHex } from '../protocol/bytes.mjs';
+import { pippenger } from '@noble/curves/abstract/curve';
+import { secp256k1 } from '@noble/curves/secp256k1';
+import { concat, equal, fromHex, toBigInt, toHex } from '../protocol/bytes.mjs';
 import { keccak256, parseAddress, toChecksumAddress } from '../protocol/keccak.mjs';
 import { LeafKind, leafHash } from '../protocol/leaves.mjs';
 import { MerkleError, processMultiproof } from '../protocol/merkle.mjs';
@@ -49,8 +51,97 @@ function meterReading(record, attributes) {
   return { register, epoch, opening, quantity: record.quantity, meter };
 }
 
-function reading(item, where, domain, entry, inside) {
-  const signed = item.record;
+// --- the readings' signatures, all at once ----------------------------------------------------
+// A register bundle holds a few readings of each of many devices, so the record form's tables
+// of known keys (built for thousands of readings a key) cost more than they save here, and
+// recovering each signature on its own is most of the check. Instead: one recovery per device
+// and one equation over every reading, Σ zᵢ·(sᵢ·Rᵢ − eᵢ·G − rᵢ·Q) = O with random 128-bit zᵢ,
+// which holds with probability at most 2⁻¹²⁸ when any reading is not its device's signature.
+// When it does not hold, each reading is checked alone, in order, so the failure named is the
+// one a check of reading after reading names (verifier/checks/registers.py).
+const Point = secp256k1.ProjectivePoint;
+const Fn = Point.Fn;
+const HALF_N = Fn.ORDER >> 1n;
+
+// r, s, e and the point R a valid (low-s) signature commits to; null where the signature
+// could not be valid, which the check of that reading alone then names.
+function terms(digest, signature) {
+  const v = signature[64];
+  if (signature.length !== 65 || (v !== 27 && v !== 28)) return null;
+  const r = toBigInt(signature.subarray(0, 32));
+  const s = toBigInt(signature.subarray(32, 64));
+  if (!(r > 0n && r < Fn.ORDER && s > 0n && s <= HALF_N)) return null;
+  try {
+    const R = Point.fromHex(concat(new Uint8Array([v - 25]), signature.subarray(0, 32)));
+    return { r, s, R, e: Fn.create(toBigInt(digest)) };
+  } catch {
+    return null;
+  }
+}
+
+// The key that signed, if its address is `device`'s.
+function signerKey({ r, s, R, e }, device) {
+  const w = Fn.inv(r);
+  const Q = Point.BASE.multiplyUnsafe(Fn.neg(Fn.mul(e, w))).add(R.multiplyUnsafe(Fn.mul(s, w)));
+  if (Q.is0() || !equal(keccak256(Q.toRawBytes(false).subarray(1)).subarray(12), parseAddress(device))) return null;
+  return { Q, sum: 0n };
+}
+
+// Random 128-bit scalars; getRandomValues fills at most 64 KiB a call.
+function randomScalars(count) {
+  const words = new BigUint64Array(2 * count);
+  for (let i = 0; i < words.length; i += 8192) crypto.getRandomValues(words.subarray(i, i + 8192));
+  return Array.from({ length: count }, (_v, i) => (words[2 * i] << 64n) | words[2 * i + 1]);
+}
+
+function allSigned(items) {
+  const z = randomScalars(items.length);
+  const keys = new Map();
+  const points = [Point.BASE];
+  const scalars = [0n];
+  for (const [i, { record, signature, digest }] of items.entries()) {
+    const t = terms(digest, signature);
+    if (t === null) return false;
+    const key = keys.get(record.device) ?? signerKey(t, record.device);
+    if (key === null) return false;
+    keys.set(record.device, key);
+    points.push(t.R);
+    scalars.push(Fn.mul(z[i], t.s));
+    scalars[0] = Fn.sub(scalars[0], Fn.mul(z[i], t.e));
+    key.sum = Fn.sub(key.sum, Fn.mul(z[i], t.r));
+  }
+  for (const { Q, sum } of keys.values()) {
+    points.push(Q);
+    scalars.push(sum);
+  }
+  return pippenger(Point, Fn, points, scalars).is0();
+}
+
+function signedItems(evidence) {
+  return evidence.devices.flatMap((d) => [d.before, d.first, ...(d.changes ?? []).flatMap((c) => [c.end, c.start]), d.last, d.after])
+    .filter((x) => x !== null && x !== undefined).map((x) => x.record);
+}
+
+/** The readings parsed, by their signed object, and whether all of their signatures hold. */
+function provenSignatures(evidence, domain) {
+  const parsed = new Map();
+  try {
+    for (const signed of signedItems(evidence)) {
+      try {
+        const record = recordFromMessage(signed.message);
+        const signature = fromHex(signed.signature);
+        parsed.set(signed, { record, signature, digest: recordDigest(domain, record) });
+      } catch {
+        // Left to the reading's own check, which names what is wrong with it.
+      }
+    }
+    return { parsed, all: allSigned([...parsed.values()]) };
+  } catch {
+    return { parsed: new Map(), all: false };
+  }
+}
+
+function parseReading(signed, where, domain) {
   let record, signature;
   try {
     record = recordFromMessage(signed.message);
@@ -58,10 +149,15 @@ function reading(item, where, domain, entry, inside) {
   } catch (exc) {
     throw fail('records', 'RecordInvalid', `${where}: not an ActivityRecord: ${exc.message}`);
   }
-  const digest = recordDigest(domain, record);
+  return { record, signature, digest: recordDigest(domain, record) };
+}
+
+function reading(item, where, domain, entry, inside, proven) {
+  const signed = item.record;
+  const { record, signature, digest } = proven.parsed.get(signed) ?? parseReading(signed, where, domain);
   let status;
   try {
-    checkSignature(digest, signature, record.device);
+    if (!proven.all) checkSignature(digest, signature, record.device);
     [status] = checkAttributes(signed.attributes ?? null, record);
   } catch (exc) {
     if (!(exc instanceof VerificationFailure)) throw exc;
@@ -95,9 +191,9 @@ function readings(d) {
   return [d.before, d.after].filter((r) => r !== null).concat(inside(d));
 }
 
-function device(k, item, domain, entry) {
+function device(k, item, domain, entry, proven) {
   const where = `registers.devices[${k}]`;
-  const read = (x, name, isInside = true) => (x === null || x === undefined ? null : reading(x, `${where}.${name}`, domain, entry, isInside));
+  const read = (x, name, isInside = true) => (x === null || x === undefined ? null : reading(x, `${where}.${name}`, domain, entry, isInside, proven));
   const address = toChecksumAddress(parseAddress(item.device));
   const before = read(item.before, 'before', false);
   const first = read(item.first, 'first');
@@ -129,7 +225,8 @@ export function readRegisters(bundle, domain, entry) {
       throw fail('records', 'RecordDomainMismatch', `registers.batches[${b}] is anchored on chain ${item.anchor.chainId} in ${item.anchor.contract}`);
     }
   });
-  const devices = evidence.devices.map((item, k) => device(k, item, domain, entry));
+  const proven = provenSignatures(evidence, domain);
+  const devices = evidence.devices.map((item, k) => device(k, item, domain, entry, proven));
   const seen = devices.map((d) => d.device);
   const twice = seen.find((a, i) => seen.indexOf(a) !== i);
   if (twice !== undefined) throw fail('completeness', 'IncompleteRecords', `register device ${twice} appears twice`);

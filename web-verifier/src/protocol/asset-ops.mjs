@@ -4,7 +4,7 @@
 import { keccak_256 } from '@noble/hashes/sha3';
 import { concat, fromHex, utf8, word } from './bytes.mjs';
 import { LeafKind, leafHash } from './leaves.mjs';
-import { parseUint } from './typed-data.mjs';
+import { parseUint, typedDigest, typeHash } from './typed-data.mjs';
 
 export class InvalidAssetOperation extends Error {}
 
@@ -22,8 +22,7 @@ export const ASSET_OPERATION_FIELDS = [
   { name: 'reference', type: 'string' },
   { name: 'timestamp', type: 'uint64' },
 ];
-const TYPE_STRING = `AssetOperation(${ASSET_OPERATION_FIELDS.map((f) => `${f.type} ${f.name}`).join(',')})`;
-const TYPE_HASH = keccak_256(utf8(TYPE_STRING));
+const TYPE_HASH = typeHash('AssetOperation', ASSET_OPERATION_FIELDS);
 
 export const ACTIONS = ['issue', 'transfer', 'accept', 'reject', 'reclaim', 'retire', 'surrender'];
 export const ZERO_PREV = new Uint8Array(32);
@@ -100,7 +99,7 @@ export function assetOperationDigest(domain, op) {
     hashText(op.serialPrefix), word(op.first), word(op.last), hashText(op.owner),
     hashText(op.recipient), op.prev, hashText(op.reference), word(op.timestamp),
   );
-  return keccak_256(concat(new Uint8Array([0x19, 0x01]), domain.separator, keccak_256(body)));
+  return typedDigest(domain, keccak_256(body));
 }
 
 /** The leaf anchoring a signed operation: [5, digest, keccak(signature)] and its hash. */

@@ -1,7 +1,7 @@
 // An enterprise's signed declaration of its added value (verifier/protocol/declarations.py).
 import { keccak_256 } from '@noble/hashes/sha3';
 import { concat, utf8, word } from './bytes.mjs';
-import { InvalidRecord } from './typed-data.mjs';
+import { InvalidRecord, typedDigest } from './typed-data.mjs';
 
 export const ADDED_VALUE_DECLARED = 'enterprise.added_value_declared';
 const FIELDS = ['addedValue', 'decimals', 'declaredAt', 'enterprise', 'periodEnd', 'periodStart'];
@@ -46,7 +46,7 @@ export function declarationFromMessage(message) {
 export function declarationDigest(domain, d) {
   const struct = keccak_256(concat(TYPE_HASH, keccak_256(utf8(d.enterprise)), keccak_256(utf8(d.periodStart)),
     keccak_256(utf8(d.periodEnd)), word(d.addedValue), word(d.decimals), word(d.declaredAt)));
-  return keccak_256(concat(new Uint8Array([0x19, 0x01]), domain.separator, struct));
+  return typedDigest(domain, struct);
 }
 
 // A third-party verifier's countersignature of a declaration (optional).
@@ -60,5 +60,5 @@ export function countersignatureDigest(domain, declaration, countersigner) {
     throw new InvalidRecord('a countersignature names a 32-byte digest and a 1..128 char name');
   }
   const struct = keccak_256(concat(COUNTER_TYPE_HASH, declaration, keccak_256(utf8(countersigner))));
-  return keccak_256(concat(new Uint8Array([0x19, 0x01]), domain.separator, struct));
+  return typedDigest(domain, struct);
 }

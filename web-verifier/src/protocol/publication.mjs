@@ -2,7 +2,7 @@
 // (verifier/protocol/publication.py): EIP-712 over the activity records' domain.
 import { keccak_256 } from '@noble/hashes/sha3';
 import { concat, fromHex, utf8, word } from './bytes.mjs';
-import { InvalidRecord } from './typed-data.mjs';
+import { InvalidRecord, typedDigest, typeHash } from './typed-data.mjs';
 
 export const PUBLISHED = 'evaluation.published';
 export const WITHDRAWN = 'evaluation.withdrawn';
@@ -19,7 +19,7 @@ export const PUBLICATION_FIELDS = [
   { name: 'at', type: 'uint64' },
 ];
 const FIELDS = PUBLICATION_FIELDS.map((f) => f.name).sort();
-const TYPE_HASH = keccak_256(utf8(`${PUBLICATION_TYPE}(${PUBLICATION_FIELDS.map((f) => `${f.type} ${f.name}`).join(',')})`));
+const TYPE_HASH = typeHash(PUBLICATION_TYPE, PUBLICATION_FIELDS);
 const HEX32 = /^0x[0-9a-f]{64}$/;
 const UINT64 = 1n << 64n;
 
@@ -72,5 +72,5 @@ export function publicationMessage(p) {
 export function publicationDigest(domain, p) {
   const struct = keccak_256(concat(TYPE_HASH, keccak_256(utf8(p.action)), keccak_256(utf8(p.enterprise)),
     keccak_256(utf8(p.evaluation)), fromHex(p.entry), word(BigInt(p.index)), fromHex(p.prev), word(BigInt(p.at))));
-  return keccak_256(concat(new Uint8Array([0x19, 0x01]), domain.separator, struct));
+  return typedDigest(domain, struct);
 }

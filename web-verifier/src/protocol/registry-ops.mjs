@@ -3,6 +3,7 @@
 import { keccak_256 } from '@noble/hashes/sha3';
 import { canonicalBytes } from './canonical.mjs';
 import { concat, fromHex, utf8, word } from './bytes.mjs';
+import { typedDigest } from './typed-data.mjs';
 
 export class InvalidRegistryOperation extends Error {}
 
@@ -70,7 +71,7 @@ const hashString = (value) => keccak_256(utf8(value));
 export function registryOperationDigest(domain, op) {
   const body = concat(TYPE_HASH, hashString(op.action), hashString(op.enterprise), hashString(op.subject),
     hashString(op.details), word(op.index), op.prev, word(op.effective));
-  return keccak_256(concat(new Uint8Array([0x19, 0x01]), domain.separator, keccak_256(body)));
+  return typedDigest(domain, keccak_256(body));
 }
 
 export const eventDigest = (event) => keccak_256(canonicalBytes(event));

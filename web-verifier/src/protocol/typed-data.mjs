@@ -1,4 +1,5 @@
-// The EIP-712 ActivityRecord and its signature, as verifier/protocol/typed_data.py.
+// The EIP-712 ActivityRecord and its signature, and the envelope every signed struct of the
+// protocol shares (type hash, digest), as verifier/protocol/typed_data.py.
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { wNAF } from '@noble/curves/abstract/curve';
 import { invert, mod } from '@noble/curves/abstract/modular';
@@ -30,10 +31,13 @@ export const RECORD_FIELDS = [
   { name: 'periodEnd', type: 'uint64' },
   { name: 'attributesHash', type: 'bytes32' },
 ];
-const typeString = (name, fields) =>
-  `${name}(${fields.map((f) => `${f.type} ${f.name}`).join(',')})`;
-const DOMAIN_TYPE_HASH = keccak_256(utf8(typeString('EIP712Domain', DOMAIN_FIELDS)));
-const RECORD_TYPE_HASH = keccak_256(utf8(typeString('ActivityRecord', RECORD_FIELDS)));
+/** keccak256 of a struct's encodeType, `Name(type name,…)`, for a struct that references no
+ * other. */
+export const typeHash = (name, fields) =>
+  keccak_256(utf8(`${name}(${fields.map((f) => `${f.type} ${f.name}`).join(',')})`));
+const DOMAIN_TYPE_HASH = typeHash('EIP712Domain', DOMAIN_FIELDS);
+const RECORD_TYPE_HASH = typeHash('ActivityRecord', RECORD_FIELDS);
+const ENVELOPE = new Uint8Array([0x19, 0x01]);
 const NAME_HASH = keccak_256(utf8('carbon-ledger'));
 const VERSION_HASH = keccak_256(utf8('1'));
 const BITS = { seq: 64, quantity: 256, decimals: 8, periodStart: 64, periodEnd: 64 };
@@ -86,6 +90,11 @@ export function makeDomain(chainId, verifyingContract) {
   );
   return { chainId: id, verifyingContract: contract, separator };
 }
+
+/** keccak256(0x19 ‖ 0x01 ‖ domainSeparator ‖ structHash): what is signed, for a struct of any
+ * type under `domain`. */
+export const typedDigest = (domain, structHash) =>
+  keccak_256(concat(ENVELOPE, domain.separator, structHash));
 
 export function recordFromMessage(message) {
   if (message === null || typeof message !== 'object' || Array.isArray(message)) {
@@ -157,7 +166,7 @@ export function recordDigest(domain, r) {
     fromHex(r.device), word(r.seq), stringHash(r.activity), word(r.quantity), word(r.decimals),
     stringHash(r.unit), word(r.periodStart), word(r.periodEnd), r.attributesHash,
   );
-  return keccak_256(concat(new Uint8Array([0x19, 0x01]), domain.separator, keccak_256(body)));
+  return typedDigest(domain, keccak_256(body));
 }
 
 export function attributesHash(attributes) {

@@ -1,0 +1,67 @@
+"""Row ids and sequence numbers are eight bytes on PostgreSQL, as they are on SQLite.
+
+At the soak's 5,000 records a second a four-byte id runs out after 2^31 records, about five
+days; and ingestion accepts any ``seq`` up to 2^53 - 1. Both must be stored, not refused by
+the database with a 500."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import psycopg
+
+from devtools.seeding import register, signed_readings
+from terminal.client import Terminal
+from tests.conftest import LedgerServer
+
+ENTERPRISE = "88.118.8/ENT-WIDE-PG"
+SOURCE = "88.118.8/SRC-WIDE-PG-GRID"
+PAST_FOUR_BYTES = 2**31 + 7  # the first id a four-byte column could not hold, and then some
+LAST_SEQ = 2**53 - 1  # the largest seq ingestion accepts (ledger_api/activity/service.py)
+
+
+def _query(ledger: LedgerServer, sql: str) -> list[tuple[object, ...]]:
+    dsn = ledger.env["CARBON_DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        cursor = connection.execute(sql)  # type: ignore[arg-type]
+        return cursor.fetchall() if cursor.description else []
+
+
+def test_ids_past_two_to_the_31_and_the_largest_seq_are_stored(ledger_pg: LedgerServer) -> None:
+    terminal = Terminal.create()
+    register(ledger_pg.server, ENTERPRISE, [SOURCE], terminal)
+    # As if two billion records had been stored before these.
+    for sequence in ("leaf_id_seq", "activity_record_id_seq"):
+        _query(ledger_pg, f"SELECT setval('{sequence}', {PAST_FOUR_BYTES})")
+    client = ledger_pg.ledger_client()
+    domain = client.domain()
+    [first, second] = signed_readings(terminal, domain, ENTERPRISE, SOURCE, range(1, 3))
+    # The last reading carries the largest seq ingestion takes (its period stays in the past).
+    last = terminal.sign(domain, replace(second.record, seq=LAST_SEQ))
+    stored = client.submit([first, last])
+    assert stored["accepted"] == 2
+
+    rows = _query(ledger_pg, "SELECT id, seq FROM activity_record ORDER BY seq")
+    assert rows == [(PAST_FOUR_BYTES + 1, 1), (PAST_FOUR_BYTES + 2, LAST_SEQ)]
+    leaves = _query(ledger_pg, "SELECT max(id) FROM leaf")
+    assert leaves[0][0] > 2**31
+    [(last_seq,)] = _query(ledger_pg, "SELECT last_seq FROM device WHERE last_seq IS NOT NULL")
+    assert last_seq == LAST_SEQ
+    out = ledger_pg.get(f"/v1/records/{stored['records'][1]['digest']}").json()
+    assert out["typedData"]["message"]["seq"] == str(LAST_SEQ)
+
+
+def test_records_are_indexed_by_leaf_hash_in_every_partition(ledger_pg: LedgerServer) -> None:
+    # The anchoring worker joins each round's pending leaves to their records by leaf hash.
+    partitions = _query(
+        ledger_pg,
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'activity_record'",
+    )
+    indexed = _query(
+        ledger_pg,
+        "SELECT tablename FROM pg_indexes WHERE indexdef LIKE '%USING btree (leaf_hash)' "
+        "AND tablename LIKE 'activity_record%'",
+    )
+    assert len(partitions) >= 2  # the default partition and the months made at migration
+    assert {t for (t,) in indexed} >= {"activity_record", *(p for (p,) in partitions)}
