@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -12,6 +11,7 @@ from web3.contract import Contract
 from web3.exceptions import ContractCustomError, TimeExhausted, TransactionNotFound
 
 from anchoring.artifact import Artifact, load_artifact
+from anchoring.receipts import AnchoredBatch, AnchorReceipt, SignedAnchor
 
 ANCHOR_ROLE = Web3.keccak(text="ANCHOR_ROLE")
 
@@ -22,39 +22,6 @@ class AnchorRejected(RuntimeError):
     def __init__(self, error: str, detail: str = "") -> None:
         super().__init__(f"{error}{': ' + detail if detail else ''}")
         self.error = error
-
-
-@dataclass(frozen=True)
-class AnchoredBatch:
-    """Where an anchored root sits on chain."""
-
-    batch_id: int
-    root: bytes
-    leaf_count: int
-    manifest_hash: bytes
-    block_number: int
-
-
-@dataclass(frozen=True)
-class SignedAnchor:
-    """A signed, not necessarily sent, anchor transaction."""
-
-    raw_tx: str
-    tx_hash: str
-    nonce: int
-
-
-@dataclass(frozen=True)
-class AnchorReceipt:
-    """The mined anchor transaction and the ``Anchored`` event it emitted."""
-
-    batch_id: int
-    root: bytes
-    tx_hash: str
-    block_number: int
-    block_hash: str
-    log_index: int
-    gas_used: int
 
 
 class AnchorContract:

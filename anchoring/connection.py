@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from web3 import Web3
-from web3.middleware import ExtraDataToPOAMiddleware
+if TYPE_CHECKING:
+    from web3 import Web3
 
 
 class ChainUnreachable(ConnectionError):
@@ -31,6 +32,10 @@ def is_loopback(rpc_url: str) -> bool:
 
 def connect(rpc_url: str, expected_chain_id: int | None = None, timeout_s: float = 10.0) -> Web3:
     """A Web3 client for ``rpc_url``, checked to answer and to serve ``expected_chain_id``."""
+    # Imported here: web3 is a second of start-up that the API needs only without a record file.
+    from web3 import Web3
+    from web3.middleware import ExtraDataToPOAMiddleware
+
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout_s}))
     try:
         chain_id = w3.eth.chain_id

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-
-from eth_account.signers.local import LocalAccount
-from web3 import Web3
+from typing import TYPE_CHECKING
 
 from anchoring.artifact import Artifact, load_artifact
+
+if TYPE_CHECKING:  # the API reads deployment records without loading web3
+    from eth_account.signers.local import LocalAccount
+    from web3 import Web3
 
 
 class DeploymentError(RuntimeError):
@@ -44,6 +46,8 @@ def record_path(deployments_dir: Path, chain_id: int) -> Path:
 
 def check_code(w3: Web3, address: str, artifact: Artifact) -> None:
     """Raise unless ``address`` runs exactly the artifact's runtime code."""
+    from web3 import Web3
+
     code = bytes(w3.eth.get_code(Web3.to_checksum_address(address)))
     if not code:
         raise DeploymentError(f"no contract code at {address} on chainId {w3.eth.chain_id}")

@@ -11,12 +11,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from eth_account.signers.local import LocalAccount
-
-from anchoring.anchor_contract import AnchorContract, AnchorReceipt, SignedAnchor
 from anchoring.batching import BuiltBatch, PendingLeaf, build_batch, screen
+from anchoring.receipts import AnchorReceipt, SignedAnchor
+
+if TYPE_CHECKING:  # the chain client loads web3, which the ledger's API does not need
+    from eth_account.signers.local import LocalAccount
+
+    from anchoring.anchor_contract import AnchorContract
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from anchoring.anchor_contract import AnchorReceipt, SignedAnchor
 from anchoring.batching import BuiltBatch, PendingLeaf
+from anchoring.receipts import AnchorReceipt, SignedAnchor
 from anchoring.worker import OpenBatch
 from ledger_api.core.models import (
     ActivityRecordRow,
