@@ -70,6 +70,9 @@ def start_anchor(
 ) -> subprocess.Popen[bytes]:
     """``carbon-ledger anchor ARGS`` as a child process, its output appended to a log file."""
     env = {**os.environ, **ledger_env(data_dir, rpc_url)}
+    # A test that sets its own lease (the scale-out stand-by needs one longer than its start)
+    # keeps it.
+    env["CARBON_ANCHOR_LEASE_S"] = os.environ.get("CARBON_ANCHOR_LEASE_S", "2")
     with (data_dir / log_name).open("ab") as log:
         return subprocess.Popen(
             [str(CLI), "anchor", *args],
