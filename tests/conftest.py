@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +18,16 @@ from anchoring.connection import connect
 from anchoring.deployment import DeploymentRecord, deploy
 from anchoring.devchain import DEV_CHAIN_ID, DevChain
 from anchoring.operator import dev_account
-from devtools.local_server import ServerProcess, free_port, start_server
+from devtools.local_server import ServerProcess, free_port, prefer_forked_servers, start_server
 from ledger_api.core.config import Settings
 from terminal.client import LedgerClient
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Most of a fresh server's start is importing it: every server of a test process is forked
+    # from one parent that imported it once (devtools/server_launch.py). CARBON_TEST_FORKSERVER=0
+    # starts each as a fresh `carbon-ledger serve` process instead, as the demo and benches do.
+    prefer_forked_servers(os.environ.get("CARBON_TEST_FORKSERVER", "1") != "0")
 
 
 @pytest.fixture(scope="session")
