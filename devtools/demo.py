@@ -32,19 +32,20 @@ from devtools.demo_assets import book_assets, enterprise_key, financier_view
 from devtools.demo_energy import show_energy
 from devtools.demo_gateway import run_gateway
 from devtools.demo_monitoring import show_monitoring
-from devtools.demo_plan import ENTERPRISES, DemoEnterprise, Reading, readings
+from devtools.demo_plan import ENTERPRISES, DemoEnterprise, Reading, month_end, readings
 from devtools.demo_portal import (
     issue_portal_keys,
     portal_users,
     print_portal,
     publish_evaluation,
 )
+from devtools.demo_registers import REGISTER_ENTERPRISE, Meters, show_registers
 from devtools.local_server import ServerProcess, running_server
 from devtools.seeding import sign_registry
-from ledger_api.commands.runtime import chain, clean_errors, console, operator
+from ledger_api.commands.runtime import chain, clean_errors, console, fail, operator
 from ledger_api.commands.serve import build_worker
 from ledger_api.core.config import Settings, get_settings
-from terminal.client import SignedRecord, Terminal
+from terminal.client import BatchRejected, LedgerClient, SignedRecord, Terminal
 from verifier.protocol.typed_data import ActivityRecord, Domain, attributes_hash, record_digest
 
 SUBMIT_BATCH = 5_000
@@ -79,6 +80,7 @@ def demo() -> None:
         show_energy(settings, server, evaluations)
         _write_report(settings, server, evaluations["alu"])
         figure_file = _fetch_figure(settings, server, evaluations["steel"])
+        register_file = show_registers(settings, server, evaluations[REGISTER_ENTERPRISE])
         steel, alu = (next(e for e in ENTERPRISES if e.key == k) for k in ("steel", "alu"))
         book_assets(settings, server, domain, steel, alu)
         _anchor(settings)
@@ -89,6 +91,7 @@ def demo() -> None:
         published = publish_evaluation(settings, server, domain, steel, evaluations["steel"])
     _verify("record", proof_file, settings.rpc_url)
     _verify("figure", figure_file, settings.rpc_url)
+    _verify("figure", register_file, settings.rpc_url)
     _verify("asset", asset_file, settings.rpc_url)
     console.print("chain still running; stop it with `carbon-ledger chain down`")
     print_portal(settings, users, published, steel)
@@ -161,6 +164,7 @@ def _sign(
 ) -> list[SignedRecord]:
     seq: dict[str, int] = {}
     signed = []
+    meters = Meters.of(enterprise, terminals)
     for r in plan:
         terminal = terminals[r.source]
         seq[r.source] = seq.get(r.source, 0) + 1
@@ -177,7 +181,7 @@ def _sign(
             period_end=r.period_end,
             attributes_hash=attributes_hash(r.attributes),
         )
-        signed.append(terminal.sign(domain, record, r.attributes))
+        signed.append(meters.sign(terminal, domain, record, r.attributes))
     return signed
 
 
@@ -206,7 +210,7 @@ def _ingest(
     stored = duplicates = 0
     client = server.ledger_client(token)
     for i in range(0, len(signed), SUBMIT_BATCH):
-        result = client.submit(signed[i : i + SUBMIT_BATCH])
+        result = _submit(client, enterprise, signed[i : i + SUBMIT_BATCH])
         stored += result["accepted"]
         duplicates += result["duplicates"]
     client.close()
@@ -217,6 +221,22 @@ def _ingest(
         f"{stored} stored, {duplicates} already there"
     )
     return signed
+
+
+def _submit(
+    client: LedgerClient, enterprise: DemoEnterprise, batch: Sequence[SignedRecord]
+) -> dict[str, Any]:
+    try:
+        return client.submit(batch)
+    except BatchRejected as refused:
+        if any(p.get("code") == "seq_conflict" for p in refused.problems):
+            # Readings an older demo signed without registers hold the same seqs.
+            raise fail(
+                f"{enterprise.identifier}'s readings were stored by an older demo whose meters "
+                "had no registers: stop its chain (`carbon-ledger chain down`), move the data "
+                "directory aside and run again"
+            ) from refused
+        raise
 
 
 def _anchor(settings: Settings) -> None:
@@ -247,7 +267,7 @@ def _account(signed: dict[str, list[SignedRecord]]) -> None:
     for column in ("enterprise", "industry", "records", "total tCO2e", "equals sample"):
         table.add_column(column, justify="right" if column != "enterprise" else "left")
     for enterprise in ENTERPRISES:
-        sample = enterprise.inventory()
+        sample, end = enterprise.inventory(), month_end(enterprise)
         records = [
             RecordQuantity(
                 s.record.activity,
@@ -258,6 +278,7 @@ def _account(signed: dict[str, list[SignedRecord]]) -> None:
                 s.attributes,
             )
             for s in signed[enterprise.key]
+            if s.record.period_end <= end
         ]
         inventory = inventory_from_records(
             enterprise.identifier,

@@ -86,6 +86,13 @@ def _hours(start: date, end: date) -> list[int]:
     return [int((first + timedelta(hours=h)).astimezone(UTC).timestamp()) for h in range(count)]
 
 
+def month_end(enterprise: DemoEnterprise) -> int:
+    """The end of the enterprise's month (Unix seconds): readings after it only close the
+    period and are not part of it."""
+    inventory = enterprise.inventory()
+    return _hours(inventory.period_start, inventory.period_end)[-1] + 3600
+
+
 def _split(total: int, parts: int) -> list[int]:
     """``parts`` integers summing to ``total``, as even as integers allow."""
     base, extra = divmod(total, parts)
