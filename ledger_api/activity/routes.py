@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
 from ledger_api.access.deps import CallerDep, Reader, Submitter, check_submitter
@@ -11,7 +11,6 @@ from ledger_api.activity.schemas import (
     ActivityBatchIn,
     ActivityBatchOut,
     RecordOut,
-    StoredRecord,
     TypedDataOut,
     UnitsOut,
 )
@@ -55,9 +54,8 @@ def submit_batch(
     body: ActivityBatchIn,
     session: SessionDep,
     context: Context,
-    response: Response,
     caller: Submitter,
-) -> ActivityBatchOut:
+) -> JSONResponse:
     """Store a batch of signed records, all or nothing. A 2xx means durably stored; re-sending
     stored records is a no-op. Terminal and enterprise keys submit their own enterprise's
     records only (403 otherwise); each principal has an allowance of records (429 beyond)."""
@@ -73,13 +71,17 @@ def submit_batch(
         context.domain,
         lambda locked: limiter.spend(locked, caller.principal_id, caller.name, count),
     )
-    if not outcome.stored:
-        response.status_code = status.HTTP_200_OK
-    return ActivityBatchOut(
-        accepted=len(outcome.stored),
-        duplicates=len(outcome.duplicates),
-        records=[StoredRecord(digest=d, status="stored") for d in outcome.stored]
-        + [StoredRecord(digest=d, status="duplicate") for d in outcome.duplicates],
+    return _batch_answer(outcome.stored, outcome.duplicates)
+
+
+def _batch_answer(stored: list[str], duplicates: list[str]) -> JSONResponse:
+    """``ActivityBatchOut``'s JSON, built as plain data: the response model would validate a
+    thousand ``StoredRecord``s a batch again (≈ 4 µs a record) that are correct by making."""
+    records = [{"digest": d, "status": "stored"} for d in stored]
+    records += [{"digest": d, "status": "duplicate"} for d in duplicates]
+    return JSONResponse(
+        {"accepted": len(stored), "duplicates": len(duplicates), "records": records},
+        status_code=status.HTTP_201_CREATED if stored else status.HTTP_200_OK,
     )
 
 

@@ -138,11 +138,17 @@ _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
 
 def json_depth_exceeds(body: bytes, limit: int) -> bool | None:
     """True when ``body`` nests deeper than ``limit``, None when its brackets or quotes do not
-    balance (it is not JSON), False otherwise. Runs at C speed, so a 3 MB batch costs a few
-    milliseconds: escapes are dropped (pairs of backslashes first, as a parser reads them),
-    then everything but quotes and brackets, then strings; each pass then removes one level
-    of empty pairs."""
-    flat = body.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
+    balance (it is not JSON), False otherwise. Runs at C speed, about a millisecond for a
+    1,000-record batch: escapes are dropped (pairs of backslashes first, as a parser reads
+    them), then everything but quotes and brackets, then strings; each pass then removes one
+    level of empty pairs."""
+    if b"\\" in body:  # a scan for one byte is ten times cheaper than a replace that finds none
+        body = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    # Adjacent quotes go first, in C: they are most of a batch's quotes (every string of
+    # hex or identifiers), and dropping them keeps every bracket inside or outside a string,
+    # since the quotes before each bracket stay even or odd. The regex then sees only the
+    # strings that hold a bracket.
+    flat = body.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
     brackets = _STRING.sub(b"", flat)
     if b'"' in brackets:
         return None

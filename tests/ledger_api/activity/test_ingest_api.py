@@ -6,14 +6,16 @@ import sqlite3
 import time
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 from eth_account import Account
 
 from devtools.seeding import reading, register, resign, signed_readings
+from ledger_api.activity.schemas import ActivityBatchOut, StoredRecord
 from terminal.client import BatchRejected, LedgerClient, SignedRecord, Terminal
 from tests.conftest import LedgerServer
 from verifier.protocol.leaves import activity_record_leaf
-from verifier.protocol.typed_data import SECP256K1_N, Domain, typed_data
+from verifier.protocol.typed_data import SECP256K1_N, Domain, record_digest, typed_data
 
 ENTERPRISE = "88.118.8/ENT-STEEL-01"
 SOURCE = "88.118.8/SRC-STEEL-01-GRID"
@@ -90,6 +92,35 @@ def test_partly_stored_batch_stores_only_the_new_part(
     result = client.submit(records)
     assert (result["accepted"], result["duplicates"]) == (6, 4)
     assert stored_count(ledger) == (10, 10)
+
+
+def test_the_answer_is_the_response_models_json(
+    ledger: LedgerServer, client: LedgerClient, terminal: Terminal
+) -> None:
+    # The answer is built as plain data: byte for byte what ActivityBatchOut renders, the new
+    # records first, then the duplicates, each in the order sent; 201 if any is new, else 200.
+    domain = client.domain()
+    records = signed_readings(terminal, domain, ENTERPRISE, SOURCE, range(1, 6))
+    digests = ["0x" + record_digest(domain, r.record).hex() for r in records]
+    client.submit(records[:2])
+    sent = [records[1], records[2], records[0], records[3], records[4]]
+    for answer, new, old in (
+        (_post(ledger, sent), [digests[2], digests[3], digests[4]], [digests[1], digests[0]]),
+        (_post(ledger, sent[:3]), [], [digests[1], digests[2], digests[0]]),
+    ):
+        expected = ActivityBatchOut(
+            accepted=len(new),
+            duplicates=len(old),
+            records=[StoredRecord(digest=d, status="stored") for d in new]
+            + [StoredRecord(digest=d, status="duplicate") for d in old],
+        )
+        assert answer.status_code == (201 if new else 200)
+        assert answer.headers["content-type"] == "application/json"
+        assert answer.content == expected.model_dump_json().encode()
+
+
+def _post(ledger: LedgerServer, records: list[SignedRecord]) -> httpx.Response:
+    return ledger.post("/v1/activity-batches", json={"records": [r.to_json() for r in records]})
 
 
 def test_one_bad_record_rejects_the_whole_batch(
