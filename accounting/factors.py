@@ -124,9 +124,16 @@ def available_factor_sets() -> tuple[str, ...]:
     return FACTOR_SETS.ids()
 
 
-@cache
 def load_factor_set(factor_set_id: str = DEFAULT_FACTOR_SET_ID) -> FactorSet:
-    """Load a shipped factor set by id (cached; factor sets are immutable)."""
+    """Load a shipped factor set by id (factor sets are immutable: one object per id, so what
+    is cached per factor set, such as its unit converter, is built once)."""
+    return _load_factor_set(factor_set_id)
+
+
+@cache
+def _load_factor_set(factor_set_id: str) -> FactorSet:
+    # Cached by the resolved id: a cache on load_factor_set itself keys by the call's spelling,
+    # so load_factor_set() and load_factor_set("cn-ghg-v1") would parse the set twice.
     return parse_factor_set(FACTOR_SETS.read(factor_set_id))
 
 

@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from bench_browser_verify import chromium_verify, node_verify
-from common import BenchLedger, emit, grid_record, ledger
+from common import BenchLedger, emit, ledger
 
 from devtools.local_server import start_server
-from devtools.seeding import register, sign_registry
+from devtools.seeding import grid_record, register, sign_registry
 from ledger_api.commands.serve import build_worker
 from ledger_api.core.config import Settings
 from terminal.client import RegisterMeter, SignedRecord, Terminal

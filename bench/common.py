@@ -21,8 +21,9 @@ from anchoring.deployment import DeploymentRecord, deploy
 from anchoring.devchain import DEV_CHAIN_ID, DevChain
 from anchoring.operator import dev_account
 from devtools.local_server import ServerProcess, free_port, start_server
+from devtools.seeding import grid_record
 from terminal.client import LedgerClient, SignedRecord, Terminal
-from verifier.protocol.typed_data import ActivityRecord, Domain
+from verifier.protocol.typed_data import Domain
 
 
 @dataclass
@@ -44,31 +45,6 @@ class BenchLedger:
 
     def ledger_client(self, **kwargs: Any) -> LedgerClient:
         return self.server.ledger_client(**kwargs)
-
-
-def grid_record(
-    terminal: Terminal,
-    where: tuple[str, str],
-    seq: int,
-    period_start: int,
-    step: int,
-    quantity: int,
-) -> ActivityRecord:
-    """Reading ``seq`` of purchased electricity (MWh, three decimals) of ``where`` =
-    (enterprise, source), covering the ``step`` seconds from ``period_start``."""
-    enterprise, source = where
-    return ActivityRecord(
-        enterprise=enterprise,
-        source=source,
-        device=terminal.address,
-        seq=seq,
-        activity="electricity.purchased",
-        quantity=quantity,
-        decimals=3,
-        unit="MWh",
-        period_start=period_start,
-        period_end=period_start + step,
-    )
 
 
 def grid_readings(

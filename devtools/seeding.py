@@ -131,6 +131,27 @@ def reading(
     )
 
 
+def grid_record(
+    terminal: Terminal, where: tuple[str, str], seq: int, start: int, step: int, quantity: int
+) -> ActivityRecord:
+    """Reading ``seq``: ``quantity`` thousandths of a MWh bought from the grid by ``where`` =
+    (enterprise, source) over the ``step`` seconds from ``start``. Register meters sign these
+    too, so the register-form tests and benchmarks build their readings here."""
+    enterprise, source = where
+    return ActivityRecord(
+        enterprise=enterprise,
+        source=source,
+        device=terminal.address,
+        seq=seq,
+        activity="electricity.purchased",
+        quantity=quantity,
+        decimals=3,
+        unit="MWh",
+        period_start=start,
+        period_end=start + step,
+    )
+
+
 def signed_readings(
     terminal: Terminal,
     domain: Domain,

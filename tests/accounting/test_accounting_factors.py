@@ -128,3 +128,12 @@ def test_conversion_does_not_depend_on_global_context():
         fs = load_factor_set()
         fresh = UnitConverter(fs.unit_definitions, dict(fs.unit_aliases))
         assert fresh.factor("lb", "t") == (D("0.00045359237"), D(1))
+
+
+def test_the_default_set_is_one_object_however_it_is_named() -> None:
+    """Asked for by default, by its id positionally or by keyword: the same parsed set, so the
+    unit converter cached per set is built once."""
+    default = load_factor_set()
+    assert load_factor_set("cn-ghg-v1") is default
+    assert load_factor_set(factor_set_id="cn-ghg-v1") is default
+    assert converter_for(load_factor_set("cn-ghg-v1")) is converter_for(default)

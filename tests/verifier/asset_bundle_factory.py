@@ -21,7 +21,11 @@ from eth_account.signers.local import LocalAccount
 
 from anchoring.anchor_contract import AnchorContract, AnchorReceipt
 from anchoring.batching import BuiltBatch, PendingLeaf, build_batch
+from tests.verifier.failures import CHECK_OF, is_failure
 from tests.verifier.record_bundle_factory import DEV_CHAIN_ID, address_of, new_key
+from verifier.checks.asset import ASSET_CHECKS, AssetVerificationResult, verify_asset
+from verifier.checks.kernel import CheckStatus
+from verifier.errors import VerificationFailure
 from verifier.formats.asset import AssetProofBundle
 from verifier.protocol.asset_ops import (
     ZERO_PREV,
@@ -146,6 +150,10 @@ def holding_claim(holder: str, first: int, last: int) -> dict[str, Any]:
 
 def retirement_claim(holder: str, first: int, last: int, operation: bytes) -> dict[str, Any]:
     return holding_claim(holder, first, last) | {"type": "retirement", "operation": _hex(operation)}
+
+
+# What A keeps of the standard history: the serials after those it sent to B.
+KEPT_BY_A = holding_claim(ENTERPRISE_A, TRANSFER_LAST + 1, LOT_LAST)
 
 
 @dataclass
@@ -297,7 +305,7 @@ def make_asset_case(
     **options: Any,
 ) -> AssetCase:
     """The standard history, claiming by default that A holds what it kept (401..1000)."""
-    claim = claim or holding_claim(ENTERPRISE_A, TRANSFER_LAST + 1, LOT_LAST)
+    claim = claim or KEPT_BY_A
     batches = standard_history(new_key(), new_key())
     return build_case(anchor, operator, batches, claim, **options)
 
@@ -307,3 +315,27 @@ def tamper(bundle: AssetProofBundle, change: Callable[[dict[str, Any]], None]) -
     data = copy.deepcopy(bundle.to_json())
     change(data)
     return AssetProofBundle.model_validate(data)
+
+
+def with_claim(claim: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    return lambda data: data.update(claim=claim)
+
+
+def offline(bundle: AssetProofBundle) -> AssetVerificationResult:
+    """Verify without a chain; a result is valid exactly when it names no failure."""
+    result = verify_asset(bundle, None)
+    assert result.valid == (result.failure is None)
+    return result
+
+
+def fails(bundle: AssetProofBundle, code: str) -> VerificationFailure:
+    """Verify offline; the failure must be exactly ``code`` at its check, and later checks
+    must not run."""
+    result = offline(bundle)
+    assert is_failure(result.failure, code), result.failure
+    assert result.failure is not None
+    names = [c.name for c in result.checks]
+    assert names == list(ASSET_CHECKS)
+    after = names.index(CHECK_OF[code]) + 1
+    assert {c.status for c in result.checks[after:]} <= {CheckStatus.NOT_RUN}
+    return result.failure

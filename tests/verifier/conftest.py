@@ -3,9 +3,7 @@ ledger server per module for the tests that play the operator against it."""
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,12 +12,11 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from anchoring.deployment import deploy
 from anchoring.devchain import DevChain
-from devtools.local_server import start_server
-from tests.conftest import LedgerServer, server_env
+from tests.conftest import LedgerServer
+from tests.ledgers import own_ledger
+from tests.verifier.js_runner import REPO, run_node
 
-REPO = Path(__file__).resolve().parents[2]
 OZ_SCRIPT = Path(__file__).parent / "js" / "oz_tree.js"
 
 RunOz = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
@@ -29,23 +26,14 @@ RunOz = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 def run_oz() -> RunOz:
     """Run cases through ``js/oz_tree.js`` (one node process per call) from the repo root, so
     ``require`` finds the pinned ``@openzeppelin/merkle-tree`` in node_modules."""
-    node = shutil.which("node")
-    if node is None:
+    if shutil.which("node") is None:
         pytest.skip("node is not installed")
     if not (REPO / "node_modules" / "@openzeppelin" / "merkle-tree").is_dir():
         pytest.skip("npm dependencies are not installed (npm ci)")
 
     def run(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        done = subprocess.run(
-            [node, str(OZ_SCRIPT)],
-            input=json.dumps(cases),
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            check=True,
-            timeout=300,
-        )
-        return json.loads(done.stdout)
+        results: list[dict[str, Any]] = run_node([str(OZ_SCRIPT)], cases)
+        return results
 
     return run
 
@@ -57,8 +45,5 @@ def server(
     operator_account: LocalAccount,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LedgerServer]:
-    tmp = tmp_path_factory.mktemp("ledger")
-    record, _ = deploy(w3, operator_account, tmp / "deployments")
-    process = start_server(tmp, server_env(tmp, dev_chain.rpc_url))
-    yield LedgerServer(process.base_url, tmp, process.env, record, process)
-    process.stop()
+    with own_ledger(dev_chain, w3, operator_account, tmp_path_factory.mktemp("ledger")) as ledger:
+        yield ledger

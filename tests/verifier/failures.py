@@ -77,3 +77,8 @@ def failure_of(result: VerificationResult, code: str) -> VerificationFailure:
     assert is_failure(failure, code), failure
     assert failure is not None
     return failure
+
+
+def failed(result: VerificationResult) -> tuple[str | None, str | None]:
+    """The failed check and the failure's name (both None for a valid result)."""
+    return result.failed_check, None if result.failure is None else result.failure.code

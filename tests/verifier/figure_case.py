@@ -24,19 +24,18 @@ from typing import Any, TypeVar
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from anchoring.deployment import deploy
 from anchoring.devchain import DevChain
 from devtools.declarations import declare_added_value
-from devtools.local_server import start_server
-from devtools.seeding import enterprise_key, register
+from devtools.seeding import enterprise_key, grid_record, register
 from ledger_api.commands.serve import build_worker
 from terminal.client import SignedRecord, Terminal
-from tests.conftest import LedgerServer, server_env
+from tests.conftest import LedgerServer
+from tests.ledgers import own_ledger
 from verifier.formats.figure import FigureProofBundle
 from verifier.formats.record import ManifestSection
 from verifier.protocol.manifest import section_leaf
 from verifier.protocol.merkle import MerkleTree, process_proof
-from verifier.protocol.typed_data import ActivityRecord, Domain
+from verifier.protocol.typed_data import Domain
 
 ENTERPRISE_A = "88.118.8/ENT-AL-FIG-A"
 ENTERPRISE_B = "88.118.8/ENT-AL-FIG-B"
@@ -62,31 +61,12 @@ class FigureCase:
     other: SignedRecord  # one of B's readings
 
 
-def reading_record(
-    terminal: Terminal, enterprise: str, source: str, seq: int, start: int, q: int
-) -> ActivityRecord:
-    """``q`` thousandths of a MWh bought from the grid in the hour from ``start``."""
-    return ActivityRecord(
-        enterprise=enterprise,
-        source=source,
-        device=terminal.address,
-        seq=seq,
-        activity="electricity.purchased",
-        quantity=q,
-        decimals=3,
-        unit="MWh",
-        period_start=start,
-        period_end=start + HOUR,
-    )
-
-
 def reading(
     terminal: Terminal, domain: Domain, enterprise: str, source: str, seq: int
 ) -> SignedRecord:
     start = JUNE_2025_CST + (seq - 1) * HOUR
-    return terminal.sign(
-        domain, reading_record(terminal, enterprise, source, seq, start, 10_000 + seq)
-    )
+    record = grid_record(terminal, (enterprise, source), seq, start, HOUR, 10_000 + seq)
+    return terminal.sign(domain, record)
 
 
 def proof_bundle(server: LedgerServer, identifier: str, **params: str) -> FigureProofBundle:
@@ -145,12 +125,8 @@ def on_own_ledger(
     tmp: Path,
 ) -> Iterator[C]:
     """Start a ledger on its own deployment, build the case, stop the ledger afterwards."""
-    record, _ = deploy(w3, operator_account, tmp / "deployments")
-    server = start_server(tmp, server_env(tmp, dev_chain.rpc_url))
-    try:
-        yield build(LedgerServer(server.base_url, tmp, server.env, record, server))
-    finally:
-        server.stop()
+    with own_ledger(dev_chain, w3, operator_account, tmp) as ledger:
+        yield build(ledger)
 
 
 def figure_case(

@@ -19,7 +19,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from anchoring.devchain import DevChain
-from devtools.seeding import register, sign_registry
+from devtools.seeding import grid_record, register, sign_registry
 from ledger_api.commands.serve import build_worker
 from terminal.client import RegisterMeter, SignedRecord, Terminal
 from tests.conftest import LedgerServer
@@ -29,7 +29,6 @@ from tests.verifier.figure_case import (
     evaluate,
     on_own_ledger,
     proof_bundle,
-    reading_record,
     tamper,
 )
 from verifier.formats.figure import FigureProofBundle
@@ -47,7 +46,6 @@ __all__ = [
     "Case",
     "device_of",
     "edits",
-    "reading_record",
     "register_case",
     "tamper",
 ]
@@ -64,7 +62,7 @@ def _metered(
 ) -> SignedRecord:
     if change and seq == CHANGE_AT:
         meter.replace(500)  # the new meter's register opens at 0.500 MWh
-    record = reading_record(terminal, ENTERPRISE, GRID, seq, start, 7_000 + 13 * seq)
+    record = grid_record(terminal, (ENTERPRISE, GRID), seq, start, HOUR, 7_000 + 13 * seq)
     return terminal.sign_reading(domain, record, meter)
 
 
@@ -106,7 +104,9 @@ def _build(server: LedgerServer) -> Case:
         "m3": [
             m3.sign(
                 domain,
-                reading_record(m3, ENTERPRISE, GRID, s, JUNE_2025_CST + (s - 1) * HOUR, 900 + s),
+                grid_record(
+                    m3, (ENTERPRISE, GRID), s, JUNE_2025_CST + (s - 1) * HOUR, HOUR, 900 + s
+                ),
             )
             for s in range(1, 50)
         ],

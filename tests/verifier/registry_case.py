@@ -6,21 +6,18 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlmodel import Session
 
-from devtools.seeding import register, sign_registry
+from devtools.seeding import grid_record, register, sign_registry
 from ledger_api.commands.serve import build_worker
 from ledger_api.core.db import make_engine
 from terminal.client import SignedRecord, Terminal
 from tests.conftest import LedgerServer
-from verifier.checks.figure import parse_figure_bundle, verify_figure
-from verifier.checks.kernel import VerificationResult
+from verifier.checks.figure import parse_figure_bundle
 from verifier.formats.figure import FigureProofBundle
-from verifier.protocol.typed_data import ActivityRecord
-from verifier.rpc import JsonRpcReader
 
 JUNE_2025_CST = 1_748_707_200  # 2025-06-01T00:00:00+08:00
 PERIOD_END = JUNE_2025_CST + 2 * 86_400
@@ -36,28 +33,16 @@ class Firm:
 
 
 def readings(
-    server: LedgerServer, firm: str, source: str, terminal: Terminal, **kwargs: Any
+    server: LedgerServer, firm: str, source: str, terminal: Terminal, **changes: Any
 ) -> list[SignedRecord]:
-    """49 hourly readings from 2025-06-01 00:00 (UTC+8): the period's 48 and one after it."""
+    """49 hourly readings of 10 MWh from the grid from 2025-06-01 00:00 (UTC+8), with
+    ``changes`` to their fields: the period's 48 and one after it."""
     domain = server.ledger_client().domain()
-    fields = {"activity": "electricity.purchased", "quantity": 10_000, **kwargs}
-    return [
-        terminal.sign(
-            domain,
-            ActivityRecord(
-                enterprise=firm,
-                source=source,
-                device=terminal.address,
-                seq=seq,
-                decimals=3,
-                unit="MWh",
-                period_start=JUNE_2025_CST + (seq - 1) * HOUR,
-                period_end=JUNE_2025_CST + seq * HOUR,
-                **fields,
-            ),
-        )
+    records = [
+        grid_record(terminal, (firm, source), seq, JUNE_2025_CST + (seq - 1) * HOUR, HOUR, 10_000)
         for seq in range(1, READINGS + 2)
     ]
+    return [terminal.sign(domain, replace(record, **changes)) for record in records]
 
 
 def anchor(server: LedgerServer) -> None:
@@ -101,14 +86,6 @@ def evaluate_and_prove(server: LedgerServer, enterprise: str) -> FigureProofBund
     proof = server.get(f"/v1/evaluations/{identifier}/proof", params={"figure": "total"})
     assert proof.status_code == 200, proof.text
     return parse_figure_bundle(proof.json())
-
-
-def verify(server: LedgerServer, bundle: FigureProofBundle) -> VerificationResult:
-    return verify_figure(bundle, JsonRpcReader(server.env["CARBON_RPC_URL"]))
-
-
-def failed(result: VerificationResult) -> tuple[str | None, str | None]:
-    return result.failed_check, None if result.failure is None else result.failure.code
 
 
 def execute(server: LedgerServer, *statements: tuple[str, tuple[Any, ...]]) -> None:

@@ -14,6 +14,7 @@ from anchoring.anchor_contract import AnchorContract
 from tests.verifier.asset_bundle_factory import (
     ENTERPRISE_A,
     ENTERPRISE_B,
+    KEPT_BY_A,
     PROGRAM,
     RETIRE_AT,
     RETIRE_FIRST,
@@ -24,13 +25,15 @@ from tests.verifier.asset_bundle_factory import (
     Op,
     Step,
     build_case,
+    fails,
     holding_claim,
+    offline,
     retirement_claim,
     standard_history,
     tamper,
+    with_claim,
 )
 from tests.verifier.record_bundle_factory import address_of, new_key
-from tests.verifier.test_verify_asset import KEPT_BY_A, fails, offline, with_claim
 
 MOVED = TRANSFER_LAST - TRANSFER_FIRST + 1
 

@@ -16,6 +16,7 @@ from accounting import load_factor_set
 from accounting.grading import load_ruleset
 from anchoring.devchain import DevChain
 from terminal.client import Terminal
+from tests.verifier.failures import failed
 from tests.verifier.figure_case import FigureCase, figure_case, tamper
 from verifier.checks.figure import verify_figure
 from verifier.checks.kernel import CheckStatus, VerificationResult
@@ -39,10 +40,6 @@ def case(
 
 def offline(bundle: FigureProofBundle, **kwargs: Any) -> VerificationResult:
     return verify_figure(bundle, None, **kwargs)
-
-
-def failed(result: VerificationResult) -> tuple[str | None, str | None]:
-    return result.failed_check, None if result.failure is None else result.failure.code
 
 
 # --- the period's edges ---------------------------------------------------------------------

@@ -7,20 +7,15 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import importlib.util
-import json
 import random
-import shutil
-import sqlite3
-import subprocess
-from collections.abc import Callable, Iterator
-from contextlib import closing, suppress
+from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-import rfc8785
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
@@ -36,11 +31,13 @@ from devtools.seeding import enterprise_key
 from ledger_api.commands.serve import build_worker
 from terminal.client import SignedRecord, Terminal
 from tests.conftest import LedgerServer
+from tests.ledger_api.evaluations.adversary import rewrite_entry
 from tests.ledger_api.evaluations.helpers import anchored_hours
 from tests.verifier.asset_bundle_factory import (
     ASSET,
     ENTERPRISE_A,
     ENTERPRISE_B,
+    KEPT_BY_A,
     LOT_FIRST,
     LOT_LAST,
     RETIRE_AT,
@@ -60,6 +57,7 @@ from tests.verifier.asset_bundle_factory import (
 from tests.verifier.asset_bundle_factory import tamper as tamper_asset
 from tests.verifier.figure_case import FigureCase, figure_case, rehash_manifest, reprove
 from tests.verifier.figure_case import tamper as tamper_figure
+from tests.verifier.js_runner import REPO, Change, assert_agree, run_js, run_node, verdict
 from tests.verifier.record_bundle_factory import (
     DEV_CHAIN_ID,
     make_case,
@@ -73,7 +71,6 @@ from tests.verifier.register_case import register_case
 from tests.verifier.register_case import tamper as tamper_registers
 from verifier.checks.asset import ASSET_CHECKS, AssetVerificationResult, verify_asset
 from verifier.checks.figure import verify_figure
-from verifier.checks.kernel import VerificationResult
 from verifier.checks.record import verify_record
 from verifier.errors import AssetRuleError
 from verifier.formats.asset import AssetProofBundle
@@ -82,7 +79,6 @@ from verifier.formats.record import RecordProofBundle
 from verifier.protocol import lot_rules
 from verifier.protocol.asset_ops import AssetOperation
 from verifier.protocol.keccak import keccak256
-from verifier.protocol.leaves import LeafKind, leaf_hash
 from verifier.protocol.lot_rules import RULE_CODES, LotState
 from verifier.protocol.manifest import section_leaf
 from verifier.protocol.merkle import process_proof
@@ -95,60 +91,7 @@ from verifier.protocol.typed_data import (
 )
 from verifier.rpc import JsonRpcReader
 
-REPO = Path(__file__).resolve().parents[2]
-CLI = REPO / "web-verifier" / "cli.mjs"
 TINY_CONTRACT = "0x6001600c60003960016000f300"  # deploys the one-byte runtime 0x00
-
-Change = Callable[[dict[str, Any]], None]
-
-
-def run_js(rpc_url: str, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    node = shutil.which("node")
-    if node is None or not (REPO / "node_modules" / "@noble" / "curves").is_dir():
-        pytest.fail("node and the npm dependencies are needed (make setup)")
-    done = subprocess.run(
-        [node, str(CLI)],
-        input=json.dumps({"rpc": rpc_url, "cases": cases}),
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=True,
-        timeout=300,
-    )
-    return json.loads(done.stdout)
-
-
-def assert_agree(
-    kind: str,
-    cases: list[tuple[str, Any, bool]],
-    python: Callable[[Any, JsonRpcReader | None], VerificationResult],
-    rpc_url: str,
-) -> dict[str, tuple[Any, ...]]:
-    """Verify every (name, bundle, online) case in Python and in node; the verdicts, failed
-    checks and failure names must be the same. Returns the Python verdicts by name."""
-    rpc = JsonRpcReader(rpc_url)
-    expected = {n: verdict(python(b, rpc if online else None)) for n, b, online in cases}
-    js = run_js(
-        rpc_url, [{"kind": kind, "bundle": b.to_json(), "online": on} for _, b, on in cases]
-    )
-    got = {
-        name: (verdict(r), r.get("reason") or r.get("error"))
-        for (name, _, _), r in zip(cases, js, strict=True)
-    }
-    differ = {n: (expected[n], *got[n]) for n in expected if got[n][0] != expected[n]}
-    assert not differ
-    return expected
-
-
-def verdict(result: VerificationResult | dict[str, Any]) -> tuple[Any, ...]:
-    """Valid or not, the failed check, the failure's name, and every check's name and status
-    in order."""
-    if isinstance(result, dict):
-        checks = tuple((c["name"], c["status"]) for c in result.get("checks", ()))
-        return result.get("valid"), result.get("failedCheck"), result.get("failure"), checks
-    code = None if result.failure is None else result.failure.code
-    checks = tuple((c.name, c.status.value) for c in result.checks)
-    return result.valid, result.failed_check, code, checks
 
 
 def _set(path: str, value: Any) -> Change:
@@ -503,20 +446,13 @@ def test_grid_rule_agrees() -> None:
     regions = [None, "", "Atlantis", "710000", "999999", "cn-zj-huzhou", "广西壮族自治区", "Yunnan"]
     regions += ["inner mongolia", "上海市", "150000", *(f"{code}0000" for code in PROVINCES)]
     cases = [(region, year) for region in regions for year in (2015, 2019, 2021, 2022, 2030)]
-    done = subprocess.run(
-        ["node", "--input-type=module", "-e", GRID_SCRIPT],
-        input=json.dumps({"document": dict(factor_set.document), "cases": cases}),
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=True,
-        timeout=120,
-    )
+    payload = {"document": dict(factor_set.document), "cases": cases}
+    chosen_in_js = run_node(["--input-type=module", "-e", GRID_SCRIPT], payload)
     expected = [
         [chosen.factor.id, chosen.level]
         for chosen in (select_grid_factor(factor_set, region, year) for region, year in cases)
     ]
-    assert json.loads(done.stdout) == expected
+    assert chosen_in_js == expected
     assert {level for _, level in expected} >= {"province", "region", "national", "default"}
 
 
@@ -525,29 +461,6 @@ def test_grid_rule_agrees() -> None:
 FORGED = "88.118.8/ENT-AL-JS-FORGED"
 FORGED_GRID = "88.118.8/SRC-AL-JS-FORGED-GRID"
 JUNE_2025_CST = 1_748_707_200  # 2025-06-01T00:00:00+08:00
-
-
-def _forge(ledger: LedgerServer, identifier: str, change: Change) -> None:
-    """Rewrite a stored entry before it is anchored, with its digest and leaf: what an operator
-    with the database can do, so only recomputation can tell."""
-    with closing(sqlite3.connect(ledger.data_dir / "ledger.sqlite")) as db, db:
-        [(text, old)] = db.execute(
-            "SELECT entry, leaf_hash FROM evaluation WHERE identifier = ?", (identifier,)
-        ).fetchall()
-        entry = json.loads(text)
-        change(entry)
-        canonical = rfc8785.dumps(entry)
-        digest = keccak256(canonical)
-        hashed = "0x" + leaf_hash(LeafKind.LEDGER_ENTRY, digest, bytes(32)).hex()
-        db.execute("PRAGMA foreign_keys = OFF")
-        db.execute(
-            "UPDATE leaf SET digest = ?, hash = ? WHERE hash = ?",
-            ("0x" + digest.hex(), hashed, old),
-        )
-        db.execute(
-            "UPDATE evaluation SET entry = ?, digest = ?, leaf_hash = ? WHERE identifier = ?",
-            (canonical.decode(), "0x" + digest.hex(), hashed, identifier),
-        )
 
 
 def _regraded(added_value: str) -> Change:
@@ -617,7 +530,7 @@ def test_forged_entries_agree(ledger: LedgerServer) -> None:
         assert answer.status_code == 201, answer.text
         made[name] = answer.json()["identifier"]
         if change is not None:
-            _forge(ledger, made[name], change)
+            rewrite_entry(ledger, made[name], change)
     build_worker(ledger.settings()).run_once()
     cases = []
     for name, identifier in made.items():
@@ -640,8 +553,6 @@ def test_forged_entries_agree(ledger: LedgerServer) -> None:
 
 
 # --- asset proofs ----------------------------------------------------------------------------
-
-KEPT_BY_A = holding_claim(ENTERPRISE_A, TRANSFER_LAST + 1, LOT_LAST)
 
 
 def _history(**at: list[Step]) -> list[list[Step]]:
@@ -1032,15 +943,7 @@ def test_lot_rules_agree() -> None:
             "pending": lot_rules.pending(state),
         }
         expected.append([steps, final])
-    done = subprocess.run(
-        ["node", "--input-type=module", "-e", LOT_RULES_SCRIPT],
-        input=json.dumps([[[o.to_message(), "0x" + d.hex()] for o, d in h] for h in histories]),
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=True,
-        timeout=120,
-    )
-    assert json.loads(done.stdout) == expected
+    messages = [[[o.to_message(), "0x" + d.hex()] for o, d in h] for h in histories]
+    assert run_node(["--input-type=module", "-e", LOT_RULES_SCRIPT], messages) == expected
     codes = {step[0] for steps, _ in expected for step in steps if step}
     assert codes == set(RULE_CODES)

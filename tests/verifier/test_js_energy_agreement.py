@@ -6,9 +6,6 @@ the same verdict, failed check and failure name on every energy bundle."""
 from __future__ import annotations
 
 import copy
-import json
-import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal, localcontext
@@ -24,33 +21,25 @@ from accounting.benchmarks import energy_and_standing, load_level_set, parse_lev
 from accounting.energy import Denominators, energy_lines, load_energy_set, parse_energy_set
 from accounting.errors import AccountingError
 from accounting.from_records import RecordQuantity, inventory_from_records
-from anchoring.deployment import deploy
 from anchoring.devchain import DevChain
-from devtools.seeding import register
-from ledger_api.commands.serve import build_worker
-from terminal.client import Terminal
-from tests.conftest import LedgerServer, server_env, start_server
-from tests.ledger_api.evaluations.test_energy_figures import (
+from tests.conftest import LedgerServer
+from tests.ledger_api.evaluations.adversary import proof, rewrite_entry
+from tests.ledger_api.evaluations.energy_case import (
     ADDED_VALUE,
-    HOUR,
-    JUNE_2025_CST,
     OUTPUT_T,
     READINGS,
     doctored_set,
     evaluate,
     recompute_with,
-    rewrite_entry,
+    smelter_ledger,
 )
-from tests.ledger_api.evaluations.test_energy_figures import ENTERPRISE as SMELTER_ID
-from tests.ledger_api.evaluations.test_energy_figures import GAS as SMELTER_GAS
-from tests.ledger_api.evaluations.test_energy_figures import GRID as SMELTER_GRID
+from tests.ledger_api.evaluations.energy_case import ENTERPRISE as SMELTER_ID
+from tests.ledger_api.evaluations.energy_case import GAS as SMELTER_GAS
 from tests.verifier.figure_case import tamper as tamper_figure
-from tests.verifier.test_js_agreement import Change, assert_agree
+from tests.verifier.js_runner import Change, assert_agree, run_node
 from verifier.checks.figure import verify_figure
 from verifier.formats.figure import FigureProofBundle
-from verifier.protocol.typed_data import ActivityRecord
 
-REPO = Path(__file__).resolve().parents[2]
 BLOCKS = Path(__file__).parent / "js" / "energy_blocks.mjs"
 FACTOR_SET = "cn-ghg-v2"
 
@@ -125,22 +114,6 @@ def _js_records(readings: list[Reading]) -> list[dict[str, Any]]:
     ]
 
 
-def _run_node(script: Path, payload: dict[str, Any]) -> list[dict[str, Any]]:
-    node = shutil.which("node")
-    if node is None or not (REPO / "node_modules" / "decimal.js").is_dir():
-        pytest.fail("node and the npm dependencies are needed (make setup)")
-    done = subprocess.run(
-        [node, str(script)],
-        input=json.dumps(payload),
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=True,
-        timeout=120,
-    )
-    return json.loads(done.stdout)
-
-
 def _coefficients(change: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     document = copy.deepcopy(dict(load_energy_set().document))
     if change is not None:
@@ -210,7 +183,7 @@ def test_energy_blocks_agree() -> None:
     expected = {name: _python_blocks(case) for name, case in cases.items()}
     factor_set = dict(load_factor_set(FACTOR_SET).document)
     inputs = [{**case, "records": _js_records(case["readings"])} for case in cases.values()]
-    js = _run_node(BLOCKS, {"factorSet": factor_set, "cases": inputs})
+    js = run_node([str(BLOCKS)], {"factorSet": factor_set, "cases": inputs})
     got = {name: answer.get("blocks") for name, answer in zip(cases, js, strict=True)}
     assert got == expected
     refused = {name for name, blocks in expected.items() if blocks is None}
@@ -322,8 +295,8 @@ def test_energy_documents_agree() -> None:
     version and digest: which of the factor-set failures a forged set gets depends on it."""
     cases = _document_cases()
     expected = {name: _python_summary(kind, doc) for name, (kind, doc) in cases.items()}
-    js = _run_node(
-        BLOCKS,
+    js = run_node(
+        [str(BLOCKS)],
         {
             "factorSet": dict(load_factor_set(FACTOR_SET).document),
             "cases": [{"kind": kind, "document": doc} for kind, doc in cases.values()],
@@ -339,7 +312,7 @@ def test_energy_documents_agree() -> None:
 
 # --- energy bundles from a real ledger, the operator forging entries -------------------------
 
-# The smelter of tests/ledger_api/evaluations/test_energy_figures.py: 8 readings of each of
+# The smelter of tests/ledger_api/evaluations/energy_case.py: 8 readings of each of
 # grid electricity (12.5 MWh), natural gas (0.25 × 10⁴ m³) and diesel (0.5 t) a day.
 FORGED_DAYS = 9
 
@@ -353,28 +326,9 @@ def smelter(
 ) -> Iterator[tuple[LedgerServer, Any]]:
     """A ledger whose smelter reported FORGED_DAYS days of readings, all anchored, and one more
     (a period the terminal has not reported past is not evaluated); with its anchoring worker."""
-    tmp: Path = tmp_path_factory.mktemp("energy-js")
-    record, _ = deploy(w3, operator_account, tmp / "deployments")
-    process = start_server(tmp, server_env(tmp, dev_chain.rpc_url))
-    server = LedgerServer(process.base_url, tmp, process.env, record, process)
-    terminal = Terminal.create()
-    register(process, SMELTER_ID, [SMELTER_GRID, SMELTER_GAS], terminal, "aluminium", "330502")
-    client = server.ledger_client()
-    domain = client.domain()
-    signed = []
-    for i in range(24 * FORGED_DAYS + 1):
-        source, activity, quantity, decimals, unit = READINGS[i % 3]
-        message = ActivityRecord(
-            enterprise=SMELTER_ID, source=source, device=terminal.address, seq=i + 1,
-            activity=activity, quantity=quantity, decimals=decimals, unit=unit,
-            period_start=JUNE_2025_CST + i * HOUR, period_end=JUNE_2025_CST + (i + 1) * HOUR,
-        )  # fmt: skip
-        signed.append(terminal.sign(domain, message))
-    client.submit(signed)
-    worker = build_worker(server.settings())  # one worker: it holds the anchoring lease
-    worker.run_once()
-    yield server, worker
-    process.stop()
+    tmp = tmp_path_factory.mktemp("energy-js")
+    with smelter_ledger(dev_chain, w3, operator_account, tmp, FORGED_DAYS) as smelter:
+        yield smelter
 
 
 def _doctored_levels() -> dict[str, Any]:
@@ -465,12 +419,6 @@ def _edits(sets: dict[str, Any]) -> dict[str, Change]:
     }  # fmt: skip
 
 
-def _proof(ledger: LedgerServer, identifier: str, figure: str) -> FigureProofBundle:
-    got = ledger.get(f"/v1/evaluations/{identifier}/proof", params={"figure": figure})
-    assert got.status_code == 200, got.text
-    return FigureProofBundle.model_validate(got.json())
-
-
 def _with_sets(bundle: FigureProofBundle, sets: dict[str, Any]) -> FigureProofBundle:
     return tamper_figure(bundle, lambda d: d.update(energy=sets))
 
@@ -480,7 +428,7 @@ def test_energy_verdicts_agree(smelter: tuple[LedgerServer, Any]) -> None:
     bundle fails there at the check and with the name carbon-verify gives."""
     ledger, worker = smelter
     made = _evaluated(ledger, worker)
-    honest = _proof(ledger, made["honest"], "energy.total")
+    honest = proof(ledger, made["honest"], "energy.total")
     sets = honest.to_json()["energy"]
     cases: list[tuple[str, FigureProofBundle, bool]] = [("honest", honest, True)]
     for figure in (
@@ -492,19 +440,19 @@ def test_energy_verdicts_agree(smelter: tuple[LedgerServer, Any]) -> None:
         "benchmark.standing",
         "benchmark.intensity",
     ):
-        cases.append((figure, _proof(ledger, made["honest"], figure), False))  # fmt: skip
-    total = _proof(ledger, made["honest"], "total")
+        cases.append((figure, proof(ledger, made["honest"], figure), False))  # fmt: skip
+    total = proof(ledger, made["honest"], "total")
     cases += [("total-with-sets", _with_sets(total, sets), False)]
-    legacy = _proof(ledger, made["legacy"], "total")
+    legacy = proof(ledger, made["legacy"], "total")
     cases += [("legacy", legacy, True), ("legacy-with-sets", _with_sets(legacy, sets), False)]
-    cases.append(("equal", _proof(ledger, made["equal"], "energy.total"), False))
+    cases.append(("equal", proof(ledger, made["equal"], "energy.total"), False))
     paths = {"flipped": "benchmark.standing", "inflated": "energy.intensity.addedValue"}
     for name in ("doctored", "lowered", "flipped", "inflated", "levels", "basis"):
-        cases.append((name, _proof(ledger, made[name], paths.get(name, "energy.total")), False))
+        cases.append((name, proof(ledger, made[name], paths.get(name, "energy.total")), False))
     edits = _edits(sets)
-    doctored = _proof(ledger, made["doctored"], "energy.total")
+    doctored = proof(ledger, made["doctored"], "energy.total")
     cases.append(("doctored-served", tamper_figure(doctored, edits["doctored-document"]), True))
-    levels = _proof(ledger, made["levels"], "benchmark.standing")
+    levels = proof(ledger, made["levels"], "benchmark.standing")
     cases.append(("levels-served", tamper_figure(levels, edits["level-edited"]), True))
     cases += [(n, tamper_figure(honest, c), False) for n, c in edits.items()]
     expected = assert_agree("figure", cases, verify_figure, ledger.env["CARBON_RPC_URL"])

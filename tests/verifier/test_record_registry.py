@@ -25,9 +25,10 @@ from ledger_api.registry.service import add_device, add_enterprise, add_source
 from ledger_api.registry.signed import chain_head
 from terminal.client import SignedRecord, Terminal
 from tests.conftest import LedgerServer
+from tests.verifier.failures import failed
 from tests.verifier.record_bundle_factory import make_case
 from tests.verifier.registry_case import anchor as anchor_pending
-from tests.verifier.registry_case import failed, readings, session
+from tests.verifier.registry_case import readings, session
 from verifier.checks.kernel import CheckStatus, VerificationResult
 from verifier.checks.record import parse_bundle, verify_record
 from verifier.protocol.events import DEVICE_REGISTERED

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from anchoring.devchain import DevChain
-from devtools.seeding import register
+from devtools.seeding import grid_record, register
 from terminal.client import BatchRejected, SignedRecord, Terminal
+from tests.verifier.failures import failed
 from tests.verifier.register_case import (
     CHANGE_AT,
     HOUR,
@@ -20,11 +21,9 @@ from tests.verifier.register_case import (
     OTHER_GRID,
     Case,
     edits,
-    reading_record,
     tamper,
 )
 from verifier.checks.figure import verify_figure
-from verifier.checks.kernel import VerificationResult
 from verifier.protocol.typed_data import Domain, attributes_hash
 from verifier.rpc import JsonRpcReader
 
@@ -32,10 +31,6 @@ from verifier.rpc import JsonRpcReader
 @pytest.fixture(scope="module")
 def case(register_ledger: Case) -> Case:
     return register_ledger
-
-
-def failed(result: VerificationResult) -> tuple[str | None, str | None]:
-    return result.failed_check, None if result.failure is None else result.failure.code
 
 
 # --- both forms prove the same figure ---------------------------------------------------------
@@ -129,7 +124,7 @@ def meterless(case: Case) -> tuple[Terminal, Domain]:
 def _reading(
     terminal: Terminal, domain: Domain, seq: int, q: int, attributes: dict[str, Any] | None
 ) -> SignedRecord:
-    record = reading_record(terminal, OTHER, OTHER_GRID, seq, JUNE_2025_CST + seq * HOUR, q)
+    record = grid_record(terminal, (OTHER, OTHER_GRID), seq, JUNE_2025_CST + seq * HOUR, HOUR, q)
     if attributes is None:
         return terminal.sign(domain, record)
     return terminal.sign(
@@ -197,7 +192,7 @@ def test_ingest_enforces_register_continuity(
     older = _reading(terminal, domain, 4, 10, {"register": "1160", "registerEpoch": 0})
     assert [p["code"] for p in _rejected(case, [older])] == ["register_epoch_reversed"]
     kwh = replace(
-        reading_record(terminal, OTHER, OTHER_GRID, 4, JUNE_2025_CST + 4 * HOUR, 10_000),
+        grid_record(terminal, (OTHER, OTHER_GRID), 4, JUNE_2025_CST + 4 * HOUR, HOUR, 10_000),
         unit="kWh",
     )
     attributes = {"register": "10040", "registerEpoch": 1}

@@ -19,6 +19,8 @@ from ledger_api.registry.service import add_device, add_source
 from ledger_api.registry.signed import chain_head
 from terminal.client import Terminal
 from tests.conftest import LedgerServer
+from tests.ledger_api.evaluations.adversary import verify
+from tests.verifier.failures import failed
 from tests.verifier.figure_case import tamper
 from tests.verifier.registry_case import (
     PERIOD_END,
@@ -27,11 +29,9 @@ from tests.verifier.registry_case import (
     anchor,
     evaluate_and_prove,
     execute,
-    failed,
     firm,
     readings,
     session,
-    verify,
 )
 from verifier.checks.kernel import CheckStatus
 from verifier.protocol.events import SIGNER_SET

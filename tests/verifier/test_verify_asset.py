@@ -22,6 +22,7 @@ from tests.verifier.asset_bundle_factory import (
     ASSET,
     ENTERPRISE_A,
     ENTERPRISE_B,
+    KEPT_BY_A,
     LOT_FIRST,
     LOT_LAST,
     PROGRAM,
@@ -34,23 +35,24 @@ from tests.verifier.asset_bundle_factory import (
     Op,
     SignerSet,
     build_case,
+    fails,
     holding_claim,
     make_asset_case,
+    offline,
     retirement_claim,
     standard_history,
     tamper,
+    with_claim,
 )
-from tests.verifier.failures import CHECK_OF, is_failure
+from tests.verifier.failures import is_failure
 from tests.verifier.record_bundle_factory import DEV_CHAIN_ID, address_of, new_key, unused_port
 from verifier.checks.asset import (
     ASSET_CHECKS,
-    AssetVerificationResult,
     parse_asset_bundle,
     verify_asset,
 )
 from verifier.checks.kernel import ONCHAIN_CHECKS, CheckStatus
 from verifier.errors import VerificationFailure
-from verifier.formats.asset import AssetProofBundle
 from verifier.protocol.asset_ops import sign_asset_operation
 from verifier.protocol.typed_data import SECP256K1_N, Domain
 from verifier.rpc import JsonRpcReader, RpcUnavailable
@@ -59,7 +61,6 @@ CARBON_VERIFY = Path(sys.executable).parent / "carbon-verify"
 ISSUED = LOT_LAST - LOT_FIRST + 1
 MOVED = TRANSFER_LAST - TRANSFER_FIRST + 1
 RETIRED = RETIRE_LAST - RETIRE_FIRST + 1
-KEPT_BY_A = holding_claim(ENTERPRISE_A, TRANSFER_LAST + 1, LOT_LAST)
 
 Change = Callable[[dict[str, Any]], None]
 
@@ -72,29 +73,6 @@ def rpc(dev_chain: DevChain) -> JsonRpcReader:
 @pytest.fixture
 def case(anchor: AnchorContract, operator_account: LocalAccount) -> AssetCase:
     return make_asset_case(anchor, operator_account)
-
-
-def offline(bundle: AssetProofBundle) -> AssetVerificationResult:
-    result = verify_asset(bundle, None)
-    assert result.valid == (result.failure is None)
-    return result
-
-
-def fails(bundle: AssetProofBundle, code: str) -> VerificationFailure:
-    """Verify offline; the failure must be exactly ``code`` at its check, and later checks
-    must not run."""
-    result = offline(bundle)
-    assert is_failure(result.failure, code), result.failure
-    assert result.failure is not None
-    names = [c.name for c in result.checks]
-    assert names == list(ASSET_CHECKS)
-    after = names.index(CHECK_OF[code]) + 1
-    assert {c.status for c in result.checks[after:]} <= {CheckStatus.NOT_RUN}
-    return result.failure
-
-
-def with_claim(claim: dict[str, Any]) -> Change:
-    return lambda data: data.update(claim=claim)
 
 
 def on_op(index: int, field: str, value: Any) -> Change:

@@ -14,10 +14,9 @@ from eth_account.signers.local import LocalAccount
 from playwright.sync_api import Page
 from web3 import Web3
 
-from anchoring.deployment import deploy
 from anchoring.devchain import DevChain
-from devtools.local_server import start_server
-from tests.conftest import LedgerServer, server_env
+from tests.conftest import LedgerServer
+from tests.ledgers import own_ledger
 from tests.verifier.register_case import Case, edits, tamper
 from verifier.checks.figure import verify_figure
 from verifier.formats.figure import FigureProofBundle
@@ -38,11 +37,9 @@ def pages(
 ) -> Iterator[LedgerServer]:
     """A ledger whose public pages name the dev chain as their endpoint: /verify goes online."""
     data_dir = tmp_path_factory.mktemp("register-pages")
-    record, _ = deploy(w3, operator_account, data_dir / "deployments")
-    env = server_env(data_dir, dev_chain.rpc_url) | {"CARBON_PUBLIC_RPC_URL": dev_chain.rpc_url}
-    server = start_server(data_dir, env)
-    yield LedgerServer(server.base_url, data_dir, server.env, record, server)
-    server.stop()
+    public = {"CARBON_PUBLIC_RPC_URL": dev_chain.rpc_url}
+    with own_ledger(dev_chain, w3, operator_account, data_dir, **public) as ledger:
+        yield ledger
 
 
 def _drop(page: Page, pages: LedgerServer, bundle: FigureProofBundle, path: Path) -> str:

@@ -9,8 +9,17 @@ from __future__ import annotations
 from sqlalchemy import create_engine, text
 
 from terminal.client import Terminal
-from tests.ledger_api.assets.test_asset_oracle import TENANT, _tenant
-from tests.ledger_api.assets.test_assets_api import CEMENT, FIRST, ISSUER, LAST, LOT, STEEL, Book
+from tests.ledger_api.assets.book import (
+    CEMENT,
+    FIRST,
+    ISSUER,
+    LAST,
+    LOT,
+    STEEL,
+    TENANT,
+    Book,
+    tenant,
+)
 
 HUGE = 10**15
 OWN_LOT = LOT + "-T"
@@ -39,7 +48,7 @@ def _steel_in_portfolio(book: Book, token: str) -> int:
 
 
 def test_a_tenant_cannot_mint_units(book: Book) -> None:
-    token = _tenant(book)
+    token = tenant(book)
     minted = book.op("issue", 1, HUGE, owner=TENANT, asset=OWN_LOT)
     # Signed with its own registered asset key, as the old rules accepted.
     assert _error(book.post(minted, TENANT, token)) == (403, "signer_not_issuer", "signature")
@@ -54,7 +63,7 @@ def test_a_tenant_cannot_mint_units(book: Book) -> None:
 
 
 def test_units_sent_count_as_held_only_once_accepted(book: Book) -> None:
-    token = _tenant(book)
+    token = tenant(book)
     bank = _bank(book)
     issued = LAST - FIRST + 1
     assert book.post(book.op("issue", FIRST, LAST)).status_code == 201  # steel's own lot

@@ -10,36 +10,23 @@ from dataclasses import replace
 
 import httpx
 
-from terminal.client import Terminal
-from tests.ledger_api.assets.test_assets_api import (
+from tests.ledger_api.assets.book import (
     CEMENT,
     FIRST,
     LAST,
     LOT,
     RETIRED,
     STEEL,
+    TENANT,
     TRANSFERRED,
     Book,
+    tenant,
 )
 from verifier.protocol.asset_ops import ACTIONS, AssetOperation
 
-TENANT = "88.118.8/ENT-ASSET-TENANT"
 ABSENT_LOT = "88.118.8/CL-AST-CEA2025-9999"
 ABSENT_ENTERPRISE = "88.118.8/ENT-ASSET-NOBODY"
 VICTIM_PREFIX = "CN-CEA-2025-"
-
-
-def _tenant(book: Book) -> str:
-    """A tenant with its own enterprise, enterprise key and registered asset key."""
-    body = {"identifier": TENANT, "name": "tenant", "industry": "iron_steel"}
-    assert book.ledger.post("/v1/enterprises", json=body).status_code == 201
-    principal = {"name": "tenant", "role": "enterprise", "enterprise": TENANT}
-    token: str = book.ledger.post("/v1/principals", json=principal).json()["key"]["token"]
-    book.keys[TENANT] = Terminal.create()
-    with book.ledger.client(token) as http:
-        signer = {"address": book.keys[TENANT].address}
-        assert http.put(f"/v1/enterprises/{TENANT}/signer", json=signer).status_code == 201
-    return token
 
 
 def _victim_lot(book: Book) -> None:
@@ -75,7 +62,7 @@ def _leaks(response: httpx.Response, secrets: list[str]) -> list[str]:
 
 def test_every_operation_on_another_tenants_lot_is_answered_as_on_no_lot(book: Book) -> None:
     _victim_lot(book)
-    token = _tenant(book)
+    token = tenant(book)
     secrets = _secrets(book)
     head = book.head
     assert set(ACTIONS) == {
@@ -110,7 +97,7 @@ def test_every_operation_for_another_tenants_enterprise_is_answered_as_for_none(
     book: Book,
 ) -> None:
     _victim_lot(book)
-    token = _tenant(book)
+    token = tenant(book)
     secrets = [*_secrets(book), TENANT]
     for action in ACTIONS:
         for owner in (STEEL, CEMENT):
@@ -132,7 +119,7 @@ def test_every_operation_for_another_tenants_enterprise_is_answered_as_for_none(
 def test_an_overlap_names_neither_the_lot_nor_its_range(book: Book) -> None:
     """Even an issuer-signed issue for the tenant learns only that the range is unavailable."""
     _victim_lot(book)
-    token = _tenant(book)
+    token = tenant(book)
     secrets = _secrets(book)
     twin = book.op("issue", LAST - 5, LAST + 5, owner=TENANT, asset=LOT + "-T", prev=bytes(32))
     refused = book.post(twin, token=token)
@@ -148,7 +135,7 @@ def test_an_overlap_names_neither_the_lot_nor_its_range(book: Book) -> None:
 def test_a_transfer_is_answered_alike_for_any_recipient(book: Book) -> None:
     """Naming an existing or an absent enterprise as recipient stores the transfer either way:
     the units wait for a signed accept, so the answer says nothing about the recipient."""
-    token = _tenant(book)
+    token = tenant(book)
     own = book.op("issue", FIRST, LAST, owner=TENANT, asset=LOT + "-T")
     assert book.post(own, token=token).status_code == 201
     answers = []

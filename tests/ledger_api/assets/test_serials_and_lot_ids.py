@@ -15,7 +15,7 @@ import pytest
 import rfc8785
 
 from ledger_api.assets.service import message_json
-from tests.ledger_api.assets.test_assets_api import FIRST, LAST, LOT, Book, book  # noqa: F401
+from tests.ledger_api.assets.book import FIRST, LAST, LOT, Book
 from verifier.errors import InvalidAssetOperation
 from verifier.protocol.asset_ops import ZERO_PREV, AssetOperation
 from verifier.protocol.lot_rules import SerialPrefixNotCanonical, replay
@@ -48,7 +48,7 @@ def _refusal(response: httpx.Response) -> tuple[int, str | None, str | None]:
     ],
 )
 def test_a_look_alike_serial_prefix_is_refused_not_an_overlap_bypass(
-    book: Book,  # noqa: F811
+    book: Book,
     prefix: str,
 ) -> None:
     assert book.post(book.op("issue", FIRST, LAST, serial_prefix=PREFIX)).status_code == 201
@@ -67,7 +67,7 @@ def test_a_look_alike_serial_prefix_is_refused_not_an_overlap_bypass(
     assert book.ledger.get(f"/v1/assets/{LOT}-B").status_code == 404
 
 
-def test_a_canonical_prefix_still_overlaps(book: Book) -> None:  # noqa: F811
+def test_a_canonical_prefix_still_overlaps(book: Book) -> None:
     assert book.post(book.op("issue", FIRST, LAST)).status_code == 201
     twin = book.op("issue", LAST, LAST + 5, asset=LOT + "-B", prev=ZERO_PREV)
     assert _refusal(book.post(twin)) == (409, "serial_overlap", "operation.first")
@@ -89,13 +89,13 @@ def test_a_canonical_prefix_still_overlaps(book: Book) -> None:  # noqa: F811
         ("99.1/CL-AST-CEA2025-0002", "foreign_prefix"),
     ],
 )
-def test_a_hostile_lot_identifier_is_refused(book: Book, asset: str, code: str) -> None:  # noqa: F811
+def test_a_hostile_lot_identifier_is_refused(book: Book, asset: str, code: str) -> None:
     refused = book.post(book.op("issue", FIRST, LAST, asset=asset))
     assert _refusal(refused) == (422, code, "operation.asset")
 
 
 @pytest.mark.parametrize("last", [2**53 + 1, 2**63 - 1])
-def test_serials_up_to_the_documented_limit_are_stored(book: Book, last: int) -> None:  # noqa: F811
+def test_serials_up_to_the_documented_limit_are_stored(book: Book, last: int) -> None:
     issued = book.post(book.op("issue", last - 999, last, timestamp=2**64 - 1))
     assert issued.status_code == 201, issued.text
     assert issued.json()["state"]["last"] == last
@@ -121,7 +121,7 @@ def test_serials_up_to_the_documented_limit_are_stored(book: Book, last: int) ->
     ],
 )
 def test_serials_beyond_the_limit_are_refused_at_the_edge(
-    book: Book,  # noqa: F811
+    book: Book,
     first: int,
     last: int,
     field: str,
@@ -131,13 +131,13 @@ def test_serials_beyond_the_limit_are_refused_at_the_edge(
     assert book.ledger.get(f"/v1/assets/{LOT}").status_code == 404
 
 
-def test_serials_beyond_uint64_are_invalid(book: Book) -> None:  # noqa: F811
+def test_serials_beyond_uint64_are_invalid(book: Book) -> None:
     body = {"operation": {**book.op("issue", FIRST, LAST).to_message(), "last": 2**64}}
     refused = book.ledger.post("/v1/asset-operations", json={**body, "signature": "0x" + "00" * 65})
     assert _refusal(refused) == (422, "invalid_operation", "operation")
 
 
-def book_cement(book: Book) -> str:  # noqa: F811
+def book_cement(book: Book) -> str:
     return next(e for e in book.keys if e.endswith("CEMENT"))
 
 

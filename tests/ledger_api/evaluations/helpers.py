@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from devtools.seeding import register
+from devtools.seeding import grid_record, register
 from ledger_api.commands.serve import build_worker
 from terminal.client import Terminal
 from tests.conftest import LedgerServer
-from verifier.protocol.typed_data import ActivityRecord
 
 HOUR = 3_600
 
@@ -29,21 +28,10 @@ def anchored_hours(
     register(ledger.server, enterprise, [source], terminal, industry=industry, region=region)
     client = ledger.ledger_client()
     domain = client.domain()
+    where = (enterprise, source)
     records = [
         terminal.sign(
-            domain,
-            ActivityRecord(
-                enterprise=enterprise,
-                source=source,
-                device=terminal.address,
-                seq=i + 1,
-                activity="electricity.purchased",
-                quantity=mwh_thousandths,
-                decimals=3,
-                unit="MWh",
-                period_start=start + i * HOUR,
-                period_end=start + (i + 1) * HOUR,
-            ),
+            domain, grid_record(terminal, where, i + 1, start + i * HOUR, HOUR, mwh_thousandths)
         )
         for i in range(hours + 1)
     ]

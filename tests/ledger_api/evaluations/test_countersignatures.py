@@ -20,19 +20,18 @@ from devtools.seeding import enterprise_key
 from ledger_api.core.db import make_engine
 from ledger_api.registry.events import record_event
 from tests.conftest import LedgerServer
-from tests.ledger_api.evaluations.test_declarations import (
+from tests.ledger_api.evaluations.added_value import (
     DAYS,
     DECLARED,
-    _evaluate,
-    _inputs,
-    _report,
-    _verified,
-    two_days,  # noqa: F401  (the fixture)
+    evaluate_days,
+    inputs_check,
+    report_html,
+    verified,
 )
-from tests.ledger_api.evaluations.test_operator_adversary import ENTERPRISE, proof
+from tests.ledger_api.evaluations.adversary import ENTERPRISE, proof
 from tests.verifier.figure_case import tamper
+from tests.verifier.js_runner import assert_agree
 from tests.verifier.record_bundle_factory import address_of, new_key
-from tests.verifier.test_js_agreement import assert_agree
 from verifier.checks.figure import verify_figure
 from verifier.checks.kernel import CheckStatus
 from verifier.protocol.declarations import (
@@ -91,7 +90,7 @@ def _js_agrees(ledger: LedgerServer, identifier: str) -> None:
     assert_agree("figure", cases, verify_figure, ledger.env["CARBON_RPC_URL"])
 
 
-def test_an_honest_countersignature_is_shown_and_verified(two_days: LedgerServer) -> None:  # noqa: F811
+def test_an_honest_countersignature_is_shown_and_verified(two_days: LedgerServer) -> None:
     event, signed = _declare(two_days)
     key = new_key()
     _name(two_days, key)
@@ -100,20 +99,20 @@ def test_an_honest_countersignature_is_shown_and_verified(two_days: LedgerServer
     assert stored.json()["signer"] == address_of(key)
     again = _countersign(two_days, event, _signature(two_days, key, signed))
     assert again.status_code == 200 and again.json()["event"] == stored.json()["event"]
-    made = _evaluate(two_days)
+    made = evaluate_days(two_days)
     assert made.status_code == 201, made.text
     shown = f"verified by {NAME} ({address_of(key)})"
     assert shown in made.json()["addedValueAttestation"]["label"]
-    report = _report(two_days, made.json()["identifier"])
+    report = report_html(two_days, made.json()["identifier"])
     assert shown in report and "企业签名声明，经第三方核验" in report
-    result = _verified(two_days, made.json()["identifier"])
+    result = verified(two_days, made.json()["identifier"])
     assert result.valid, result.failure
-    status, detail = _inputs(result)
+    status, detail = inputs_check(result)
     assert status is CheckStatus.PASSED and shown in detail
     _js_agrees(two_days, made.json()["identifier"])
 
 
-def test_the_api_refuses_an_unnamed_or_wrong_key(two_days: LedgerServer) -> None:  # noqa: F811
+def test_the_api_refuses_an_unnamed_or_wrong_key(two_days: LedgerServer) -> None:
     event, signed = _declare(two_days)
     key = new_key()
     unnamed = _countersign(two_days, event, _signature(two_days, key, signed))
@@ -133,7 +132,9 @@ def test_the_api_refuses_an_unnamed_or_wrong_key(two_days: LedgerServer) -> None
     )
 
 
-def test_a_countersignature_by_an_unregistered_key_fails_inputs(two_days: LedgerServer) -> None:  # noqa: F811
+def test_a_countersignature_by_an_unregistered_key_fails_inputs(
+    two_days: LedgerServer,
+) -> None:
     event, signed = _declare(two_days)
     _name(two_days, new_key())  # the countersigner's real key
     stranger = new_key()  # the operator's: named nowhere
@@ -145,9 +146,9 @@ def test_a_countersignature_by_an_unregistered_key_fails_inputs(two_days: Ledger
         signer=address_of(stranger),
         signature=_signature(two_days, stranger, signed),
     )
-    made = _evaluate(two_days)
+    made = evaluate_days(two_days)
     assert made.status_code == 201, made.text
-    result = _verified(two_days, made.json()["identifier"])
+    result = verified(two_days, made.json()["identifier"])
     assert (result.failed_check, result.failure and result.failure.code) == (
         "inputs",
         "CountersignerUnregistered",
@@ -156,7 +157,9 @@ def test_a_countersignature_by_an_unregistered_key_fails_inputs(two_days: Ledger
     _js_agrees(two_days, made.json()["identifier"])
 
 
-def test_a_countersignature_of_another_declaration_fails_inputs(two_days: LedgerServer) -> None:  # noqa: F811
+def test_a_countersignature_of_another_declaration_fails_inputs(
+    two_days: LedgerServer,
+) -> None:
     other_event, other_signed = _declare(two_days, (date(2025, 5, 1), date(2025, 5, 2)))
     key = new_key()
     _name(two_days, key)
@@ -172,9 +175,9 @@ def test_a_countersignature_of_another_declaration_fails_inputs(two_days: Ledger
         signer=address_of(key),
         signature=signature,
     )
-    made = _evaluate(two_days)
+    made = evaluate_days(two_days)
     assert made.status_code == 201, made.text
-    result = _verified(two_days, made.json()["identifier"])
+    result = verified(two_days, made.json()["identifier"])
     assert (result.failed_check, result.failure and result.failure.code) == (
         "inputs",
         "CountersignatureMismatch",

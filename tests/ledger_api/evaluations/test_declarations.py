@@ -11,11 +11,9 @@ from __future__ import annotations
 import json
 import time
 from contextlib import closing
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import pytest
 import rfc8785
 
 from accounting.grading import grade, load_ruleset
@@ -23,30 +21,22 @@ from devtools.declarations import declare_added_value
 from devtools.seeding import enterprise_key
 from terminal.client import Terminal
 from tests.conftest import LedgerServer
-from tests.ledger_api.evaluations.helpers import anchored_hours
-from tests.ledger_api.evaluations.test_operator_adversary import (
-    ENTERPRISE,
-    GRID,
-    JUNE_2025_CST,
-    anchor,
-    database,
-    proof,
-    rewrite_entry,
-    verify,
+from tests.ledger_api.evaluations.added_value import (
+    DAYS,
+    DECLARED,
+    evaluate_days,
+    inputs_check,
+    report_html,
+    verified,
 )
-from verifier.checks.kernel import CheckStatus, VerificationResult
+from tests.ledger_api.evaluations.adversary import (
+    ENTERPRISE,
+    database,
+    rewrite_entry,
+)
+from verifier.checks.kernel import CheckStatus
 from verifier.protocol.keccak import keccak256
 from verifier.protocol.leaves import LeafKind, leaf_hash
-
-DAYS = (date(2025, 6, 1), date(2025, 6, 2))
-BODY = {"periodStart": "2025-06-01", "periodEnd": "2025-06-02", "ruleset": "zj-huzhou-2021"}
-DECLARED = Decimal("20.5")
-
-
-@pytest.fixture
-def two_days(ledger: LedgerServer) -> LedgerServer:
-    anchored_hours(ledger, ENTERPRISE, GRID, "aluminium", JUNE_2025_CST, 48, 10_000)
-    return ledger
 
 
 def _declare(
@@ -57,26 +47,6 @@ def _declare(
         return declare_added_value(http, domain, key, ENTERPRISE, DAYS, value, at)
 
 
-def _evaluate(ledger: LedgerServer, **more: str) -> Any:
-    return ledger.post("/v1/evaluations", json={**BODY, "enterprise": ENTERPRISE, **more})
-
-
-def _verified(ledger: LedgerServer, identifier: str) -> VerificationResult:
-    anchor(ledger)
-    return verify(ledger, proof(ledger, identifier))
-
-
-def _report(ledger: LedgerServer, identifier: str) -> str:
-    response = ledger.get(f"/v1/evaluations/{identifier}/report")
-    assert response.status_code == 200, response.text
-    return response.text
-
-
-def _inputs(result: VerificationResult) -> tuple[CheckStatus, str]:
-    (check,) = [c for c in result.checks if c.name == "inputs"]
-    return check.status, check.detail
-
-
 def test_a_declared_added_value_is_attested_end_to_end(two_days: LedgerServer) -> None:
     signed_at = int(time.time())
     declared = _declare(two_days, enterprise_key(ENTERPRISE), at=signed_at)
@@ -84,36 +54,36 @@ def test_a_declared_added_value_is_attested_end_to_end(two_days: LedgerServer) -
     time.sleep(1.1)  # the same signed declaration re-posted a second later: not a second event
     again = _declare(two_days, enterprise_key(ENTERPRISE), at=signed_at)
     assert again.status_code in (200, 201)
-    made = _evaluate(two_days)  # no addedValue: the declared one is used
+    made = evaluate_days(two_days)  # no addedValue: the declared one is used
     assert made.status_code == 201, made.text
     entry = made.json()["entry"]
     assert Decimal(entry["rating"]["added_value_wan_yuan"]) == DECLARED
     assert entry["inputs"] == {"addedValue": {"declaration": declared.json()["event"]}}
     assert made.json()["addedValueAttestation"]["status"] == "declared"
-    assert "declared by the enterprise" in _report(two_days, made.json()["identifier"])
-    result = _verified(two_days, made.json()["identifier"])
+    assert "declared by the enterprise" in report_html(two_days, made.json()["identifier"])
+    result = verified(two_days, made.json()["identifier"])
     assert result.valid, result.failure
-    status, detail = _inputs(result)
+    status, detail = inputs_check(result)
     assert status is CheckStatus.PASSED and "declared by" in detail
     assert result.to_json()["warnings"] == []
 
 
 def test_an_undeclared_added_value_is_flagged_not_silently_valid(two_days: LedgerServer) -> None:
-    made = _evaluate(two_days, addedValue="20")
+    made = evaluate_days(two_days, addedValue="20")
     assert made.status_code == 201, made.text
     assert made.json()["entry"]["inputs"] == {"addedValue": None}
     assert made.json()["addedValueAttestation"]["status"] == "not_attested"
-    assert "added value not attested" in _report(two_days, made.json()["identifier"])
-    result = _verified(two_days, made.json()["identifier"])
+    assert "added value not attested" in report_html(two_days, made.json()["identifier"])
+    result = verified(two_days, made.json()["identifier"])
     assert result.valid, result.failure
-    status, detail = _inputs(result)
+    status, detail = inputs_check(result)
     assert status is CheckStatus.WARNING and "NOT attested" in detail
     assert result.to_json()["warnings"] == [detail]
 
 
 def test_another_figure_than_the_declared_one_is_refused(two_days: LedgerServer) -> None:
     assert _declare(two_days, enterprise_key(ENTERPRISE)).status_code == 201
-    refused = _evaluate(two_days, addedValue="40")
+    refused = evaluate_days(two_days, addedValue="40")
     error = refused.json()["error"]
     assert (refused.status_code, error["code"], error["field"]) == (
         422,
@@ -142,9 +112,9 @@ def _regrade(entry: dict[str, Any], added_value: Decimal) -> None:
 
 def test_a_consistent_forged_added_value_fails_inputs(two_days: LedgerServer) -> None:
     assert _declare(two_days, enterprise_key(ENTERPRISE)).status_code == 201
-    identifier = _evaluate(two_days).json()["identifier"]
+    identifier = evaluate_days(two_days).json()["identifier"]
     rewrite_entry(two_days, identifier, lambda entry: _regrade(entry, DECLARED * 2))
-    result = _verified(two_days, identifier)
+    result = verified(two_days, identifier)
     assert result.failed_check == "inputs" and result.failure is not None
     assert result.failure.code == "AddedValueMismatch"
 
@@ -171,9 +141,9 @@ def test_a_declaration_rewritten_in_the_database_fails_inputs(two_days: LedgerSe
             "UPDATE registry_event SET body = ?, digest = ?, leaf_hash = ? WHERE digest = ?",
             (canonical.decode(), digest, hashed, declared),
         )
-    made = _evaluate(two_days)
+    made = evaluate_days(two_days)
     assert made.status_code == 201, made.text
     assert Decimal(made.json()["entry"]["rating"]["added_value_wan_yuan"]) == DECLARED * 2
-    result = _verified(two_days, made.json()["identifier"])
+    result = verified(two_days, made.json()["identifier"])
     assert result.failed_check == "inputs" and result.failure is not None
     assert result.failure.code == "DeclarationSignerMismatch"

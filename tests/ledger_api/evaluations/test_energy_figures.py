@@ -13,55 +13,38 @@ before 2025), 300.7 gce/kWh. Benchmark levels of electrolytic aluminium (2021 li
 
 from __future__ import annotations
 
-import copy
-import json
-import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import closing
+from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
-import rfc8785
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from accounting import account, load_factor_set
-from accounting.benchmarks import energy_and_standing, load_level_set
-from accounting.energy import Denominators, load_energy_set, parse_energy_set
-from accounting.from_records import RecordQuantity, inventory_from_records
-from anchoring.deployment import deploy
+from accounting.energy import load_energy_set
 from anchoring.devchain import DevChain
-from devtools.seeding import register
-from ledger_api.commands.serve import build_worker
-from terminal.client import Terminal
-from tests.conftest import LedgerServer, server_env, start_server
+from tests.conftest import LedgerServer
+from tests.ledger_api.evaluations.adversary import proof, rewrite_entry, verify
+from tests.ledger_api.evaluations.energy_case import (
+    ADDED_VALUE,
+    ENTERPRISE,
+    GAS,
+    GRID,
+    OUTPUT_T,
+    doctored_set,
+    evaluate,
+    recompute_with,
+    smelter_ledger,
+)
+from tests.verifier.failures import failed
 from verifier.checks.figure import parse_figure_bundle, verify_figure
-from verifier.checks.kernel import VerificationResult
-from verifier.formats.figure import FigureProofBundle
-from verifier.protocol.keccak import keccak256
-from verifier.protocol.leaves import LeafKind, leaf_hash
-from verifier.protocol.typed_data import ActivityRecord
-from verifier.rpc import JsonRpcReader
 from verifier.trust import load_default_reference
 
-ENTERPRISE = "88.118.8/ENT-AL-ENERGY"
-GRID = "88.118.8/SRC-AL-ENERGY-GRID"
-GAS = "88.118.8/SRC-AL-ENERGY-GAS"
-JUNE_2025_CST = 1_748_707_200  # 2025-06-01T00:00:00+08:00
-HOUR = 3_600
 ANCHORING: dict[str, Any] = {}
 DAYS = 7  # one evaluated day per case: a period is evaluated once unless superseded
 
-# Every day: 8 hours of each reading, in turn (one terminal, one reading an hour).
-READINGS = (
-    (GRID, "electricity.purchased", 12_500, 3, "MWh"),  # 12.5 MWh
-    (GAS, "fuel.natural_gas", 25, 2, "10^4 Nm3"),  # 0.25 × 10⁴ m³
-    (GAS, "fuel.diesel", 500, 3, "t"),  # 0.5 t
-)
+# Every day: 8 hours of each of READINGS, in turn.
 ELECTRICITY_MWH = Decimal("12.5") * 8
 GAS_10K_M3 = Decimal("0.25") * 8
 DIESEL_T = Decimal("0.5") * 8
@@ -69,7 +52,6 @@ EQUIVALENT_2022 = Decimal("300.7") / 1000  # tce/MWh
 EQUAL = Decimal("0.1229")  # tce/MWh
 NATURAL_GAS = Decimal("1.2143") * 10  # tce per 10⁴ m³
 DIESEL = Decimal("1.4571")  # tce/t
-OUTPUT_T, ADDED_VALUE = Decimal("7.5"), Decimal(20)
 AC_BENCHMARK, AC_BASELINE = Decimal(13_000), Decimal(13_350)
 
 
@@ -89,121 +71,10 @@ def ledger(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LedgerServer]:
     """One server whose smelter reported DAYS days of readings, all anchored, and one more."""
-    tmp: Path = tmp_path_factory.mktemp("energy")
-    record, _ = deploy(w3, operator_account, tmp / "deployments")
-    process = start_server(tmp, server_env(tmp, dev_chain.rpc_url))
-    server = LedgerServer(process.base_url, tmp, process.env, record, process)
-    terminal = Terminal.create()
-    register(process, ENTERPRISE, [GRID, GAS], terminal, industry="aluminium", region="330502")
-    client = server.ledger_client()
-    domain = client.domain()
-    signed = []
-    for i in range(24 * DAYS + 1):
-        source, activity, quantity, decimals, unit = READINGS[i % 3]
-        message = ActivityRecord(
-            enterprise=ENTERPRISE,
-            source=source,
-            device=terminal.address,
-            seq=i + 1,
-            activity=activity,
-            quantity=quantity,
-            decimals=decimals,
-            unit=unit,
-            period_start=JUNE_2025_CST + i * HOUR,
-            period_end=JUNE_2025_CST + (i + 1) * HOUR,
-        )
-        signed.append(terminal.sign(domain, message))
-    client.submit(signed)
-    # One worker for the module: it holds the anchoring lease between its rounds.
-    ANCHORING["worker"] = build_worker(server.settings())
-    ANCHORING["worker"].run_once()
-    yield server
-    process.stop()
-
-
-def evaluate(ledger: LedgerServer, day: int, **changes: str) -> str:
-    day_text = f"2025-06-{day:02d}"
-    body = {
-        "enterprise": ENTERPRISE,
-        "periodStart": day_text,
-        "periodEnd": day_text,
-        "addedValue": str(ADDED_VALUE),
-        "productOutput": str(OUTPUT_T),
-        "ruleset": "zj-huzhou-2021",
-        **changes,
-    }
-    response = ledger.post("/v1/evaluations", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()["identifier"]
-
-
-def rewrite_entry(
-    ledger: LedgerServer, identifier: str, change: Callable[[dict[str, Any]], None]
-) -> None:
-    """The operator rewrites a not-yet-anchored entry with its digest and leaf."""
-    with closing(sqlite3.connect(ledger.data_dir / "ledger.sqlite")) as db, db:
-        [(text, old)] = db.execute(
-            "SELECT entry, leaf_hash FROM evaluation WHERE identifier = ?", (identifier,)
-        ).fetchall()
-        entry = json.loads(text)
-        change(entry)
-        canonical = rfc8785.dumps(entry)
-        digest = keccak256(canonical)
-        hashed = "0x" + leaf_hash(LeafKind.LEDGER_ENTRY, digest, bytes(32)).hex()
-        db.execute("PRAGMA foreign_keys = OFF")
-        db.execute(
-            "UPDATE leaf SET digest = ?, hash = ? WHERE hash = ?",
-            ("0x" + digest.hex(), hashed, old),
-        )
-        db.execute(
-            "UPDATE evaluation SET entry = ?, digest = ?, leaf_hash = ? WHERE identifier = ?",
-            (canonical.decode(), "0x" + digest.hex(), hashed, identifier),
-        )
-
-
-def doctored_set() -> dict[str, Any]:
-    """The official coefficient set's id and version with a lower equivalent value."""
-    document = copy.deepcopy(dict(load_energy_set().document))
-    for coefficient in document["coefficients"]:
-        if coefficient["id"] == "electricity.equivalent.2022":
-            coefficient["value"] = "0.2"
-    return document
-
-
-def recompute_with(
-    document: dict[str, Any], added_value: Decimal = ADDED_VALUE
-) -> Callable[[dict[str, Any]], None]:
-    """The entry's energy blocks as the ledger's own code computes them with ``document`` and
-    ``added_value``."""
-
-    def change(entry: dict[str, Any]) -> None:
-        quantities = [
-            RecordQuantity(activity, source, quantity * 8, decimals, unit)
-            for source, activity, quantity, decimals, unit in READINGS
-        ]
-        period = entry["period"]
-        inventory = inventory_from_records(
-            ENTERPRISE,
-            "aluminium",
-            date.fromisoformat(period["start"]),
-            date.fromisoformat(period["end"]),
-            quantities,
-            factor_choices=entry["accounting"]["factorChoices"],
-        )
-        result = account(inventory, load_factor_set(entry["accounting"]["factorSet"]["id"]), "AR5")
-        entry.update(
-            energy_and_standing(
-                result,
-                parse_energy_set(document),
-                load_level_set(),
-                "equivalent",
-                2025,
-                "aluminium",
-                Denominators(OUTPUT_T, added_value),
-            )
-        )
-
-    return change
+    tmp = tmp_path_factory.mktemp("energy")
+    with smelter_ledger(dev_chain, w3, operator_account, tmp, DAYS) as (server, worker):
+        ANCHORING["worker"] = worker
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -234,20 +105,6 @@ def made(ledger: LedgerServer) -> dict[str, str]:
     rewrite_entry(ledger, cases["inflated"], recompute_with(official, ADDED_VALUE * 2))
     ANCHORING["worker"].run_once()
     return cases
-
-
-def proof(ledger: LedgerServer, identifier: str, figure: str) -> FigureProofBundle:
-    response = ledger.get(f"/v1/evaluations/{identifier}/proof", params={"figure": figure})
-    assert response.status_code == 200, response.text
-    return parse_figure_bundle(response.json())
-
-
-def verify(ledger: LedgerServer, bundle: FigureProofBundle) -> VerificationResult:
-    return verify_figure(bundle, JsonRpcReader(ledger.env["CARBON_RPC_URL"]))
-
-
-def failed(result: VerificationResult) -> tuple[str | None, str | None]:
-    return result.failed_check, None if result.failure is None else result.failure.code
 
 
 def test_energy_block_is_worked_out_from_the_standard(

@@ -13,8 +13,6 @@ One ledger and one enterprise for the module; each case is a day of its own.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +20,6 @@ from contextlib import closing
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -35,22 +32,23 @@ from accounting.factors import load_factor_set
 from accounting.grading import grade, load_ruleset, parse_ruleset
 from accounting.grid import select_grid_factor
 from accounting.numbers import decimal_str, reported_str
-from anchoring.deployment import deploy
 from anchoring.devchain import DevChain
 from anchoring.worker import AnchorWorker
-from devtools.seeding import enterprise_secret, register
+from devtools.seeding import enterprise_secret, grid_record, register
 from ledger_api.commands.serve import build_worker
 from terminal.client import Terminal
-from tests.conftest import LedgerServer, server_env, start_server
+from tests.conftest import LedgerServer
+from tests.ledger_api.evaluations.adversary import database, rewrite_entry, verify
 from tests.ledger_api.evaluations.helpers import HOUR
-from tests.ledger_api.evaluations.test_operator_adversary import database, rewrite_entry
+from tests.ledgers import own_ledger
+from tests.verifier.failures import failed
+from tests.verifier.js_runner import run_js
 from verifier.checks.figure import parse_figure_bundle, verify_figure
 from verifier.checks.kernel import CheckStatus, VerificationResult
 from verifier.formats.figure import FigureProofBundle
 from verifier.protocol.green_certificates import GreenCertificateClaim, sign_claim
 from verifier.protocol.keccak import keccak256
 from verifier.protocol.leaves import LeafKind, leaf_hash
-from verifier.protocol.typed_data import ActivityRecord
 from verifier.rpc import JsonRpcReader
 from verifier.trust import ReferenceRoot, load_default_reference
 
@@ -82,25 +80,10 @@ def _readings(ledger: LedgerServer, enterprise: str, source: str, hours: int) ->
     register(ledger.server, enterprise, [source], terminal, industry="aluminium", region=HUZHOU)
     client = ledger.ledger_client()
     domain = client.domain()
-    ten_mwh = {"quantity": 10_000, "decimals": 3, "unit": "MWh"}
-    client.submit(
-        [
-            terminal.sign(
-                domain,
-                ActivityRecord(
-                    enterprise=enterprise,
-                    source=source,
-                    device=terminal.address,
-                    seq=i + 1,
-                    activity="electricity.purchased",
-                    period_start=JUNE_2025_CST + i * HOUR,
-                    period_end=JUNE_2025_CST + (i + 1) * HOUR,
-                    **ten_mwh,
-                ),
-            )
-            for i in range(hours + 1)
-        ]
-    )
+    starts = [JUNE_2025_CST + i * HOUR for i in range(hours + 1)]
+    where = (enterprise, source)
+    records = [grid_record(terminal, where, i + 1, at, HOUR, 10_000) for i, at in enumerate(starts)]
+    client.submit([terminal.sign(domain, record) for record in records])
 
 
 @pytest.fixture(scope="module")
@@ -112,15 +95,11 @@ def ledger(
 ) -> Iterator[LedgerServer]:
     """One ledger for the module: the enterprise's hourly grid readings, a day per case, and a
     second enterprise that wants the same certificates."""
-    tmp = tmp_path_factory.mktemp("green")
-    record, _ = deploy(w3, operator_account, tmp / "deployments")
-    process = start_server(tmp, server_env(tmp, dev_chain.rpc_url))
-    server = LedgerServer(process.base_url, tmp, process.env, record, process)
-    _readings(server, ENTERPRISE, GRID, 24 * DAYS)
-    _readings(server, OTHER, OTHER_GRID, 24)
-    _anchor(server)
-    yield server
-    process.stop()
+    with own_ledger(dev_chain, w3, operator_account, tmp_path_factory.mktemp("green")) as server:
+        _readings(server, ENTERPRISE, GRID, 24 * DAYS)
+        _readings(server, OTHER, OTHER_GRID, 24)
+        _anchor(server)
+        yield server
 
 
 def _day(n: int) -> date:
@@ -180,12 +159,8 @@ def _bundle(ledger: LedgerServer, identifier: str, figure: str = "total") -> Fig
     return parse_figure_bundle(got.json())
 
 
-def _verify(ledger: LedgerServer, bundle: FigureProofBundle) -> VerificationResult:
-    return verify_figure(bundle, JsonRpcReader(ledger.env["CARBON_RPC_URL"]))
-
-
 def _verified(ledger: LedgerServer, identifier: str, figure: str = "total") -> VerificationResult:
-    return _verify(ledger, _bundle(ledger, identifier, figure))
+    return verify(ledger, _bundle(ledger, identifier, figure))
 
 
 def _check(result: VerificationResult, name: str) -> tuple[CheckStatus, str]:
@@ -366,10 +341,6 @@ def _with_signed(ledger: LedgerServer, claim: GreenCertificateClaim) -> Callable
     return lambda body: body.update(signed)
 
 
-def _failed(result: VerificationResult) -> tuple[str | None, str | None]:
-    return result.failed_check, None if result.failure is None else result.failure.code
-
-
 def test_a_claim_edited_in_the_database_fails_at_its_signature(ledger: LedgerServer) -> None:
     event = _post(ledger, _claim(6, 3001, 3010)).json()["event"]
     _rewrite_claim(
@@ -378,7 +349,7 @@ def test_a_claim_edited_in_the_database_fails_at_its_signature(ledger: LedgerSer
     made = _evaluate(ledger, 6)
     assert made["entry"]["scope2"]["certificates"]["usedMWh"] == "200"  # the ledger believed it
     result = _verified(ledger, made["identifier"], "scope2.marketBased")
-    assert _failed(result) == ("scope2", "CertificateClaimSignerMismatch")
+    assert failed(result) == ("scope2", "CertificateClaimSignerMismatch")
 
 
 def test_a_vintage_outside_the_period_slipped_in_fails(ledger: LedgerServer) -> None:
@@ -387,7 +358,7 @@ def test_a_vintage_outside_the_period_slipped_in_fails(ledger: LedgerServer) -> 
     _rewrite_claim(ledger, event, _with_signed(ledger, stale))  # signed, refused by the API
     made = _evaluate(ledger, 7)
     result = _verified(ledger, made["identifier"])
-    assert _failed(result) == ("scope2", "CertificateVintageInvalid")
+    assert failed(result) == ("scope2", "CertificateVintageInvalid")
 
 
 def test_overlapping_claims_in_one_bundle_fail(ledger: LedgerServer) -> None:
@@ -398,7 +369,7 @@ def test_overlapping_claims_in_one_bundle_fail(ledger: LedgerServer) -> None:
     _rewrite_claim(ledger, event, _with_signed(ledger, _claim(9, 7051, 7060)))
     made = _evaluate(ledger, 9)
     result = _verified(ledger, made["identifier"])
-    assert _failed(result) == ("scope2", "CertificateSerialsOverlap")
+    assert failed(result) == ("scope2", "CertificateSerialsOverlap")
 
 
 def test_a_claim_whose_proof_was_altered_fails_at_scope2(ledger: LedgerServer) -> None:
@@ -410,8 +381,8 @@ def test_a_claim_whose_proof_was_altered_fails_at_scope2(ledger: LedgerServer) -
     got = ledger.get(f"/v1/evaluations/{made['identifier']}/proof")
     document = got.json()
     document["greenCertificates"]["claims"][0]["event"]["note"] = "added after anchoring"
-    result = _verify(ledger, parse_figure_bundle(document))
-    assert _failed(result) == ("scope2", "CertificateClaimInvalid")
+    result = verify(ledger, parse_figure_bundle(document))
+    assert failed(result) == ("scope2", "CertificateClaimInvalid")
 
 
 def _market_lowered(entry: dict[str, Any]) -> None:
@@ -437,7 +408,7 @@ def test_a_forged_entry_fails_at_scope2(
     made = _evaluate(ledger, day)
     rewrite_entry(ledger, made["identifier"], forge)
     result = _verified(ledger, made["identifier"], "scope2.marketBased")
-    assert _failed(result) == expected
+    assert failed(result) == expected
 
 
 # --- a ruleset that grades market-based ------------------------------------------------------
@@ -496,7 +467,7 @@ def test_a_market_ruleset_grades_the_market_based_total(
     bundle = {**_bundle(ledger, made["identifier"], "rating.grade").to_json(), "ruleset": document}
     rpc = JsonRpcReader(ledger.env["CARBON_RPC_URL"])
     result = verify_figure(parse_figure_bundle(bundle), rpc, reference=reference)
-    assert _failed(result) == expected
+    assert failed(result) == expected
     if result.valid:
         entry = bundle["entry"]
         assert (
@@ -505,25 +476,6 @@ def test_a_market_ruleset_grades_the_market_based_total(
 
 
 # --- the browser verifier ---------------------------------------------------------------------
-
-REPO = Path(__file__).resolve().parents[3]
-
-
-def _node(ledger: LedgerServer, bundles: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    node = shutil.which("node")
-    if node is None or not (REPO / "node_modules" / "@noble" / "curves").is_dir():
-        pytest.fail("node and the npm dependencies are needed (make setup)")
-    cases = [{"kind": "figure", "bundle": b, "online": True} for b in bundles]
-    done = subprocess.run(
-        [node, str(REPO / "web-verifier" / "cli.mjs")],
-        input=json.dumps({"rpc": ledger.env["CARBON_RPC_URL"], "cases": cases}),
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=True,
-        timeout=120,
-    )
-    return json.loads(done.stdout)
 
 
 def test_the_browser_verifier_refuses_a_market_based_bundle_and_agrees_otherwise(
@@ -537,15 +489,18 @@ def test_the_browser_verifier_refuses_a_market_based_bundle_and_agrees_otherwise
     market = _bundle(ledger, made[0], "scope2.marketBased")
     plain = _bundle(ledger, made[1]).to_json()
     smuggled = {**plain, "greenCertificates": market.to_json()["greenCertificates"]}
-    python = [_verify(ledger, market), _verify(ledger, parse_figure_bundle(smuggled))]
+    python = [verify(ledger, market), verify(ledger, parse_figure_bundle(smuggled))]
     assert python[0].valid, python[0].failure
-    assert _failed(python[1]) == ("scope2", "CertificateClaimMismatch")
-    refused, plain_js, smuggled_js = _node(ledger, [market.to_json(), plain, smuggled])
+    assert failed(python[1]) == ("scope2", "CertificateClaimMismatch")
+    cases = [
+        {"kind": "figure", "bundle": b, "online": True} for b in (market.to_json(), plain, smuggled)
+    ]
+    refused, plain_js, smuggled_js = run_js(ledger.env["CARBON_RPC_URL"], cases)
     assert refused["error"].startswith("Unsupported: ")
     assert "market-based Scope 2" in refused["error"] and "carbon-verify figure" in refused["error"]
     assert plain_js["valid"] is True
     assert ("scope2", "passed") in [(c["name"], c["status"]) for c in plain_js["checks"]]
-    assert (smuggled_js["failedCheck"], smuggled_js["failure"]) == _failed(python[1])
+    assert (smuggled_js["failedCheck"], smuggled_js["failure"]) == failed(python[1])
 
 
 # --- PostgreSQL: concurrent claims of the same certificates -----------------------------------

@@ -6,61 +6,46 @@ dishonest figure must fail at a named check, or be refused by the ledger with a 
 from __future__ import annotations
 
 import copy
-import json
-import sqlite3
 import time
-from collections.abc import Callable
 from contextlib import closing
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
-import rfc8785
 
 from accounting import account
 from accounting.factors import parse_factor_set
 from accounting.figures import figures
 from accounting.from_records import RecordQuantity, inventory_from_records
 from accounting.grading import grade, load_ruleset, parse_ruleset
-from devtools.seeding import register, revoke
-from ledger_api.commands.serve import build_worker
+from devtools.seeding import grid_record, register, revoke
 from terminal.client import SignedRecord, Terminal
 from tests.conftest import LedgerServer
+from tests.ledger_api.evaluations.adversary import (
+    ENTERPRISE,
+    GRID,
+    JUNE_2025_CST,
+    OTHER,
+    OTHER_GRID,
+    anchor,
+    database,
+    execute,
+    proof,
+    rewrite_entry,
+    verify,
+)
 from tests.ledger_api.evaluations.helpers import HOUR, anchored_hours
-from verifier.checks.figure import parse_figure_bundle, verify_figure
-from verifier.checks.kernel import VerificationResult
+from verifier.checks.figure import parse_figure_bundle
 from verifier.formats.figure import FigureProofBundle
 from verifier.protocol.keccak import keccak256
 from verifier.protocol.leaves import LeafKind, leaf_hash
-from verifier.protocol.typed_data import ActivityRecord, record_digest
-from verifier.rpc import JsonRpcReader
+from verifier.protocol.typed_data import record_digest
 
-ENTERPRISE = "88.118.8/ENT-AL-ADV"
-GRID = "88.118.8/SRC-AL-ADV-GRID"
-OTHER = "88.118.8/ENT-AL-ADV-OTHER"
-OTHER_GRID = "88.118.8/SRC-AL-ADV-OTHER-GRID"
-JUNE_2025_CST = 1_748_707_200  # 2025-06-01T00:00:00+08:00
 DAYS = {"periodStart": "2025-06-01", "periodEnd": "2025-06-02"}
 
 
-@pytest.fixture
-def two_days(ledger: LedgerServer) -> LedgerServer:
-    """48 anchored hourly readings (seq 1..48) and one just after them (seq 49)."""
-    anchored_hours(ledger, ENTERPRISE, GRID, "aluminium", JUNE_2025_CST, 48, 10_000)
-    return ledger
-
-
 # --- the operator's tools -------------------------------------------------------------------
-
-
-def database(ledger: LedgerServer) -> sqlite3.Connection:
-    return sqlite3.connect(ledger.data_dir / "ledger.sqlite")
-
-
-def execute(ledger: LedgerServer, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    with closing(database(ledger)) as db, db:
-        return db.execute(sql, args).fetchall()
 
 
 def evaluate(ledger: LedgerServer, **changes: Any) -> str:
@@ -75,45 +60,6 @@ def refused(ledger: LedgerServer, **changes: str) -> tuple[int, str, str]:
     response = ledger.post("/v1/evaluations", json={**body, **changes})
     error = response.json()["error"]
     return response.status_code, error["code"], error["field"]
-
-
-def anchor(ledger: LedgerServer) -> None:
-    build_worker(ledger.settings()).run_once()
-
-
-def proof(ledger: LedgerServer, identifier: str) -> FigureProofBundle:
-    response = ledger.get(f"/v1/evaluations/{identifier}/proof", params={"figure": "total"})
-    assert response.status_code == 200, response.text
-    return parse_figure_bundle(response.json())
-
-
-def verify(ledger: LedgerServer, bundle: FigureProofBundle) -> VerificationResult:
-    return verify_figure(bundle, JsonRpcReader(ledger.env["CARBON_RPC_URL"]))
-
-
-def rewrite_entry(
-    ledger: LedgerServer, identifier: str, change: Callable[[dict[str, Any]], None]
-) -> None:
-    """Rewrite a not-yet-anchored entry in place, with its digest and leaf, so the next
-    anchoring round anchors the rewritten one."""
-    [(text, old_leaf)] = execute(
-        ledger, "SELECT entry, leaf_hash FROM evaluation WHERE identifier = ?", identifier
-    )
-    entry = json.loads(text)
-    change(entry)
-    canonical = rfc8785.dumps(entry)
-    digest = keccak256(canonical)
-    hashed = "0x" + leaf_hash(LeafKind.LEDGER_ENTRY, digest, bytes(32)).hex()
-    with closing(database(ledger)) as db, db:
-        db.execute("PRAGMA foreign_keys = OFF")
-        db.execute(
-            "UPDATE leaf SET digest = ?, hash = ? WHERE hash = ?",
-            ("0x" + digest.hex(), hashed, old_leaf),
-        )
-        db.execute(
-            "UPDATE evaluation SET entry = ?, digest = ?, leaf_hash = ? WHERE identifier = ?",
-            (canonical.decode(), "0x" + digest.hex(), hashed, identifier),
-        )
 
 
 def insert_record(ledger: LedgerServer, signed: SignedRecord, source: str) -> str:
@@ -173,21 +119,8 @@ def drop_reading(ledger: LedgerServer, seq: int) -> None:
 
 
 def reading(terminal: Terminal, ledger: LedgerServer, seq: int, start: int) -> SignedRecord:
-    return terminal.sign(
-        ledger.ledger_client().domain(),
-        ActivityRecord(
-            enterprise=ENTERPRISE,
-            source=GRID,
-            device=terminal.address,
-            seq=seq,
-            activity="electricity.purchased",
-            quantity=99_000,
-            decimals=3,
-            unit="MWh",
-            period_start=start,
-            period_end=start + HOUR,
-        ),
-    )
+    record = grid_record(terminal, (ENTERPRISE, GRID), seq, start, HOUR, 99_000)
+    return terminal.sign(ledger.ledger_client().domain(), record)
 
 
 # --- 7: the period's timestamps are its dates' ----------------------------------------------

@@ -16,8 +16,8 @@ import pytest
 
 from ledger_api.commands.serve import build_worker
 from tests.conftest import LedgerServer
+from tests.ledger_api.evaluations.adversary import rewrite_entry
 from tests.ledger_api.evaluations.helpers import anchored_hours
-from tests.ledger_api.evaluations.test_operator_adversary import rewrite_entry
 from verifier.checks.figure import parse_figure_bundle, verify_figure
 from verifier.checks.kernel import CheckStatus
 from verifier.checks.population import parse_population_bundle, verify_population

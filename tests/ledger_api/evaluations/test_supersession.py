@@ -19,8 +19,7 @@ from devtools.seeding import enterprise_secret, register
 from ledger_api.commands.serve import build_worker
 from terminal.client import Terminal
 from tests.conftest import LedgerServer
-from tests.ledger_api.evaluations.helpers import HOUR, anchored_hours
-from tests.ledger_api.evaluations.test_operator_adversary import (
+from tests.ledger_api.evaluations.adversary import (
     ENTERPRISE,
     GRID,
     JUNE_2025_CST,
@@ -29,7 +28,8 @@ from tests.ledger_api.evaluations.test_operator_adversary import (
     proof,
     verify,
 )
-from tests.verifier.test_js_agreement import assert_agree
+from tests.ledger_api.evaluations.helpers import HOUR, anchored_hours
+from tests.verifier.js_runner import assert_agree
 from verifier.checks.figure import parse_figure_bundle, verify_figure
 from verifier.checks.kernel import CheckStatus, VerificationResult
 from verifier.protocol.typed_data import ActivityRecord

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from anchoring.devchain import DevChain
+from tests.verifier.js_runner import assert_agree
 from tests.verifier.register_case import Case, device_of, tamper
-from tests.verifier.test_js_agreement import assert_agree
 from verifier.checks.figure import verify_figure
 from verifier.protocol.typed_data import SECP256K1_N, ActivityRecord, Domain, sign_record
 

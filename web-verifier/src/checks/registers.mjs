@@ -1,9 +1,7 @@
 // The register form of a figure proof (docs/figure-proof-format.md section 11;
 // verifier/checks/registers.py, verifier/protocol/registers.py): a device with a cumulative
 // register is proven by its signed readings at the period's edges and at each epoch change.
-import { pippenger } from '@noble/curves/abstract/curve';
-import { secp256k1 } from '@noble/curves/secp256k1';
-import { concat, equal, fromHex, toBigInt, toHex } from '../protocol/bytes.mjs';
+import { equal, fromHex, toHex } from '../protocol/bytes.mjs';
 import { keccak256, parseAddress, toChecksumAddress } from '../protocol/keccak.mjs';
 import { LeafKind, leafHash } from '../protocol/leaves.mjs';
 import { MerkleError, processMultiproof } from '../protocol/merkle.mjs';
@@ -12,6 +10,7 @@ import {
   anchorClaim, bundleInvalid, checkAttributes, checkManifestCounts, checkSignature, decodeNodes,
   VerificationFailure,
 } from './kernel.mjs';
+import { allSigned } from './signatures.mjs';
 
 const fail = (check, code, reason) => new VerificationFailure(check, code, reason);
 const REGISTER_FIELDS = ['register', 'registerEpoch', 'registerOpening'];
@@ -54,68 +53,9 @@ function meterReading(record, attributes) {
 // --- the readings' signatures, all at once ----------------------------------------------------
 // A register bundle holds a few readings of each of many devices, so the record form's tables
 // of known keys (built for thousands of readings a key) cost more than they save here, and
-// recovering each signature on its own is most of the check. Instead: one recovery per device
-// and one equation over every reading, Σ zᵢ·(sᵢ·Rᵢ − eᵢ·G − rᵢ·Q) = O with random 128-bit zᵢ,
-// which holds with probability at most 2⁻¹²⁸ when any reading is not its device's signature.
-// When it does not hold, each reading is checked alone, in order, so the failure named is the
-// one a check of reading after reading names (verifier/checks/registers.py).
-const Point = secp256k1.ProjectivePoint;
-const Fn = Point.Fn;
-const HALF_N = Fn.ORDER >> 1n;
-
-// r, s, e and the point R a valid (low-s) signature commits to; null where the signature
-// could not be valid, which the check of that reading alone then names.
-function terms(digest, signature) {
-  const v = signature[64];
-  if (signature.length !== 65 || (v !== 27 && v !== 28)) return null;
-  const r = toBigInt(signature.subarray(0, 32));
-  const s = toBigInt(signature.subarray(32, 64));
-  if (!(r > 0n && r < Fn.ORDER && s > 0n && s <= HALF_N)) return null;
-  try {
-    const R = Point.fromHex(concat(new Uint8Array([v - 25]), signature.subarray(0, 32)));
-    return { r, s, R, e: Fn.create(toBigInt(digest)) };
-  } catch {
-    return null;
-  }
-}
-
-// The key that signed, if its address is `device`'s.
-function signerKey({ r, s, R, e }, device) {
-  const w = Fn.inv(r);
-  const Q = Point.BASE.multiplyUnsafe(Fn.neg(Fn.mul(e, w))).add(R.multiplyUnsafe(Fn.mul(s, w)));
-  if (Q.is0() || !equal(keccak256(Q.toRawBytes(false).subarray(1)).subarray(12), parseAddress(device))) return null;
-  return { Q, sum: 0n };
-}
-
-// Random 128-bit scalars; getRandomValues fills at most 64 KiB a call.
-function randomScalars(count) {
-  const words = new BigUint64Array(2 * count);
-  for (let i = 0; i < words.length; i += 8192) crypto.getRandomValues(words.subarray(i, i + 8192));
-  return Array.from({ length: count }, (_v, i) => (words[2 * i] << 64n) | words[2 * i + 1]);
-}
-
-function allSigned(items) {
-  const z = randomScalars(items.length);
-  const keys = new Map();
-  const points = [Point.BASE];
-  const scalars = [0n];
-  for (const [i, { record, signature, digest }] of items.entries()) {
-    const t = terms(digest, signature);
-    if (t === null) return false;
-    const key = keys.get(record.device) ?? signerKey(t, record.device);
-    if (key === null) return false;
-    keys.set(record.device, key);
-    points.push(t.R);
-    scalars.push(Fn.mul(z[i], t.s));
-    scalars[0] = Fn.sub(scalars[0], Fn.mul(z[i], t.e));
-    key.sum = Fn.sub(key.sum, Fn.mul(z[i], t.r));
-  }
-  for (const { Q, sum } of keys.values()) {
-    points.push(Q);
-    scalars.push(sum);
-  }
-  return pippenger(Point, Fn, points, scalars).is0();
-}
+// recovering each signature on its own is most of the check. Instead the readings are checked
+// together (signatures.mjs: one recovery per device, one equation over every reading), and
+// each reading alone only when that fails (verifier/checks/registers.py names the first).
 
 function signedItems(evidence) {
   return evidence.devices.flatMap((d) => [d.before, d.first, ...(d.changes ?? []).flatMap((c) => [c.end, c.start]), d.last, d.after])
@@ -130,7 +70,7 @@ function provenSignatures(evidence, domain) {
       try {
         const record = recordFromMessage(signed.message);
         const signature = fromHex(signed.signature);
-        parsed.set(signed, { record, signature, digest: recordDigest(domain, record) });
+        parsed.set(signed, { record, signature, digest: recordDigest(domain, record), signer: record.device });
       } catch {
         // Left to the reading's own check, which names what is wrong with it.
       }

@@ -2,10 +2,11 @@
 // 'registry-signatures', 'registry-chain' and 'boundary', between 'authorization' and
 // 'completeness'.
 import { equal, toHex } from '../protocol/bytes.mjs';
-import { parseAddress } from '../protocol/keccak.mjs';
+import { parseAddress, toChecksumAddress } from '../protocol/keccak.mjs';
 import { eventDigest, InvalidRegistryOperation, CHAIN_TYPES, operationOfEvent, registryOperationDigest } from '../protocol/registry-ops.mjs';
 import { recoverSigner, SignatureError } from '../protocol/typed-data.mjs';
 import { anchorClaim, checkRegistryEvent, decodeNodes, VerificationFailure } from './kernel.mjs';
+import { allSigned } from './signatures.mjs';
 
 export const REGISTRY_CHECKS = ['registry-signatures', 'registry-chain', 'boundary'];
 const ENDED = ['device.revoked', 'device.rotated'];
@@ -66,19 +67,38 @@ function checkSignatures(bundle, enterprise, domain) {
   return detail;
 }
 
+// Whether every change is signed by its signer, checked together (signatures.mjs); false also
+// where a change or a signer is malformed, which the check of that change alone then names.
+function signedTogether(changes, signers, domain) {
+  if (!changes.length) return true;
+  try {
+    return allSigned(changes.map((event, i) => {
+      const [op, signature] = operationOfEvent(event);
+      // The check of a change alone compares checksummed spellings: another one never matches.
+      if (signers[i] !== toChecksumAddress(parseAddress(signers[i]))) throw new Error('not a checksummed address');
+      return { signer: signers[i], signature, digest: registryOperationDigest(domain, op) };
+    }));
+  } catch {
+    return false;
+  }
+}
+
 /** 'registry-signatures' over a non-empty chain (figure and record bundles): the detail line. */
 export function checkSignedChain(registry, enterprise, domain) {
   const events = registry.map((p) => p.event);
-  let signer = checkEnrolment(events[0], enterprise);
-  const keys = new Set([signer]);
-  events.slice(1).forEach((event, i) => {
-    checkSigned(i + 1, event, domain, signer);
-    if (event.type === 'enterprise.signer_set') {
-      signer = String(event.signer);
-      keys.add(signer);
-    }
+  const changes = events.slice(1);
+  // Each change is signed by the key in force before it: the enrolment's, then each signer_set's.
+  const keys = [checkEnrolment(events[0], enterprise)];
+  const signers = changes.map((event) => {
+    const signer = keys.at(-1);
+    if (event?.type === 'enterprise.signer_set') keys.push(String(event.signer));
+    return signer;
   });
-  return `${events.length - 1} registry changes signed by the enterprise's key (${keys.size} key${keys.size > 1 ? 's' : ''}) after the registrar's enrolment`;
+  if (!signedTogether(changes, signers, domain)) {
+    changes.forEach((event, i) => checkSigned(i + 1, event, domain, signers[i]));
+  }
+  const count = new Set(keys).size;
+  return `${changes.length} registry changes signed by the enterprise's key (${count} key${count > 1 ? 's' : ''}) after the registrar's enrolment`;
 }
 
 // --- registry-chain -------------------------------------------------------------------------
