@@ -98,6 +98,7 @@ class ServerProcess:
             return http.post(path, **kwargs)
 
     def ledger_client(self, token: str | None = None, **kwargs: Any) -> LedgerClient:
+        kwargs.setdefault("verify", tls())
         return LedgerClient(self.base_url, api_key=token or self.token, **kwargs)
 
     def stop(self) -> None:

@@ -8,6 +8,7 @@ timeout, a 5xx or a 429.
 from __future__ import annotations
 
 import json
+import ssl
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -169,9 +170,14 @@ class LedgerClient:
         retries: int = 5,
         backoff_s: float = 0.2,
         timeout_s: float = 60.0,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
+        """``verify`` is httpx's: TLS settings of the ledger's certificate (a context of a
+        private CA, or one built once and shared by many clients)."""
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.http = httpx.Client(base_url=base_url, timeout=timeout_s, headers=headers)
+        self.http = httpx.Client(
+            base_url=base_url, timeout=timeout_s, headers=headers, verify=verify
+        )
         self.retries = retries
         self.backoff_s = backoff_s
 
