@@ -80,8 +80,14 @@ def available_level_sets() -> tuple[str, ...]:
     return LEVEL_SETS.ids()
 
 
-@cache
 def load_level_set(level_set_id: str = DEFAULT_LEVEL_SET) -> LevelSet:
+    """A shipped level set by id: one object per id, however the id is passed."""
+    return _load_level_set(level_set_id)
+
+
+@cache
+def _load_level_set(level_set_id: str) -> LevelSet:
+    # Cached by the resolved id, as load_factor_set's sets are.
     return parse_level_set(LEVEL_SETS.read(level_set_id))
 
 

@@ -113,8 +113,15 @@ def available_energy_sets() -> tuple[str, ...]:
     return ENERGY_SETS.ids()
 
 
-@cache
 def load_energy_set(energy_set_id: str = DEFAULT_ENERGY_SET) -> EnergySet:
+    """A shipped coefficient set by id: one object per id, however the id is passed."""
+    return _load_energy_set(energy_set_id)
+
+
+@cache
+def _load_energy_set(energy_set_id: str) -> EnergySet:
+    # Cached by the resolved id, as load_factor_set's sets are (a cache on the public
+    # function keys by the call's spelling: the default and its id would be two objects).
     return parse_energy_set(ENERGY_SETS.read(energy_set_id))
 
 

@@ -119,3 +119,9 @@ def test_unknown_level_set() -> None:
     with pytest.raises(UnknownLevelSetError) as caught:
         load_level_set("ndrc-1999")
     assert (caught.value.code, caught.value.field) == ("unknown_level_set", "benchmarkLevels")
+
+
+def test_the_shipped_set_is_one_object_however_it_is_named() -> None:
+    default = load_level_set()
+    assert load_level_set("ndrc-2023") is default
+    assert load_level_set(level_set_id="ndrc-2023") is default

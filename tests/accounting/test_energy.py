@@ -203,3 +203,9 @@ def test_biomass_counts_by_its_measured_ncv() -> None:
     by_category = energy["figures"]["exact"]["byCategory"]
     assert list(by_category) == ["biomass_memo"]
     assert Decimal(by_category["biomass_memo"]) == 5 * 15 * HEAT
+
+
+def test_the_shipped_set_is_one_object_however_it_is_named() -> None:
+    default = load_energy_set()
+    assert load_energy_set("gbt2589-2020") is default
+    assert load_energy_set(energy_set_id="gbt2589-2020") is default
