@@ -26,6 +26,7 @@ from devtools import server_launch
 from devtools.local_server import ServerProcess, start_server
 from ledger_api.core.migrate import alembic_config, upgrade
 from tests.conftest import server_env
+from tests.processes.fault_helpers import children
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -130,7 +131,7 @@ def test_a_forked_server_logs_stops_and_dies_as_a_fresh_one_does(
 ) -> None:
     fresh = _start(tmp_path / "fresh", dev_chain.rpc_url, w3, operator_account, forked=False)
     forked = _start(tmp_path / "forked", dev_chain.rpc_url, w3, operator_account, forked=True)
-    assert forked.process.pid not in _children(os.getpid())  # the fork server's child
+    assert forked.process.pid not in children(os.getpid())  # the fork server's child
     servers = (fresh, forked)
     for server in servers:
         server.stop()
@@ -149,19 +150,6 @@ def test_an_environment_a_fork_cannot_honour_gets_a_fresh_process() -> None:
     other_seed = str(int(os.environ.get("PYTHONHASHSEED", "0") or 0) + 1)
     assert not server_launch.can_fork({**os.environ, "PYTHONHASHSEED": other_seed})
     assert not server_launch.can_fork({**os.environ, "TZ": "Asia/Shanghai-not-ours"})
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry))
-    return found
 
 
 def test_the_seeded_database_is_the_one_serve_would_migrate(tmp_path: Path) -> None:

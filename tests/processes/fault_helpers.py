@@ -98,6 +98,20 @@ def run_anchor(data_dir: Path, rpc_url: str, *args: str) -> None:
 # --- the database, read from outside the server ------------------------------------------------
 
 
+def children(pid: int) -> list[int]:
+    """The ids of the running processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
 def query(db_path: Path, sql: str, params: Iterable[object] = ()) -> list[tuple[object, ...]]:
     """A read on its own connection; WAL lets it run beside the server's writer."""
     with sqlite3.connect(db_path, timeout=30) as db:

@@ -7,7 +7,6 @@ two ports make the hand-over explicit. One test also runs a real two-worker serv
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from devtools.local_server import ServerProcess, start_server
 from devtools.seeding import register, signed_readings, smelter_template
 from terminal.client import Terminal
 from tests.conftest import server_env
+from tests.processes.fault_helpers import children
 
 BATCH = 20  # records a batch may hold
 ALLOWANCE = 30  # records a principal may send a minute
@@ -100,19 +100,6 @@ def test_a_template_registered_on_one_process_is_known_to_the_other(
     assert (missing.status_code, missing.json()["error"]["field"]) == (422, "metadata.workshop")
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry))
-    return found
-
-
 def test_two_workers_serve_one_ledger(
     dev_chain: DevChain, w3: Web3, operator_account: LocalAccount, tmp_path: Path
 ) -> None:
@@ -121,7 +108,7 @@ def test_two_workers_serve_one_ledger(
     server = start_server(tmp_path, env)
     try:
         # uvicorn's supervisor, two workers (and multiprocessing's resource tracker).
-        assert len([p for p in _children(server.process.pid) if _is_worker(p)]) == 2
+        assert len([p for p in children(server.process.pid) if _is_worker(p)]) == 2
         terminal = Terminal.create()
         enterprise, source = "88.118.8/ENT-WORKERS", "88.118.8/SRC-WORKERS"
         register(server, enterprise, [source], terminal)
@@ -135,7 +122,7 @@ def test_two_workers_serve_one_ledger(
         assert (again.status_code, again.json()["duplicates"]) == (200, 1)
     finally:
         server.stop()
-    assert _children(server.process.pid) == []
+    assert children(server.process.pid) == []
 
 
 def _is_worker(pid: int) -> bool:
