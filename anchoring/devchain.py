@@ -6,6 +6,7 @@ survives restarts and ``up`` is idempotent.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -110,15 +111,26 @@ class DevChain:
         os.killpg(pid, signal.SIGINT)  # ganache shuts down cleanly on SIGINT only
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
+            if _exited(pid):
                 break
             time.sleep(0.1)
         else:
             os.killpg(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
         return True
+
+
+def _exited(pid: int) -> bool:
+    """Whether the process is gone. One this process started stays a zombie, answering
+    ``kill(pid, 0)``, until it is reaped: reap it here if it is ours."""
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
 
 
 def rpc_chain_id(rpc_url: str, timeout_s: float = 2.0) -> int | None:

@@ -24,7 +24,7 @@ from terminal.client import Terminal
 from terminal.gateway.config import parse
 from terminal.gateway.daemon import Recorder
 from terminal.gateway.forwarder import Forwarder, Ledger
-from terminal.gateway.health import Metrics
+from terminal.gateway.health import Metrics, configure_logging
 from terminal.gateway.meters import Sample
 from terminal.gateway.outbox import Outbox
 from verifier.protocol.registers import register_attributes
@@ -152,6 +152,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=3_600)
     parser.add_argument("--batch", type=int, default=5_000)
     args = parser.parse_args()
+    configure_logging("WARNING")  # the one JSON line, not a hundred meters' first readings
     config = parse(_config(args.meters), Path("."))
     terminals = {p.name: Terminal.create() for p in config.points}
     sign_rate, sign_cpu = bare_signing(list(terminals.values()), 20_000)

@@ -127,7 +127,7 @@ def main() -> None:
     parser.add_argument("--terminals", type=int, default=4)
     parser.add_argument("--records", type=int, default=10_000, help="per terminal")
     parser.add_argument("--batch", type=int, default=1_000)
-    parser.add_argument("--api-workers", type=int, default=1, help="CARBON_API_WORKERS")
+    parser.add_argument("--api-workers", type=int, default=2, help="CARBON_API_WORKERS")
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--in-process", action="store_true", help="call ingest() here instead")
     args = parser.parse_args()

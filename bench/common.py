@@ -102,7 +102,7 @@ def database(kind: str, name: str) -> Iterator[dict[str, str]]:
     if kind == "sqlite":
         yield {}
         return
-    from tests.postgres import create_database, postgres_cluster
+    from devtools.postgres import create_database, postgres_cluster
 
     with postgres_cluster() as base_url:
         yield {"CARBON_DATABASE_URL": create_database(base_url, name)}
