@@ -11,7 +11,7 @@ VENDOR_STAMP := ledger_api/web/static/vendor/.built
 # The browser verifier, bundled from web-verifier/ (built, not committed: esbuild takes a second).
 VERIFIER_JS := ledger_api/web/static/verifier/verifier.js
 
-.PHONY: demo test bench lint setup postgres chromium mosquitto contracts clean
+.PHONY: demo test test-postgres bench lint setup postgres chromium mosquitto contracts clean
 
 demo: setup mosquitto
 	$(BIN)/carbon-ledger-demo
@@ -20,6 +20,11 @@ test: setup postgres chromium mosquitto
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q -n auto --dist loadfile
+
+# The same suite with every test ledger on PostgreSQL instead of SQLite (not part of `make test`,
+# which runs the PostgreSQL-specific tests and the demo on it).
+test-postgres: setup postgres chromium mosquitto
+	CARBON_TEST_DATABASE=postgres $(BIN)/pytest -q -n auto --dist loadfile
 
 bench: setup
 	$(BIN)/python bench/run_all.py

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 from rich.progress import Progress
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
 from accounting import account, report
 from accounting.from_records import RecordQuantity, inventory_from_records
@@ -66,7 +67,7 @@ def demo() -> None:
     )
     env = {"CARBON_RPC_URL": settings.rpc_url}
     with running_server(settings.data_dir, env) as server:
-        console.print(f"[bold]ledger[/bold]   {server.base_url} (database in {settings.data_dir})")
+        console.print(f"[bold]ledger[/bold]   {server.base_url} ({_database(settings)})")
         domain = server.ledger_client().domain()
         signed = {e.key: _ingest(settings, server, domain, e) for e in ENTERPRISES}
         run_gateway(settings, server)
@@ -95,6 +96,14 @@ def demo() -> None:
     _verify("asset", asset_file, settings.rpc_url)
     console.print("chain still running; stop it with `carbon-ledger chain down`")
     print_portal(settings, users, published, steel)
+
+
+def _database(settings: Settings) -> str:
+    """Where the ledger keeps its data, without any password the URL holds."""
+    url = make_url(settings.effective_database_url)
+    if url.get_backend_name() == "sqlite":
+        return f"SQLite database {url.database}"
+    return f"PostgreSQL database {url.database} on {url.host}:{url.port}"
 
 
 def _terminal(settings: Settings, enterprise: DemoEnterprise, source: str) -> Terminal:
@@ -156,12 +165,14 @@ def _register(
             raise RuntimeError(f"registration failed: {response.text}")
 
 
-def _sign(
+def sign_plan(
     domain: Domain,
     enterprise: DemoEnterprise,
     terminals: dict[str, Terminal],
     plan: Sequence[Reading],
 ) -> list[SignedRecord]:
+    """The plan's readings signed in order, each source's by its terminal with its own seq
+    from 1 (and register attributes where the enterprise's meters keep registers)."""
     seq: dict[str, int] = {}
     signed = []
     meters = Meters.of(enterprise, terminals)
@@ -206,7 +217,7 @@ def _ingest(
     with server.client(timeout=60) as http:
         _register(server, http, enterprise, terminals, enterprise_key(settings, enterprise))
         key_id, token = _gateway_key(http, enterprise)
-    signed = _sign(domain, enterprise, terminals, plan)
+    signed = sign_plan(domain, enterprise, terminals, plan)
     stored = duplicates = 0
     client = server.ledger_client(token)
     for i in range(0, len(signed), SUBMIT_BATCH):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from eth_account.signers.local import LocalAccount
+from sqlalchemy import Connection, Row, text
 from web3 import Web3
 
 from anchoring.anchor_contract import AnchorContract
@@ -20,6 +22,7 @@ from anchoring.devchain import DEV_CHAIN_ID, DevChain
 from anchoring.operator import dev_account
 from devtools.local_server import ServerProcess, free_port, prefer_forked_servers, start_server
 from ledger_api.core.config import Settings
+from ledger_api.core.db import engine_for, make_engine
 from terminal.client import LedgerClient
 
 
@@ -101,10 +104,40 @@ class LedgerServer:
             database_url=self.env.get("CARBON_DATABASE_URL"),
         )
 
+    def sql(self, statement: str, **params: Any) -> list[Row[Any]]:
+        """Run ``statement`` (``:name`` parameters) on the server's database, SQLite or
+        PostgreSQL, and commit: how a test reads what the ledger stored. Returns the rows."""
+        with engine_for(self.settings().effective_database_url).begin() as connection:
+            result = connection.execute(text(statement), params)
+            return list(result) if result.returns_rows else []
+
+    @contextmanager
+    def tampering(self) -> Iterator[Connection]:
+        """One transaction on the server's database, committed at the end, with its foreign
+        keys unchecked: the operator editing the database behind the ledger's back, with
+        every power its owner has. Its own connection, so the switch ends with it."""
+        engine = make_engine(self.settings().effective_database_url)
+        try:
+            with engine.begin() as connection:
+                if engine.dialect.name == "sqlite":
+                    # Before the first write: SQLite ignores it inside a transaction.
+                    connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+                else:
+                    connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+                yield connection
+        finally:
+            engine.dispose()
+
 
 def server_env(data_dir: Path, rpc_url: str) -> dict[str, str]:
-    """Settings for a server that reads nothing but these (no stray config file)."""
-    return {"CARBON_RPC_URL": rpc_url, "CARBON_CONFIG": str(data_dir / "none.toml")}
+    """Settings for a server that reads nothing but these (no stray config file); on a new
+    PostgreSQL database of its own when the suite runs on PostgreSQL."""
+    from tests.postgres import fresh_database_url, suite_on_postgres
+
+    env = {"CARBON_RPC_URL": rpc_url, "CARBON_CONFIG": str(data_dir / "none.toml")}
+    if suite_on_postgres():
+        env["CARBON_DATABASE_URL"] = fresh_database_url()
+    return env
 
 
 @pytest.fixture
@@ -118,11 +151,11 @@ def ledger(
 
 
 @pytest.fixture(scope="session")
-def postgres_base_url() -> Iterator[str]:
-    from tests.postgres import postgres_cluster
+def postgres_base_url() -> str:
+    """This test process's PostgreSQL cluster (one, whatever database the suite runs on)."""
+    from tests.postgres import shared_cluster
 
-    with postgres_cluster() as base_url:
-        yield base_url
+    return shared_cluster()
 
 
 @pytest.fixture

@@ -1,87 +1,55 @@
-"""A throwaway PostgreSQL cluster for the tests, run as the unprivileged ``postgres`` user."""
+"""The suite's PostgreSQL: one throwaway cluster per test process, and the switch that runs
+every test ledger on it (``CARBON_TEST_DATABASE=postgres``, ``make test-postgres``)."""
 
 from __future__ import annotations
 
-import glob
+import atexit
+import contextlib
+import functools
+import itertools
 import os
-import pwd
-import shutil
-import subprocess
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
-from devtools.local_server import free_port
+from devtools.postgres import create_database, postgres_cluster
 
+__all__ = ["create_database", "fresh_database_url", "shared_cluster", "suite_on_postgres"]
 
-def postgres_bin() -> Path | None:
-    """The newest PostgreSQL server binaries on this machine."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if found:
-        return Path(found[-1]).parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
+#: ``CARBON_TEST_DATABASE=postgres`` runs every test ledger on PostgreSQL (``make
+#: test-postgres``); unset or ``sqlite``, on SQLite as ``make test`` does.
+SUITE_DATABASE = os.environ.get("CARBON_TEST_DATABASE", "sqlite")
+_names = itertools.count(1)
 
 
-def _as_postgres(args: list[str]) -> list[str]:
-    # initdb and postgres refuse to run as root.
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+def suite_on_postgres() -> bool:
+    if SUITE_DATABASE not in ("sqlite", "postgres"):
+        raise RuntimeError(f"CARBON_TEST_DATABASE must be sqlite or postgres, not {SUITE_DATABASE}")
+    return SUITE_DATABASE == "postgres"
 
 
-@contextmanager
-def postgres_cluster() -> Iterator[str]:
-    """Start a cluster on a free loopback port; yield the base URL; remove it afterwards."""
-    bin_dir = postgres_bin()
-    if bin_dir is None:
-        raise RuntimeError("PostgreSQL server binaries not found: run `make setup`")
-    root = Path(tempfile.mkdtemp(prefix="carbon-pg-"))
-    data = root / "data"
-    if os.geteuid() == 0:
-        user = pwd.getpwnam("postgres")
-        os.chown(root, user.pw_uid, user.pw_gid)
-    port = free_port()
-    subprocess.run(
-        _as_postgres(
-            [str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=on"
-    subprocess.run(
-        _as_postgres(
-            [
-                str(bin_dir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-o",
-                options,
-                "-l",
-                str(root / "log"),
-                "-w",
-                "start",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-    finally:
-        subprocess.run(
-            _as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
-            check=False,
-            capture_output=True,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+@functools.cache
+def shared_cluster() -> str:
+    """This test process's one cluster, started on first use and removed at its exit."""
+    stack = contextlib.ExitStack()
+    # A test process meets hundreds of ledgers, and the engines it made for them keep their
+    # pooled connections: the server ends connections idle for half a minute (the ledger's
+    # engines ping before use and reconnect), so only the live ones count.
+    settings = "-c max_connections=300 -c idle_session_timeout=30s"
+    base_url = stack.enter_context(postgres_cluster(settings))
+    atexit.register(stack.close)
+    return base_url
 
 
-def create_database(base_url: str, name: str) -> str:
-    """A new empty database in the cluster; returns its URL."""
-    import psycopg
+@functools.cache
+def _migrated_template() -> str:
+    """A database of this process's cluster migrated to head once, to copy for each ledger
+    (each server's own migration then has nothing to do)."""
+    from ledger_api.core.migrate import upgrade
 
-    dsn = base_url.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
-    with psycopg.connect(dsn, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return f"{base_url}/{name}"
+    name = "ledger_template"
+    upgrade(create_database(shared_cluster(), name))
+    return name
+
+
+def fresh_database_url() -> str:
+    """A new database in this process's cluster, for one test ledger: a copy of the template."""
+    name = f"ledger_{next(_names)}"
+    return create_database(shared_cluster(), name, template=_migrated_template())

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from devtools.demo import sign_plan
 from devtools.demo_plan import ENTERPRISES, DemoEnterprise, readings
 from devtools.demo_registers import (
     NEW_METER_REGISTER,
     OPENING_REGISTER,
     REPLACED_AT_SEQ,
-    Meters,
     signed_readings,
 )
 from terminal.client import SignedRecord, Terminal
 from verifier.protocol.registers import continuity_problem, meter_reading
-from verifier.protocol.typed_data import ActivityRecord, Domain, attributes_hash
+from verifier.protocol.typed_data import Domain
 
 DOMAIN = Domain(1337, "0x" + "11" * 20)
 GLASS = next(e for e in ENTERPRISES if e.key == "glass")
@@ -30,27 +30,12 @@ FORKLIFTS = GLASS.source_identifier("forklifts")
 
 
 def _signed(sources: set[str], enterprise: DemoEnterprise = GLASS) -> dict[str, list[SignedRecord]]:
-    """The demo's signing of the named sources' month, one terminal each."""
+    """The demo's signing of the named sources' month, one terminal each, by source."""
     plan = [r for r in readings(enterprise) if r.source in sources]
     terminals = {s: Terminal.create() for s in sources}
-    meters = Meters.of(enterprise, terminals)
     signed: dict[str, list[SignedRecord]] = defaultdict(list)
-    for r in plan:
-        terminal, seq = terminals[r.source], len(signed[r.source]) + 1
-        record = ActivityRecord(
-            enterprise.identifier,
-            r.source,
-            terminal.address,
-            seq,
-            r.activity,
-            r.quantity,
-            r.decimals,
-            r.unit,
-            r.period_start,
-            r.period_end,
-            attributes_hash(r.attributes),
-        )
-        signed[r.source].append(meters.sign(terminal, DOMAIN, record, r.attributes))
+    for record in sign_plan(DOMAIN, enterprise, terminals, plan):
+        signed[record.record.source].append(record)
     return signed
 
 

@@ -104,7 +104,8 @@ def world(
     tmp = tmp_path_factory.mktemp("access")
     deploy(w3, operator_account, tmp / "deployments")
     server = start_server(tmp, server_env(tmp, dev_chain.rpc_url))
-    settings = Settings(data_dir=tmp, rpc_url=dev_chain.rpc_url)
+    database_url = server.env.get("CARBON_DATABASE_URL")
+    settings = Settings(data_dir=tmp, rpc_url=dev_chain.rpc_url, database_url=database_url)
     try:
         yield _build_world(server, settings)
     finally:

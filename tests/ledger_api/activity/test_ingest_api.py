@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from datetime import UTC, datetime
 
@@ -34,9 +33,8 @@ def client(ledger: LedgerServer) -> LedgerClient:
 
 
 def stored_count(ledger: LedgerServer) -> tuple[int, int]:
-    with sqlite3.connect(ledger.data_dir / "ledger.sqlite") as db:
-        records = db.execute("select count(*) from activity_record").fetchone()[0]
-        leaves = db.execute("select count(*) from leaf where kind = 1").fetchone()[0]
+    [(records,)] = ledger.sql("select count(*) from activity_record")
+    [(leaves,)] = ledger.sql("select count(*) from leaf where kind = 1")
     return records, leaves
 
 
@@ -324,12 +322,11 @@ def test_stored_rows_are_the_signed_record_and_its_leaf(
     records = signed_readings(terminal, domain, ENTERPRISE, SOURCE, range(1, 4))
     before = time.time()
     stored = client.submit(records)
-    with sqlite3.connect(ledger.data_dir / "ledger.sqlite") as db:
-        rows = db.execute(
-            "select r.digest, r.leaf_hash, l.kind, l.digest, l.aux, r.seq, r.quantity, "
-            "r.signature, r.received_at = l.created_at from activity_record r "
-            "join leaf l on l.hash = r.leaf_hash order by r.seq"
-        ).fetchall()
+    rows = ledger.sql(
+        "select r.digest, r.leaf_hash, l.kind, l.digest, l.aux, r.seq, r.quantity, "
+        "r.signature, r.received_at = l.created_at from activity_record r "
+        "join leaf l on l.hash = r.leaf_hash order by r.seq"
+    )
     expected = []
     for signed in records:
         leaf = activity_record_leaf(domain, signed.record, signed.signature)
