@@ -9,6 +9,7 @@ from ledger_api.access.deps import Manager, Reader
 from ledger_api.access.schemas import GrantIn, GrantOut
 from ledger_api.core.deps import SessionDep
 from ledger_api.core.paths import IDENTIFIER
+from ledger_api.core.schemas import RowId
 
 router = APIRouter(prefix=f"/v1/enterprises/{IDENTIFIER}/grants", tags=["grants"])
 
@@ -37,7 +38,9 @@ def list_grants(identifier: str, session: SessionDep, caller: Reader) -> list[Gr
 
 
 @router.post("/{grant_id}/revoke", response_model=GrantOut)
-def revoke_grant(identifier: str, grant_id: int, session: SessionDep, caller: Manager) -> GrantOut:
+def revoke_grant(
+    identifier: str, grant_id: RowId, session: SessionDep, caller: Manager
+) -> GrantOut:
     """Withdraw a grant from now on (an anchored event); the grantee reads nothing more."""
     enterprise = grants.granting_enterprise(session, caller, identifier, write=True)
     return grants.withdraw_grant(session, enterprise, grant_id)

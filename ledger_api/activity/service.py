@@ -35,6 +35,7 @@ from ledger_api.core.models import (
     LeafRow,
     utcnow,
 )
+from ledger_api.core.periods import CLOCK_SKEW_S, EARLIEST_PERIOD
 from ledger_api.registry.checks import template_for
 from ledger_api.registry.template_store import template_catalog
 from verifier.errors import InvalidRecord, SignatureError
@@ -51,8 +52,6 @@ from verifier.protocol.typed_data import (
 MAX_DECIMALS = 18
 MAX_VALUE = 10**12  # in the record's own unit: no meter reports a trillion of anything at once
 MAX_PERIOD_S = 366 * 86_400
-CLOCK_SKEW_S = 300
-EARLIEST_PERIOD = 946_684_800  # 2000-01-01T00:00:00Z
 # The batch manifest is RFC 8785 JSON, which holds integers exactly only up to 2^53 - 1: a
 # larger sequence number could be signed (uint64) but never anchored.
 MAX_SEQ = 2**53 - 1

@@ -162,6 +162,39 @@ def json_depth_exceeds(body: bytes, limit: int) -> bool | None:
     return bool(brackets)
 
 
+# JSON can carry U+0000 only as this escape. No field of the API has a use for it, and
+# PostgreSQL cannot store it in text: refused with the field that holds it, before a handler
+# could pass it to the database.
+_NUL_ESCAPE = b"\\u0000"
+
+
+def nul_text_at(body: bytes) -> str | None:
+    """Where in the (well-formed, depth-checked) JSON ``body`` a key or string holds U+0000,
+    as a dotted path (``records.3.attributes``), or None; ``body`` for the document itself."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None  # the route's own parser answers it
+    return _nul_in(document, ())
+
+
+def _nul_in(value: Any, path: tuple[str, ...]) -> str | None:
+    if isinstance(value, str):
+        return (".".join(path) or "body") if "\0" in value else None
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = ((str(i), item) for i, item in enumerate(value))
+    else:
+        return None
+    for key, item in items:
+        if "\0" in key:
+            return ".".join((*path, key.replace("\0", "\\u0000")))
+        if (where := _nul_in(item, (*path, key))) is not None:
+            return where
+    return None
+
+
 def _is_form(scope: Scope) -> bool:
     kind = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
     return kind == "application/x-www-form-urlencoded"
@@ -226,6 +259,9 @@ class JsonGuard:
         if verdict:
             message = f"the body nests deeper than {self.max_depth} levels"
             await _answer(send, 422, "json_too_deep", message, "body")
+            return
+        if _NUL_ESCAPE in body and (where := nul_text_at(body)) is not None:
+            await _answer(send, 422, "nul_character", "text may not hold U+0000", where)
             return
         replayed = False
 

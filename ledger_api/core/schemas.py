@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict
 
 from ledger_api.core.errors import Problem
@@ -14,6 +15,13 @@ ADDRESS = r"^0x[0-9a-fA-F]{40}$"
 HEX_SIGNATURE = r"^0x[0-9a-fA-F]{130}$"
 # Figures travel as decimal strings, never JSON numbers, so no value passes through a float.
 DECIMAL_TEXT = r"^(0|[1-9][0-9]{0,17})(\.[0-9]{1,12})?$"
+#: The largest row id of every table on every database: ids are four-byte integers on
+#: PostgreSQL (eight on SQLite), except leaves' and activity records' (migration 0020), which
+#: no URL takes. A larger id names no row, and would overflow the query rather than miss.
+MAX_ROW_ID = 2**31 - 1
+#: A stored row's id in a path, or (``RowIdQuery``) in a query string.
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+RowIdQuery = Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)]
 
 
 class Strict(BaseModel):

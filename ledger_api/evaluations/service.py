@@ -8,6 +8,7 @@ that the next anchoring round puts on chain. Nothing is recorded unless every st
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -38,6 +39,7 @@ from ledger_api.core.models import (
     Evaluation,
     LeafRow,
 )
+from ledger_api.core.periods import CLOCK_SKEW_S, DAY_S, EARLIEST_PERIOD
 from ledger_api.evaluations.declarations import with_declared_value
 from ledger_api.evaluations.edges import device_edges
 from ledger_api.evaluations.energy import energy_blocks
@@ -73,11 +75,18 @@ class PeriodRecord:
 
 def period_bounds(start: date, end: date, utc_offset_h: int) -> tuple[int, int]:
     """Unix seconds of local midnight at ``start`` and after ``end`` (inclusive dates), by the
-    rule the verifier recomputes them with."""
+    rule the verifier recomputes them with; only periods records can lie in (from 2000, ended
+    by now), which also keeps every bound within the database's period columns."""
     try:
-        return entry_period_bounds(start, end, utc_offset_h)
+        start_ts, end_ts = entry_period_bounds(start, end, utc_offset_h)
     except OverflowError:  # the last day of year 9999 has no day after it
         raise ApiError(422, "period_out_of_range", "periodEnd is too late", "periodEnd") from None
+    if start_ts < EARLIEST_PERIOD - DAY_S:
+        message = "periodStart is before 2000-01-01: no record is that old"
+        raise ApiError(422, "period_out_of_range", message, "periodStart")
+    if end_ts > time.time() + CLOCK_SKEW_S:
+        raise ApiError(422, "period_in_future", "periodEnd has not ended yet", "periodEnd")
+    return start_ts, end_ts
 
 
 def load_period_records(

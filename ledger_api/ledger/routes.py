@@ -13,15 +13,14 @@ from fastapi import APIRouter, Path
 
 from ledger_api.access.deps import Auditor, Overseer, visible_enterprises
 from ledger_api.core.deps import Context, SessionDep
+from ledger_api.core.schemas import MAX_ROW_ID, RowId
 from ledger_api.ledger.schemas import BatchOut, TreeOut
 from ledger_api.ledger.service import batch_by_chain_id, batch_by_root, batch_tree, batch_view
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
-# A database row id: 64-bit; larger numbers would overflow the query, not miss.
-BatchId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Root = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")]
-# The anchor contract's own batch number: 0-based, and bounded like a row id for the query.
-ChainBatchId = Annotated[int, Path(ge=0, le=2**63 - 1)]
+# The anchor contract's own batch number: 0-based, and stored in a column like a row id's.
+ChainBatchId = Annotated[int, Path(ge=0, le=MAX_ROW_ID)]
 
 
 @router.get("/by-root/{root}", response_model=BatchOut)
@@ -41,15 +40,13 @@ def get_batch_by_chain_id(
 
 
 @router.get("/{batch_id}", response_model=BatchOut)
-def get_batch(batch_id: BatchId, session: SessionDep, caller: Auditor) -> BatchOut:
+def get_batch(batch_id: RowId, session: SessionDep, caller: Auditor) -> BatchOut:
     """A batch: status, root, manifest (or the caller's sections) and, once confirmed, where
     it sits on chain."""
     return batch_view(session, batch_id, visible_enterprises(session, caller))
 
 
 @router.get("/{batch_id}/tree", response_model=TreeOut)
-def get_batch_tree(
-    batch_id: BatchId, session: SessionDep, context: Context, _: Overseer
-) -> TreeOut:
+def get_batch_tree(batch_id: RowId, session: SessionDep, context: Context, _: Overseer) -> TreeOut:
     """The whole tree as an OpenZeppelin ``standard-v1`` dump (every tenant's leaves)."""
     return batch_tree(session, context.engine, batch_id)

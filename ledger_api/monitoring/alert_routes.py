@@ -8,9 +8,10 @@ from fastapi import APIRouter, Query
 
 from ledger_api.access.deps import Manager, Reader
 from ledger_api.core.deps import SessionDep
+from ledger_api.core.schemas import RowId
 from ledger_api.monitoring import service
 from ledger_api.monitoring.rule_kinds import RuleKind
-from ledger_api.monitoring.schemas import AlertOut, AlertPage, NoteIn, ResolveIn, RowId
+from ledger_api.monitoring.schemas import AlertOut, AlertPage, NoteIn, ResolveIn
 
 router = APIRouter(prefix="/v1/alerts", tags=["monitoring"])
 

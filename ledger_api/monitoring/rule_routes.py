@@ -6,8 +6,9 @@ from fastapi import APIRouter, Query, Response
 
 from ledger_api.access.deps import Manager, Reader
 from ledger_api.core.deps import SessionDep
+from ledger_api.core.schemas import RowId
 from ledger_api.monitoring import service
-from ledger_api.monitoring.schemas import RowId, RuleIn, RuleOut, RuleUpdate, TemplateIn
+from ledger_api.monitoring.schemas import RuleIn, RuleOut, RuleUpdate, TemplateIn
 from ledger_api.monitoring.templates import TEMPLATES
 
 router = APIRouter(prefix="/v1/monitor-rules", tags=["monitoring"])

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Path
 from pydantic import BaseModel, Field
 
 from ledger_api.core.schemas import IDENTIFIER, Strict
 from ledger_api.monitoring.rule_kinds import RuleKind
-
-#: A stored row id: anything outside a 64-bit key is refused before it reaches the database.
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 class AlertEventOut(BaseModel):

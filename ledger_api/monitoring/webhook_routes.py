@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from ledger_api.access.deps import Caller, Reader, Role, allow
 from ledger_api.core.deps import Context, SessionDep
+from ledger_api.core.schemas import RowId, RowIdQuery
 from ledger_api.monitoring import subscriptions as subs
 from ledger_api.monitoring.schemas import (
     DeliveryOut,
-    RowId,
     SubscriptionCreated,
     SubscriptionIn,
     SubscriptionOut,
@@ -65,7 +65,7 @@ def end_subscription(sub_id: RowId, session: SessionDep, caller: Reader) -> Subs
 def list_deliveries(
     session: SessionDep,
     caller: Reader,
-    subscription: int | None = Query(None, ge=1, le=2**63 - 1),
+    subscription: RowIdQuery = None,
     state: Literal["pending", "delivered", "dead"] | None = None,
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=2**31),
