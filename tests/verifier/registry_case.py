@@ -4,11 +4,10 @@ ledger's own database for the operator to edit."""
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
 from dataclasses import dataclass, replace
 from typing import Any
 
+from sqlalchemy import text
 from sqlmodel import Session
 
 from devtools.seeding import grid_record, register, sign_registry
@@ -88,11 +87,12 @@ def evaluate_and_prove(server: LedgerServer, enterprise: str) -> FigureProofBund
     return parse_figure_bundle(proof.json())
 
 
-def execute(server: LedgerServer, *statements: tuple[str, tuple[Any, ...]]) -> None:
-    with closing(sqlite3.connect(server.data_dir / "ledger.sqlite")) as db, db:
-        db.execute("PRAGMA foreign_keys = OFF")
-        for sql, args in statements:
-            db.execute(sql, args)
+def execute(server: LedgerServer, *statements: tuple[str, dict[str, Any]]) -> None:
+    """The operator's edits (``:name`` parameters), in one transaction, foreign keys
+    unchecked."""
+    with server.tampering() as db:
+        for sql, params in statements:
+            db.execute(text(sql), params)
 
 
 def session(server: LedgerServer) -> Session:

@@ -133,7 +133,10 @@ def test_an_industry_changed_in_the_database_fails_boundary(server: LedgerServer
     target = firm(server, "INDUSTRY")
     execute(
         server,
-        ("UPDATE enterprise SET industry = 'cement' WHERE identifier = ?", (target.enterprise,)),
+        (
+            "UPDATE enterprise SET industry = 'cement' WHERE identifier = :enterprise",
+            {"enterprise": target.enterprise},
+        ),
     )
     result = verify(server, evaluate_and_prove(server, target.enterprise))
     assert failed(result) == ("boundary", "IndustryMismatch")
@@ -149,16 +152,16 @@ def _delete_source(server: LedgerServer, target: Firm) -> None:
         server,
         (
             "DELETE FROM activity_record WHERE source_id = "
-            "(SELECT id FROM emission_source WHERE identifier = ?)",
-            (source,),
+            "(SELECT id FROM emission_source WHERE identifier = :source)",
+            {"source": source},
         ),
         (
             "DELETE FROM device_binding WHERE source_id = "
-            "(SELECT id FROM emission_source WHERE identifier = ?)",
-            (source,),
+            "(SELECT id FROM emission_source WHERE identifier = :source)",
+            {"source": source},
         ),
-        ("DELETE FROM emission_source WHERE identifier = ?", (source,)),
-        ("DELETE FROM device WHERE address = ?", (device,)),
+        ("DELETE FROM emission_source WHERE identifier = :source", {"source": source}),
+        ("DELETE FROM device WHERE address = :device", {"device": device}),
     )
 
 
@@ -185,8 +188,8 @@ def test_a_deleted_source_and_its_registry_events_break_the_chain(server: Ledger
     execute(
         server,
         (
-            "DELETE FROM registry_event WHERE subject IN (?, ?)",
-            (target.grids[1], target.terminals[1].address),
+            "DELETE FROM registry_event WHERE subject IN (:source, :device)",
+            {"source": target.grids[1], "device": target.terminals[1].address},
         ),
     )
     result = verify(server, evaluate_and_prove(server, target.enterprise))

@@ -5,12 +5,11 @@ figure proof fetched and verified against the real chain."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
-from contextlib import closing
 from typing import Any
 
 import rfc8785
+from sqlalchemy import text
 
 from ledger_api.commands.serve import build_worker
 from tests.conftest import LedgerServer
@@ -28,13 +27,10 @@ OTHER_GRID = "88.118.8/SRC-AL-ADV-OTHER-GRID"
 JUNE_2025_CST = 1_748_707_200  # 2025-06-01T00:00:00+08:00
 
 
-def database(ledger: LedgerServer) -> sqlite3.Connection:
-    return sqlite3.connect(ledger.data_dir / "ledger.sqlite")
-
-
-def execute(ledger: LedgerServer, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    with closing(database(ledger)) as db, db:
-        return db.execute(sql, args).fetchall()
+def tamper(ledger: LedgerServer, sql: str, **params: Any) -> None:
+    """One edit of the operator's, foreign keys unchecked, committed."""
+    with ledger.tampering() as db:
+        db.execute(text(sql), params)
 
 
 def anchor(ledger: LedgerServer) -> None:
@@ -56,21 +52,28 @@ def rewrite_entry(
 ) -> None:
     """Rewrite a not-yet-anchored entry in place, with its digest and leaf, so the next
     anchoring round anchors the rewritten one."""
-    [(text, old_leaf)] = execute(
-        ledger, "SELECT entry, leaf_hash FROM evaluation WHERE identifier = ?", identifier
+    [(stored, old_leaf)] = ledger.sql(
+        "SELECT entry, leaf_hash FROM evaluation WHERE identifier = :id", id=identifier
     )
-    entry = json.loads(text)
+    entry = json.loads(stored)
     change(entry)
     canonical = rfc8785.dumps(entry)
     digest = keccak256(canonical)
     hashed = "0x" + leaf_hash(LeafKind.LEDGER_ENTRY, digest, bytes(32)).hex()
-    with closing(database(ledger)) as db, db:
-        db.execute("PRAGMA foreign_keys = OFF")
+    with ledger.tampering() as db:
         db.execute(
-            "UPDATE leaf SET digest = ?, hash = ? WHERE hash = ?",
-            ("0x" + digest.hex(), hashed, old_leaf),
+            text("UPDATE leaf SET digest = :digest, hash = :hash WHERE hash = :old"),
+            {"digest": "0x" + digest.hex(), "hash": hashed, "old": old_leaf},
         )
         db.execute(
-            "UPDATE evaluation SET entry = ?, digest = ?, leaf_hash = ? WHERE identifier = ?",
-            (canonical.decode(), "0x" + digest.hex(), hashed, identifier),
+            text(
+                "UPDATE evaluation SET entry = :entry, digest = :digest, leaf_hash = :hash "
+                "WHERE identifier = :id"
+            ),
+            {
+                "entry": canonical.decode(),
+                "digest": "0x" + digest.hex(),
+                "hash": hashed,
+                "id": identifier,
+            },
         )

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import time
-from contextlib import closing
 from decimal import Decimal
 from typing import Any
 
 import rfc8785
+from sqlalchemy import text
 
 from accounting.grading import grade, load_ruleset
 from devtools.declarations import declare_added_value
@@ -29,11 +29,7 @@ from tests.ledger_api.evaluations.added_value import (
     report_html,
     verified,
 )
-from tests.ledger_api.evaluations.adversary import (
-    ENTERPRISE,
-    database,
-    rewrite_entry,
-)
+from tests.ledger_api.evaluations.adversary import ENTERPRISE, rewrite_entry
 from verifier.checks.kernel import CheckStatus
 from verifier.protocol.keccak import keccak256
 from verifier.protocol.leaves import LeafKind, leaf_hash
@@ -123,23 +119,25 @@ def test_a_declaration_rewritten_in_the_database_fails_inputs(two_days: LedgerSe
     """The operator rewrites the stored declaration's figure (and its event digest and leaf,
     before anchoring): the enterprise's signature no longer covers it."""
     declared = _declare(two_days, enterprise_key(ENTERPRISE)).json()["event"]
-    with closing(database(two_days)) as db, db:
-        [(body, old_leaf)] = db.execute(
-            "SELECT body, leaf_hash FROM registry_event WHERE digest = ?", (declared,)
-        ).fetchall()
+    [(body, old_leaf)] = two_days.sql(
+        "SELECT body, leaf_hash FROM registry_event WHERE digest = :digest", digest=declared
+    )
     event = json.loads(body)
     event["declaration"]["addedValue"] = str(int(event["declaration"]["addedValue"]) * 2)
     canonical = rfc8785.dumps(event)
     digest = "0x" + keccak256(canonical).hex()
     hashed = "0x" + leaf_hash(LeafKind.REGISTRY_EVENT, keccak256(canonical), bytes(32)).hex()
-    with closing(database(two_days)) as db, db:
-        db.execute("PRAGMA foreign_keys = OFF")
+    with two_days.tampering() as db:
         db.execute(
-            "UPDATE leaf SET digest = ?, hash = ? WHERE hash = ?", (digest, hashed, old_leaf)
+            text("UPDATE leaf SET digest = :digest, hash = :hash WHERE hash = :old"),
+            {"digest": digest, "hash": hashed, "old": old_leaf},
         )
         db.execute(
-            "UPDATE registry_event SET body = ?, digest = ?, leaf_hash = ? WHERE digest = ?",
-            (canonical.decode(), digest, hashed, declared),
+            text(
+                "UPDATE registry_event SET body = :body, digest = :digest, leaf_hash = :hash "
+                "WHERE digest = :old"
+            ),
+            {"body": canonical.decode(), "digest": digest, "hash": hashed, "old": declared},
         )
     made = evaluate_days(two_days)
     assert made.status_code == 201, made.text

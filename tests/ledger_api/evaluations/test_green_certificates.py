@@ -16,7 +16,6 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -26,6 +25,7 @@ import httpx
 import pytest
 import rfc8785
 from eth_account.signers.local import LocalAccount
+from sqlalchemy import text
 from web3 import Web3
 
 from accounting.factors import load_factor_set
@@ -38,7 +38,7 @@ from devtools.seeding import enterprise_secret, grid_record, register
 from ledger_api.commands.serve import build_worker
 from terminal.client import Terminal
 from tests.conftest import LedgerServer
-from tests.ledger_api.evaluations.adversary import database, rewrite_entry, verify
+from tests.ledger_api.evaluations.adversary import rewrite_entry, verify
 from tests.ledger_api.evaluations.helpers import HOUR
 from tests.ledgers import own_ledger
 from tests.verifier.failures import failed
@@ -174,8 +174,8 @@ def _grid_factor() -> Decimal:
 
 
 def _count(ledger: LedgerServer, table: str) -> int:
-    with closing(database(ledger)) as db:
-        return db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    [(count,)] = ledger.sql(f"SELECT count(*) FROM {table}")
+    return count
 
 
 # --- the honest path --------------------------------------------------------------------------
@@ -309,29 +309,40 @@ def test_a_claim_whose_mwh_is_not_its_serial_count_is_refused(ledger: LedgerServ
 def _rewrite_claim(ledger: LedgerServer, event: str, change: Callable[[dict], None]) -> None:
     """The operator edits a not-yet-anchored claim event in its database, with its digest,
     leaf and range row, so the next round anchors the edited one."""
-    with closing(database(ledger)) as db:
-        [(text, old_leaf)] = db.execute(
-            "SELECT body, leaf_hash FROM registry_event WHERE digest = ?", (event,)
-        ).fetchall()
-    body = json.loads(text)
+    [(stored, old_leaf)] = ledger.sql(
+        "SELECT body, leaf_hash FROM registry_event WHERE digest = :event", event=event
+    )
+    body = json.loads(stored)
     change(body)
     canonical = rfc8785.dumps(body)
     digest = "0x" + keccak256(canonical).hex()
     hashed = "0x" + leaf_hash(LeafKind.REGISTRY_EVENT, bytes.fromhex(digest[2:]), bytes(32)).hex()
     claim = body["claim"]
-    with closing(database(ledger)) as db, db:
-        db.execute("PRAGMA foreign_keys = OFF")
+    edit = {
+        "body": canonical.decode(),
+        "digest": digest,
+        "hash": hashed,
+        "leaf": old_leaf,
+        "old": event,
+        "first": int(claim["firstSerial"]),
+        "last": int(claim["lastSerial"]),
+        "mwh": int(claim["mwh"]),
+    }
+    with ledger.tampering() as db:
+        db.execute(text("UPDATE leaf SET digest = :digest, hash = :hash WHERE hash = :leaf"), edit)
         db.execute(
-            "UPDATE leaf SET digest = ?, hash = ? WHERE hash = ?", (digest, hashed, old_leaf)
+            text(
+                "UPDATE registry_event SET body = :body, digest = :digest, leaf_hash = :hash "
+                "WHERE digest = :old"
+            ),
+            edit,
         )
         db.execute(
-            "UPDATE registry_event SET body = ?, digest = ?, leaf_hash = ? WHERE digest = ?",
-            (canonical.decode(), digest, hashed, event),
-        )
-        db.execute(
-            "UPDATE green_certificate_claim SET event = ?, first = ?, last = ?, mwh = ? "
-            "WHERE event = ?",
-            (digest, int(claim["firstSerial"]), int(claim["lastSerial"]), int(claim["mwh"]), event),
+            text(
+                "UPDATE green_certificate_claim SET event = :digest, first = :first, "
+                "last = :last, mwh = :mwh WHERE event = :old"
+            ),
+            edit,
         )
 
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import copy
 import time
-from contextlib import closing
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from accounting import account
 from accounting.factors import parse_factor_set
@@ -29,10 +29,9 @@ from tests.ledger_api.evaluations.adversary import (
     OTHER,
     OTHER_GRID,
     anchor,
-    database,
-    execute,
     proof,
     rewrite_entry,
+    tamper,
     verify,
 )
 from tests.ledger_api.evaluations.helpers import HOUR, anchored_hours
@@ -62,60 +61,60 @@ def refused(ledger: LedgerServer, **changes: str) -> tuple[int, str, str]:
     return response.status_code, error["code"], error["field"]
 
 
+INSERT_LEAF = (
+    "INSERT INTO leaf (kind, digest, aux, hash, created_at) "
+    "VALUES (1, :digest, :aux, :hash, CURRENT_TIMESTAMP)"
+)
+INSERT_RECORD = (
+    "INSERT INTO activity_record (digest, leaf_hash, device_id, source_id, enterprise_id, seq, "
+    "activity, quantity, decimals, unit, period_start, period_end, attributes_hash, attributes, "
+    "signature, received_at) "
+    "VALUES (:digest, :hash, (SELECT id FROM device WHERE address = :device), "
+    "(SELECT id FROM emission_source WHERE identifier = :source), "
+    "(SELECT id FROM enterprise WHERE identifier = :enterprise), "
+    ":seq, :activity, :quantity, :decimals, :unit, :start, :end, :attributes, NULL, :signature, "
+    "CURRENT_TIMESTAMP)"
+)
+
+
 def insert_record(ledger: LedgerServer, signed: SignedRecord, source: str) -> str:
     """Put a signed record straight into the database, as if the ledger had accepted it."""
     record, domain = signed.record, ledger.ledger_client().domain()
     digest = record_digest(domain, record)
     hashed = leaf_hash(LeafKind.ACTIVITY_RECORD, digest, keccak256(signed.signature))
-    with closing(database(ledger)) as db, db:
-        ids = [
-            db.execute(sql, (key,)).fetchone()[0]
-            for sql, key in (
-                ("SELECT id FROM device WHERE address = ?", record.device),
-                ("SELECT id FROM emission_source WHERE identifier = ?", source),
-                ("SELECT id FROM enterprise WHERE identifier = ?", record.enterprise),
-            )
-        ]
-        db.execute(
-            "INSERT INTO leaf (kind, digest, aux, hash, created_at) "
-            "VALUES (1, ?, ?, ?, CURRENT_TIMESTAMP)",
-            ("0x" + digest.hex(), "0x" + "00" * 32, "0x" + hashed.hex()),
-        )
-        db.execute(
-            "INSERT INTO activity_record (digest, leaf_hash, device_id, source_id, "
-            "enterprise_id, seq, activity, quantity, decimals, unit, period_start, period_end, "
-            "attributes_hash, attributes, signature, received_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, CURRENT_TIMESTAMP)",
-            (
-                "0x" + digest.hex(),
-                "0x" + hashed.hex(),
-                *ids,
-                record.seq,
-                record.activity,
-                str(record.quantity),
-                record.decimals,
-                record.unit,
-                record.period_start,
-                record.period_end,
-                "0x" + record.attributes_hash.hex(),
-                "0x" + signed.signature.hex(),
-            ),
-        )
-    return "0x" + digest.hex()
+    row = {
+        "digest": "0x" + digest.hex(),
+        "hash": "0x" + hashed.hex(),
+        "device": record.device,
+        "source": source,
+        "enterprise": record.enterprise,
+        "seq": record.seq,
+        "activity": record.activity,
+        "quantity": str(record.quantity),
+        "decimals": record.decimals,
+        "unit": record.unit,
+        "start": record.period_start,
+        "end": record.period_end,
+        "attributes": "0x" + record.attributes_hash.hex(),
+        "signature": "0x" + signed.signature.hex(),
+    }
+    with ledger.tampering() as db:
+        db.execute(text(INSERT_LEAF), {**row, "aux": "0x" + "00" * 32})
+        db.execute(text(INSERT_RECORD), row)
+    return row["digest"]
 
 
 def drop_reading(ledger: LedgerServer, seq: int) -> None:
     """Delete one of the enterprise's readings and its leaf, as an operator hiding it would."""
-    [(leaf,)] = execute(
-        ledger,
+    [(leaf,)] = ledger.sql(
         "SELECT r.leaf_hash FROM activity_record r JOIN enterprise e ON e.id = r.enterprise_id "
-        "WHERE e.identifier = ? AND r.seq = ?",
-        ENTERPRISE,
-        seq,
+        "WHERE e.identifier = :enterprise AND r.seq = :seq",
+        enterprise=ENTERPRISE,
+        seq=seq,
     )
-    with closing(database(ledger)) as db, db:
-        db.execute("DELETE FROM activity_record WHERE leaf_hash = ?", (leaf,))
-        db.execute("DELETE FROM leaf WHERE hash = ?", (leaf,))
+    with ledger.tampering() as db:
+        db.execute(text("DELETE FROM activity_record WHERE leaf_hash = :leaf"), {"leaf": leaf})
+        db.execute(text("DELETE FROM leaf WHERE hash = :leaf"), {"leaf": leaf})
 
 
 def reading(terminal: Terminal, ledger: LedgerServer, seq: int, start: int) -> SignedRecord:
@@ -165,15 +164,16 @@ def test_record_of_a_key_registered_elsewhere_fails_authorization(
 
 def test_never_registered_key_gets_409_for_record_and_figure(two_days: LedgerServer) -> None:
     rogue = Terminal.create()
-    with closing(database(two_days)) as db, db:
-        [(enterprise_id,)] = db.execute(
-            "SELECT id FROM enterprise WHERE identifier = ?", (ENTERPRISE,)
-        ).fetchall()
-        db.execute(
-            "INSERT INTO device (address, enterprise_id, status, created_at) "
-            "VALUES (?, ?, 'active', CURRENT_TIMESTAMP)",
-            (rogue.address, enterprise_id),
-        )
+    [(enterprise_id,)] = two_days.sql(
+        "SELECT id FROM enterprise WHERE identifier = :enterprise", enterprise=ENTERPRISE
+    )
+    tamper(
+        two_days,
+        "INSERT INTO device (address, enterprise_id, status, created_at) "
+        "VALUES (:address, :enterprise, 'active', CURRENT_TIMESTAMP)",
+        address=rogue.address,
+        enterprise=enterprise_id,
+    )
     digest = insert_record(two_days, reading(rogue, two_days, 1, JUNE_2025_CST), GRID)
     insert_record(two_days, reading(rogue, two_days, 2, JUNE_2025_CST + 2 * 86_400), GRID)
     anchor(two_days)
@@ -191,15 +191,14 @@ def test_removed_registration_event_gets_409_for_record_and_figure(
 ) -> None:
     identifier = evaluate(two_days)
     anchor(two_days)
-    [(digest, device)] = execute(
-        two_days,
+    [(digest, device)] = two_days.sql(
         "SELECT r.digest, d.address FROM activity_record r JOIN device d ON d.id = r.device_id "
         "WHERE r.seq = 1",
     )
-    execute(
+    tamper(
         two_days,
-        "DELETE FROM registry_event WHERE subject = ? AND type = 'device.registered'",
-        device,
+        "DELETE FROM registry_event WHERE subject = :device AND type = 'device.registered'",
+        device=device,
     )
     for path in (f"/v1/records/{digest}/proof", f"/v1/evaluations/{identifier}/proof"):
         response = two_days.get(path)
@@ -225,7 +224,7 @@ def test_a_period_not_reported_past_is_open(two_days: LedgerServer) -> None:
 
 def test_a_revoked_terminal_closes_its_period(ledger: LedgerServer) -> None:
     anchored_hours(ledger, ENTERPRISE, GRID, "aluminium", JUNE_2025_CST, 47, 10_000)
-    [(device,)] = execute(ledger, "SELECT address FROM device")
+    [(device,)] = ledger.sql("SELECT address FROM device")
     assert revoke(ledger.server, ENTERPRISE, device, 48).status_code == 201  # signed
     anchor(ledger)  # the revocation, stating lastSeq 48, is anchored
     identifier = evaluate(ledger)
@@ -320,7 +319,7 @@ def test_a_counted_reading_taken_out_of_its_batch_gets_409(two_days: LedgerServe
     figure proof is refused (nothing proves that reading), never served without it."""
     identifier = evaluate(two_days)
     anchor(two_days)
-    execute(
+    tamper(
         two_days,
         "UPDATE leaf SET batch_id = NULL "
         "WHERE hash = (SELECT leaf_hash FROM activity_record WHERE seq = 7)",

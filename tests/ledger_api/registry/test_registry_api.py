@@ -3,8 +3,6 @@ registry events on chain, bulk registration."""
 
 from __future__ import annotations
 
-import sqlite3
-
 import httpx
 import pytest
 
@@ -150,11 +148,8 @@ def test_registry_events_are_anchored_leaves(ledger: LedgerServer) -> None:
     register(ledger.server, ENTERPRISE, [POTLINE], terminal, industry="aluminium")
     post(ledger, f"/v1/devices/{terminal.address}/revoke", {})
     build_worker(ledger.settings()).run_once()
-    with sqlite3.connect(ledger.data_dir / "ledger.sqlite") as db:
-        types = [t for (t,) in db.execute("select type from registry_event order by id")]
-        unanchored = db.execute(
-            "select count(*) from leaf where kind = 3 and batch_id is null"
-        ).fetchone()[0]
+    types = [t for (t,) in ledger.sql("select type from registry_event order by id")]
+    [(unanchored,)] = ledger.sql("select count(*) from leaf where kind = 3 and batch_id is null")
     # enterprise, source, terminal registered, terminal revoked: four events, all anchored
     assert types == [
         "enterprise.registered",
