@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -84,18 +83,14 @@ def worker(ledger: LedgerServer, max_batch: int = 1000) -> AnchorWorker:
 
 
 def counts(ledger: LedgerServer) -> dict[str, int]:
-    with sqlite3.connect(ledger.data_dir / "ledger.sqlite") as db:
-        return {
-            "leaves": db.execute("select count(*) from leaf").fetchone()[0],
-            "records": db.execute("select count(*) from activity_record").fetchone()[0],
-            "unbatched": db.execute("select count(*) from leaf where batch_id is null").fetchone()[
-                0
-            ],
-            "batches": db.execute("select count(*) from anchor_batch").fetchone()[0],
-            "confirmed": db.execute(
-                "select count(*) from anchor_batch where status = 'confirmed'"
-            ).fetchone()[0],
-        }
+    [row] = ledger.sql(
+        "select (select count(*) from leaf) as leaves,"
+        " (select count(*) from activity_record) as records,"
+        " (select count(*) from leaf where batch_id is null) as unbatched,"
+        " (select count(*) from anchor_batch) as batches,"
+        " (select count(*) from anchor_batch where status = 'confirmed') as confirmed"
+    )
+    return dict(row._mapping)
 
 
 def onchain_batches(ledger: LedgerServer, w: AnchorWorker) -> int:

@@ -3,9 +3,8 @@ hold, and the worker sets aside any such leaf that reached the database anyway."
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
+from sqlalchemy import text
 
 from devtools.seeding import register, resign, signed_readings
 from ledger_api.commands.serve import build_worker
@@ -33,8 +32,7 @@ def test_a_sequence_number_the_manifest_cannot_hold_is_refused_at_the_edge(
     assert response.status_code == 422, response.text
     problem = response.json()["error"]["problems"][0]
     assert (problem["code"], problem["field"]) == ("seq_out_of_range", "record.seq")
-    with sqlite3.connect(ledger.data_dir / "ledger.sqlite") as db:
-        assert db.execute("select count(*) from activity_record").fetchone()[0] == 0
+    assert ledger.sql("select count(*) from activity_record") == [(0,)]
 
 
 def test_the_top_safe_sequence_number_is_accepted(ledger: LedgerServer) -> None:
@@ -57,22 +55,24 @@ def test_the_worker_sets_a_bad_leaf_aside_and_anchors_the_rest(ledger: LedgerSer
     )
     bad_digest = stored["records"][4]["digest"]
     # An operator's edit (or a record accepted by an older ledger): a sequence number past 2^53.
-    with sqlite3.connect(ledger.data_dir / "ledger.sqlite") as db:
-        db.execute("update activity_record set seq = ? where digest = ?", (2**53 + 5, bad_digest))
-        leaves = db.execute("select count(*) from leaf").fetchone()[0]
+    with ledger.tampering() as db:
+        db.execute(
+            text("update activity_record set seq = :seq where digest = :digest"),
+            {"seq": 2**53 + 5, "digest": bad_digest},
+        )
+        leaves = db.execute(text("select count(*) from leaf")).scalar_one()
 
     result = build_worker(ledger.settings()).run_once()
 
     assert result.leaves == leaves - 1
-    with sqlite3.connect(ledger.data_dir / "ledger.sqlite") as db:
-        aside = db.execute(
-            "select l.batch_id, l.set_aside from leaf l join activity_record r"
-            " on r.leaf_hash = l.hash where r.digest = ?",
-            (bad_digest,),
-        ).fetchone()
-        unbatched = db.execute(
-            "select count(*) from leaf where batch_id is null and set_aside is null"
-        ).fetchone()[0]
+    [aside] = ledger.sql(
+        "select l.batch_id, l.set_aside from leaf l join activity_record r"
+        " on r.leaf_hash = l.hash where r.digest = :digest",
+        digest=bad_digest,
+    )
+    [(unbatched,)] = ledger.sql(
+        "select count(*) from leaf where batch_id is null and set_aside is null"
+    )
     assert aside[0] is None and "IntegerDomainError" in aside[1]
     assert unbatched == 0
     # The next round neither retries the bad leaf nor stops on it.

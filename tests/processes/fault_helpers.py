@@ -1,7 +1,8 @@
 """Fault injection for real-process tests: killing workers, stalling the chain, reading state.
 
-Everything here observes the ledger from the outside (its SQLite file, the chain, the child's
-log) so the processes under test run exactly the code that ships.
+Everything here observes the ledger from the outside (its database through its own URL, SQLite
+or PostgreSQL, the chain, the child's log) so the processes under test run exactly the code
+that ships.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TypeVar
 
+from sqlalchemy import make_url, text
 from web3 import Web3
 
 from anchoring.anchor_contract import AnchorContract
+from ledger_api.core.db import engine_for
 
 T = TypeVar("T")
 
@@ -54,22 +57,31 @@ def kill9(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=30)
 
 
-def ledger_env(data_dir: Path, rpc_url: str) -> dict[str, str]:
-    """The settings of a ledger process that reads nothing else (no stray config file)."""
-    return {
+def ledger_env(data_dir: Path, rpc_url: str, database_url: str | None = None) -> dict[str, str]:
+    """The settings of a ledger process that reads nothing else (no stray config file); on
+    ``database_url`` if given, else on the environment's database or the data dir's SQLite."""
+    env = {
         "CARBON_DATA_DIR": str(data_dir),
         "CARBON_RPC_URL": rpc_url,
         "CARBON_CONFIG": str(data_dir / "none.toml"),
         # A killed worker's anchoring lease must run out quickly so its restart can reconcile.
         "CARBON_ANCHOR_LEASE_S": "2",
     }
+    if database_url is not None:
+        env["CARBON_DATABASE_URL"] = database_url
+    return env
 
 
 def start_anchor(
-    data_dir: Path, rpc_url: str, *args: str, log_name: str = "anchor.log"
+    data_dir: Path,
+    rpc_url: str,
+    *args: str,
+    log_name: str = "anchor.log",
+    database_url: str | None = None,
 ) -> subprocess.Popen[bytes]:
-    """``carbon-ledger anchor ARGS`` as a child process, its output appended to a log file."""
-    env = {**os.environ, **ledger_env(data_dir, rpc_url)}
+    """``carbon-ledger anchor ARGS`` as a child process, its output appended to a log file;
+    pass the server's ``database_url`` so the worker anchors that server's ledger."""
+    env = {**os.environ, **ledger_env(data_dir, rpc_url, database_url)}
     # A test that sets its own lease (the scale-out stand-by needs one longer than its start)
     # keeps it.
     env["CARBON_ANCHOR_LEASE_S"] = os.environ.get("CARBON_ANCHOR_LEASE_S", "2")
@@ -83,9 +95,9 @@ def start_anchor(
         )
 
 
-def run_anchor(data_dir: Path, rpc_url: str, *args: str) -> None:
+def run_anchor(data_dir: Path, rpc_url: str, *args: str, database_url: str | None = None) -> None:
     """One anchoring round to completion; fails the test with the worker's log if it fails."""
-    process = start_anchor(data_dir, rpc_url, *args)
+    process = start_anchor(data_dir, rpc_url, *args, database_url=database_url)
     try:
         code = process.wait(timeout=DEADLINE_S)
     except subprocess.TimeoutExpired:
@@ -112,19 +124,33 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def query(db_path: Path, sql: str, params: Iterable[object] = ()) -> list[tuple[object, ...]]:
-    """A read on its own connection; WAL lets it run beside the server's writer."""
-    with sqlite3.connect(db_path, timeout=30) as db:
-        return db.execute(sql, tuple(params)).fetchall()
+def query(database_url: str, sql: str, **params: object) -> list[tuple[object, ...]]:
+    """A read (``:name`` parameters) on its own connection, beside the server's writers."""
+    with engine_for(database_url).connect() as connection:
+        return [tuple(row) for row in connection.execute(text(sql), params)]
 
 
-def scalar(db_path: Path, sql: str, params: Iterable[object] = ()) -> int:
-    return int(query(db_path, sql, params)[0][0])  # type: ignore[call-overload]
+def scalar(database_url: str, sql: str, **params: object) -> int:
+    return int(query(database_url, sql, **params)[0][0])  # type: ignore[call-overload]
 
 
-def writer_busy(db_path: Path) -> bool:
-    """Whether another connection holds the write lock right now (we never wait for it)."""
-    db = sqlite3.connect(db_path, timeout=0, isolation_level=None)
+def writer_busy(database_url: str) -> bool:
+    """Whether another connection is inside a write transaction right now (we never wait)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_write_locked(Path(str(url.database)))
+    # A transaction is given an id at its first write or row lock, and keeps it to its end.
+    [(busy,)] = query(
+        database_url,
+        "select exists (select 1 from pg_stat_activity where datname = current_database()"
+        " and backend_type = 'client backend' and backend_xid is not null"
+        " and pid <> pg_backend_pid())",
+    )
+    return bool(busy)
+
+
+def _sqlite_write_locked(path: Path) -> bool:
+    db = sqlite3.connect(path, timeout=0, isolation_level=None)
     try:
         db.execute("BEGIN IMMEDIATE")
         db.execute("ROLLBACK")
@@ -146,35 +172,37 @@ class BatchRow:
     chain_batch_id: int | None
 
 
-def batch_rows(db_path: Path) -> list[BatchRow]:
+def batch_rows(database_url: str) -> list[BatchRow]:
     rows = query(
-        db_path,
+        database_url,
         "select id, status, root, leaf_count, chain_batch_id from anchor_batch order by id",
     )
     return [BatchRow(*row) for row in rows]  # type: ignore[arg-type]
 
 
-def assert_fully_anchored(db_path: Path, w3: Web3, contract_address: str, accepted: int) -> None:
+def assert_fully_anchored(
+    database_url: str, w3: Web3, contract_address: str, accepted: int
+) -> None:
     """The ledger's end-to-end invariant after any fault, once anchoring has caught up.
 
     accepted records == stored records == activity leaves, every leaf in exactly one confirmed
     batch, and the chain holds each batch root exactly once and nothing else.
     """
-    assert scalar(db_path, "select count(*) from activity_record") == accepted
-    assert scalar(db_path, "select count(*) from leaf where kind = 1") == accepted
-    assert scalar(db_path, "select count(*) from leaf where batch_id is null") == 0
+    assert scalar(database_url, "select count(*) from activity_record") == accepted
+    assert scalar(database_url, "select count(*) from leaf where kind = 1") == accepted
+    assert scalar(database_url, "select count(*) from leaf where batch_id is null") == 0
     # Each record's leaf is the one the worker batched (no orphan, no stand-in).
     assert (
         scalar(
-            db_path,
+            database_url,
             "select count(*) from activity_record r join leaf l on l.hash = r.leaf_hash"
             " where l.batch_id is not null",
         )
         == accepted
     )
-    batches = batch_rows(db_path)
+    batches = batch_rows(database_url)
     assert batches and {b.status for b in batches} == {"confirmed"}
-    per_batch = dict(query(db_path, "select batch_id, count(*) from leaf group by batch_id"))
+    per_batch = dict(query(database_url, "select batch_id, count(*) from leaf group by batch_id"))
     assert per_batch == {b.id: b.leaf_count for b in batches}
     contract = AnchorContract(w3, contract_address)
     assert contract.batch_count() == len(batches)

@@ -27,6 +27,7 @@ from devtools.local_server import ServerProcess, free_port, start_server
 from devtools.seeding import register, signed_readings
 from terminal.client import SignedRecord, Terminal
 from tests.conftest import LedgerServer, server_env
+from tests.postgres import suite_on_postgres
 from tests.processes.fault_helpers import (
     DEADLINE_S,
     RpcGate,
@@ -47,12 +48,15 @@ SOURCE = "88.118.8/SRC-FAULT-01-GRID"
 MINUTE = 60  # short reading periods, so thousands of readings stay in the past
 
 
-def db_path(data_dir: Path) -> Path:
-    return data_dir / "ledger.sqlite"
+def records_stored(server: ServerProcess) -> int:
+    return scalar(server.database_url, "select count(*) from activity_record")
 
 
-def records_stored(data_dir: Path) -> int:
-    return scalar(db_path(data_dir), "select count(*) from activity_record")
+def same_ledger(env: dict[str, str]) -> dict[str, str]:
+    """The settings a server was started with that name its ledger: a restart with them serves
+    the same chain and database."""
+    names = ("CARBON_RPC_URL", "CARBON_CONFIG", "CARBON_DATABASE_URL")
+    return {name: env[name] for name in names if name in env}
 
 
 def readings(terminal: Terminal, domain: Domain, first: int, count: int) -> list[SignedRecord]:
@@ -87,11 +91,12 @@ def terminal(ledger: LedgerServer) -> Terminal:
 API_BATCH = 5_000
 
 
-def kill_while_writing(server: ServerProcess, db: Path, request: Future[httpx.Response]) -> None:
-    """SIGKILL the server while it holds the database's write lock, i.e. mid-transaction."""
+def kill_while_writing(server: ServerProcess, request: Future[httpx.Response]) -> None:
+    """SIGKILL the server while it is inside a write transaction (SQLite: holds the database's
+    write lock)."""
 
     def in_transaction() -> bool:
-        return request.done() or writer_busy(db)
+        return request.done() or writer_busy(server.database_url)
 
     wait_for(in_transaction, "the server to start writing the batch", every_s=0.002)
     assert not request.done(), "the batch was answered before we saw its transaction"
@@ -106,9 +111,8 @@ def kill_after(server: ServerProcess, delay_s: float) -> None:
 def test_api_killed_mid_batch_stores_all_or_nothing_and_one_copy_after_resend(
     ledger: LedgerServer, terminal: Terminal, w3: Web3
 ) -> None:
-    db = db_path(ledger.data_dir)
     domain = ledger_domain(ledger.server)
-    env = server_env(ledger.data_dir, ledger.env["CARBON_RPC_URL"])
+    env = same_ledger(ledger.env)
     next_seq = 1
     # An undisturbed batch first: it warms the server up and times a whole request, so the
     # delayed kills below spread over parsing, signature checks and the transaction.
@@ -129,7 +133,7 @@ def test_api_killed_mid_batch_stores_all_or_nothing_and_one_copy_after_resend(
             with ThreadPoolExecutor(1) as pool:
                 request = pool.submit(post_batch, server, batch)
                 if point == "in_transaction":
-                    kill_while_writing(server, db, request)
+                    kill_while_writing(server, request)
                 else:
                     assert isinstance(point, float)
                     kill_after(server, point * full_request_s)
@@ -139,7 +143,7 @@ def test_api_killed_mid_batch_stores_all_or_nothing_and_one_copy_after_resend(
                     answered = None  # the kill cut the request: its fate is unknown to us
             cut_mid_request += answered is None
             # All or nothing: before anyone resends, the batch is wholly stored or absent.
-            stored = records_stored(ledger.data_dir)
+            stored = records_stored(ledger.server)
             assert stored in (accepted, accepted + API_BATCH), (point, stored)
             assert answered is None or stored == accepted + API_BATCH
             if point == "in_transaction":
@@ -157,14 +161,15 @@ def test_api_killed_mid_batch_stores_all_or_nothing_and_one_copy_after_resend(
             finally:
                 client.close()
             accepted += API_BATCH
-            assert records_stored(ledger.data_dir) == accepted
+            assert records_stored(ledger.server) == accepted
     finally:
         server.stop()
     # The first kill is pinned inside the transaction, so at least that one cut a request.
     assert cut_mid_request >= 1
 
-    run_anchor(ledger.data_dir, ledger.env["CARBON_RPC_URL"])
-    assert_fully_anchored(db_path(ledger.data_dir), w3, ledger.deployment.address, accepted)
+    db = ledger.server.database_url
+    run_anchor(ledger.data_dir, ledger.env["CARBON_RPC_URL"], database_url=db)
+    assert_fully_anchored(db, w3, ledger.deployment.address, accepted)
 
 
 # --- 2. the anchoring worker is SIGKILLed between its steps ------------------------------------
@@ -191,12 +196,12 @@ def test_worker_killed_between_steps_is_reconciled_on_restart(
     ledger: LedgerServer, terminal: Terminal, w3: Web3, kill_point: str
 ) -> None:
     rpc_url = ledger.env["CARBON_RPC_URL"]
-    db = db_path(ledger.data_dir)
+    db = ledger.server.database_url
     client = ledger.ledger_client()
     domain = client.domain()
     # A batch confirmed before the crash, so reconciliation must leave it alone.
     client.submit(readings(terminal, domain, 1, FIRST_ROUND))
-    run_anchor(ledger.data_dir, rpc_url)
+    run_anchor(ledger.data_dir, rpc_url, database_url=db)
     client.submit(readings(terminal, domain, 1 + FIRST_ROUND, SECOND_ROUND))
     client.close()
     anchor = AnchorContract(w3, ledger.deployment.address)
@@ -212,7 +217,9 @@ def test_worker_killed_between_steps_is_reconciled_on_restart(
     if kill_point == "sent_in_mempool":
         _miner(w3, on=False)
     try:
-        worker = start_anchor(ledger.data_dir, gate.url, "--max-batch", str(MAX_BATCH))
+        worker = start_anchor(
+            ledger.data_dir, gate.url, "--max-batch", str(MAX_BATCH), database_url=db
+        )
         try:
             if held:
                 wait_for(gate.held.is_set, f"the worker to call {held}")
@@ -228,7 +235,9 @@ def test_worker_killed_between_steps_is_reconciled_on_restart(
         gate.close()
         open_batch = batch_rows(db)[-1]
         root = bytes.fromhex(open_batch.root[2:])
-        (tx_hash,) = query(db, "select tx_hash from anchor_batch where id = ?", [open_batch.id])[0]
+        [(tx_hash,)] = query(
+            db, "select tx_hash from anchor_batch where id = :id", id=open_batch.id
+        )
         expected = "pending" if kill_point == "pending" else "sent"
         assert open_batch.status == expected
         assert (tx_hash is None) == (kill_point == "pending")
@@ -240,11 +249,9 @@ def test_worker_killed_between_steps_is_reconciled_on_restart(
         if kill_point == "sent_in_mempool":
             _miner(w3, on=True)  # mines the orphaned tx; the restart must adopt, not resend it
 
-    run_anchor(ledger.data_dir, rpc_url, "--max-batch", str(MAX_BATCH))
+    run_anchor(ledger.data_dir, rpc_url, "--max-batch", str(MAX_BATCH), database_url=db)
     assert len(batch_rows(db)) == 1 + -(-SECOND_ROUND // MAX_BATCH)
-    assert_fully_anchored(
-        db_path(ledger.data_dir), w3, ledger.deployment.address, FIRST_ROUND + SECOND_ROUND
-    )
+    assert_fully_anchored(db, w3, ledger.deployment.address, FIRST_ROUND + SECOND_ROUND)
 
 
 # --- 3. the chain goes away while ingestion and the watcher keep running -----------------------
@@ -275,13 +282,17 @@ class ChainLedger:
         assert (response.status_code, response.json()["accepted"]) == (201, OUTAGE_ROUND)
         self.accepted += OUTAGE_ROUND
 
+    @property
+    def db(self) -> str:
+        return self.server.database_url
+
     def unanchored(self) -> int:
-        return scalar(db_path(self.data_dir), "select count(*) from leaf where batch_id is null")
+        return scalar(self.db, "select count(*) from leaf where batch_id is null")
 
     def unconfirmed(self) -> int:
         """Leaves not yet in a confirmed batch (a round cut by the outage may batch some)."""
         return scalar(
-            db_path(self.data_dir),
+            self.db,
             "select count(*) from leaf left join anchor_batch b on b.id = leaf.batch_id"
             " where b.status is null or b.status != 'confirmed'",
         )
@@ -292,7 +303,8 @@ class ChainLedger:
         return self.unconfirmed() == 0
 
     def watch(self) -> subprocess.Popen[bytes]:
-        return start_anchor(self.data_dir, self.chain.rpc_url, "--watch", "--interval", "1")
+        args = ("--watch", "--interval", "1")
+        return start_anchor(self.data_dir, self.chain.rpc_url, *args, database_url=self.db)
 
     def wait_anchored(self, watcher: subprocess.Popen[bytes], what: str) -> None:
         def done() -> bool:
@@ -317,7 +329,7 @@ class ChainLedger:
 
     def assert_fully_anchored(self) -> None:
         w3 = connect(self.chain.rpc_url, DEV_CHAIN_ID)
-        assert_fully_anchored(db_path(self.data_dir), w3, self.address, self.accepted)
+        assert_fully_anchored(self.db, w3, self.address, self.accepted)
 
 
 @pytest.fixture
@@ -353,17 +365,17 @@ def test_ingestion_goes_on_while_the_chain_is_down_and_anchoring_catches_up(
 ) -> None:
     ledger = chain_ledger
     ledger.submit()
-    run_anchor(ledger.data_dir, ledger.chain.rpc_url)
+    run_anchor(ledger.data_dir, ledger.chain.rpc_url, database_url=ledger.db)
 
     stop_chain(ledger.chain)
     ledger.submit()  # ingestion never waits for the chain
     ledger.submit()
     # A one-shot round during the outage fails cleanly and touches nothing.
-    batches_before = batch_rows(db_path(ledger.data_dir))
-    failed = start_anchor(ledger.data_dir, ledger.chain.rpc_url)
+    batches_before = batch_rows(ledger.db)
+    failed = start_anchor(ledger.data_dir, ledger.chain.rpc_url, database_url=ledger.db)
     assert failed.wait(timeout=DEADLINE_S) == 1
     assert "cannot reach the chain" in ledger.log_tail()
-    assert batch_rows(db_path(ledger.data_dir)) == batches_before
+    assert batch_rows(ledger.db) == batches_before
     assert ledger.unanchored() == 2 * OUTAGE_ROUND
 
     ledger.chain.up()  # same port, same data: the chain comes back with its history
@@ -419,13 +431,17 @@ def test_a_watcher_started_during_an_outage_waits_for_the_chain(
 # --- 4. the database is locked by someone else while a batch comes in --------------------------
 
 
+@pytest.mark.skipif(
+    suite_on_postgres(),
+    reason="SQLite's database-wide write lock (BEGIN EXCLUSIVE on its file); PostgreSQL has none",
+)
 def test_batch_waits_for_a_locked_database_and_is_stored_once(
     ledger: LedgerServer, terminal: Terminal, w3: Web3
 ) -> None:
     count = 500
     domain = ledger_domain(ledger.server)
     batch = readings(terminal, domain, 1, count)
-    locker = sqlite3.connect(db_path(ledger.data_dir), isolation_level=None)
+    locker = sqlite3.connect(ledger.data_dir / "ledger.sqlite", isolation_level=None)
     try:
         locker.execute("BEGIN EXCLUSIVE")
         with ThreadPoolExecutor(1) as pool:
@@ -439,7 +455,8 @@ def test_batch_waits_for_a_locked_database_and_is_stored_once(
     finally:
         locker.close()
     assert (response.status_code, response.json()["accepted"]) == (201, count)
-    assert records_stored(ledger.data_dir) == count
+    assert records_stored(ledger.server) == count
 
-    run_anchor(ledger.data_dir, ledger.env["CARBON_RPC_URL"])
-    assert_fully_anchored(db_path(ledger.data_dir), w3, ledger.deployment.address, count)
+    db = ledger.server.database_url
+    run_anchor(ledger.data_dir, ledger.env["CARBON_RPC_URL"], database_url=db)
+    assert_fully_anchored(db, w3, ledger.deployment.address, count)

@@ -135,8 +135,9 @@ class Plant:
     furnace: list[list[int]] = field(default_factory=lambda: [[]])  # raw counts per meter
 
     @property
-    def db(self) -> Path:
-        return self.data_dir / "ledger.sqlite"
+    def db(self) -> str:
+        """The ledger's database URL, SQLite or PostgreSQL."""
+        return self.ledger.database_url
 
     def publish_gas(self, register: Decimal) -> None:
         t = T0 + 60 * len(self.gas)
@@ -215,7 +216,8 @@ def plant(
             {source: terminals[point].address for point, source in POINTS.items()},
         )
         (gateway.folder / "api_key").write_text(token)
-        anchor = start_anchor(tmp, dev_chain.rpc_url, "--watch", "--interval", "0.5")
+        args = ("--watch", "--interval", "0.5")
+        anchor = start_anchor(tmp, dev_chain.rpc_url, *args, database_url=ledger.database_url)
         stack.callback(lambda: _terminate(anchor))
         stack.callback(gateway.stop)
         gateway.start()
@@ -241,8 +243,8 @@ def stored(plant: Plant, source: str) -> list[tuple[int, int, int, int, dict | N
         plant.db,
         "select r.seq, r.period_start, r.period_end, r.quantity, r.attributes"
         " from activity_record r join emission_source s on s.id = r.source_id"
-        " where s.identifier = ? order by r.seq",
-        (source,),
+        " where s.identifier = :source order by r.seq",
+        source=source,
     )
     return [(s, a, b, int(q), json.loads(x) if x else None) for s, a, b, q, x in rows]
 
@@ -391,7 +393,12 @@ def test_ledger_outage_then_kill9_mid_drain_loses_and_duplicates_nothing(plant: 
             stderr=subprocess.STDOUT,
         )
     plant.ledger = ServerProcess(
-        restarted, plant.ledger.base_url, plant.env, plant.ledger.log_file, plant.ledger.token
+        restarted,
+        plant.ledger.base_url,
+        plant.env,
+        plant.ledger.log_file,
+        plant.ledger.token,
+        database_url=plant.ledger.database_url,
     )
     wait_until(
         lambda: (plant.gateway.metric("carbon_terminal_outbox_records") or 300) < 300,
