@@ -11,6 +11,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,6 @@ from devtools.local_server import ServerProcess, free_port, start_server
 from devtools.seeding import register, signed_readings
 from terminal.client import SignedRecord, Terminal
 from tests.conftest import LedgerServer, server_env
-from tests.postgres import suite_on_postgres
 from tests.processes.fault_helpers import (
     DEADLINE_S,
     RpcGate,
@@ -431,29 +431,44 @@ def test_a_watcher_started_during_an_outage_waits_for_the_chain(
 # --- 4. the database is locked by someone else while a batch comes in --------------------------
 
 
-@pytest.mark.skipif(
-    suite_on_postgres(),
-    reason="SQLite's database-wide write lock (BEGIN EXCLUSIVE on its file); PostgreSQL has none",
-)
+@contextmanager
+def _writes_held(database_url: str) -> Iterator[None]:
+    """Another client holding the ledger's storing tables against writes for the block, then
+    rolling back: SQLite's whole-database write lock; on PostgreSQL an EXCLUSIVE lock on leaves
+    and records (reads go on, as another API process's would)."""
+    if database_url.startswith("sqlite"):
+        locker = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+        locker.execute("BEGIN EXCLUSIVE")
+        try:
+            yield
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+        return
+    import psycopg
+
+    with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as pg:
+        pg.execute("LOCK TABLE leaf, activity_record IN EXCLUSIVE MODE")
+        try:
+            yield
+        finally:
+            pg.rollback()
+
+
 def test_batch_waits_for_a_locked_database_and_is_stored_once(
     ledger: LedgerServer, terminal: Terminal, w3: Web3
 ) -> None:
     count = 500
     domain = ledger_domain(ledger.server)
     batch = readings(terminal, domain, 1, count)
-    locker = sqlite3.connect(ledger.data_dir / "ledger.sqlite", isolation_level=None)
-    try:
-        locker.execute("BEGIN EXCLUSIVE")
-        with ThreadPoolExecutor(1) as pool:
+    with ThreadPoolExecutor(1) as pool:
+        with _writes_held(ledger.server.database_url):
             request = pool.submit(post_batch, ledger.server, batch)
             time.sleep(2)  # the lock's duration: the fault being injected
             # Nothing can be committed behind our lock, so no answer may have come yet
             # (an early answer would be a 5xx: the batch dropped instead of waiting).
             assert not request.done()
-            locker.execute("ROLLBACK")
-            response = request.result(timeout=DEADLINE_S)
-    finally:
-        locker.close()
+        response = request.result(timeout=DEADLINE_S)
     assert (response.status_code, response.json()["accepted"]) == (201, count)
     assert records_stored(ledger.server) == count
 
