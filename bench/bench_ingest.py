@@ -70,9 +70,9 @@ def post_bodies(server: ServerProcess, bodies: list[bytes]) -> None:
             assert response.status_code == 201, response.text
 
 
-def ingest_cpu_us(bench: BenchLedger, streams: list[list[SignedRecord]], batch: int) -> float:
-    """Median CPU-µs a record of ``ingest()`` in this process, batch by batch, each stream in
-    turn (each batch one storing transaction, as a request's)."""
+def ingest_cpu_us(bench: BenchLedger, streams: list[list[SignedRecord]], batch: int) -> list[float]:
+    """CPU-µs a record of ``ingest()`` in this process, batch by batch in the order stored,
+    each stream in turn (each batch one storing transaction, as a request's)."""
     url = bench.server.env.get("CARBON_DATABASE_URL") or f"sqlite:///{bench.data_dir}/ledger.sqlite"
     engine, domain = make_engine(url), bench.ledger_client().domain()
     per_record = []
@@ -86,7 +86,7 @@ def ingest_cpu_us(bench: BenchLedger, streams: list[list[SignedRecord]], batch: 
             per_record.append((time.process_time() - start) / len(part) * 1e6)
             assert len(outcome.stored) == len(part)
     engine.dispose()
-    return statistics.median(per_record)
+    return per_record
 
 
 def over_http(
@@ -113,10 +113,15 @@ def over_http(
 def in_process(
     bench: BenchLedger, streams: list[list[SignedRecord]], batch: int, baseline: float
 ) -> dict[str, object]:
-    cpu_us = ingest_cpu_us(bench, streams, batch)
+    per_batch = ingest_cpu_us(bench, streams, batch)
+    cpu_us = statistics.median(per_batch)
+    # The table grows as the batches go in: each quarter's median shows what size costs.
+    n = len(per_batch)
+    quarters = [per_batch[q * n // 4 : (q + 1) * n // 4] for q in range(4)]
     return {
         "records": sum(len(s) for s in streams),
         "ingest_cpu_us_per_record": round(cpu_us, 1),
+        "ingest_cpu_us_by_quarter": [round(statistics.median(q), 1) for q in quarters if q],
         "bare_recover_us": round(1e6 / baseline, 1),
         "recover_share": round(1e6 / baseline / cpu_us, 3),
     }
