@@ -30,6 +30,7 @@ from eth_account import Account
 from anchoring.anchor_contract import AnchorContract
 from anchoring.connection import connect
 from anchoring.devchain import DEV_CHAIN_ID
+from devtools.postgres import libpq_url
 from devtools.seeding import PERIOD_START, register, signed_readings
 from terminal.client import Terminal
 from verifier.protocol.typed_data import Domain
@@ -95,9 +96,7 @@ def read_only(db: str) -> Any:
     if db.startswith("postgresql"):
         import psycopg
 
-        return psycopg.connect(
-            db.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
-        )
+        return psycopg.connect(libpq_url(db), autocommit=True)
     # Read-only: WAL lets it read beside the server's and worker's writes without their lock.
     return sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
 

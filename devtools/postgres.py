@@ -79,11 +79,16 @@ def postgres_cluster(settings: str = "") -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def libpq_url(url: str) -> str:
+    """The URL psycopg itself connects with, for the ledger's SQLAlchemy URL of a database."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
 def create_database(base_url: str, name: str, template: str = "template1") -> str:
     """A new database in the cluster, empty or a copy of ``template``; returns its URL."""
     import psycopg
 
-    dsn = base_url.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    dsn = libpq_url(base_url) + "/postgres"
     with psycopg.connect(dsn, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     return f"{base_url}/{name}"

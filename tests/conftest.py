@@ -24,6 +24,12 @@ from devtools.local_server import ServerProcess, free_port, prefer_forked_server
 from ledger_api.core.config import Settings
 from ledger_api.core.db import engine_for, make_engine
 from terminal.client import LedgerClient
+from tests.postgres import (
+    create_database,
+    fresh_database_url,
+    shared_cluster,
+    suite_on_postgres,
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -105,11 +111,9 @@ class LedgerServer:
         )
 
     def sql(self, statement: str, **params: Any) -> list[Row[Any]]:
-        """Run ``statement`` (``:name`` parameters) on the server's database, SQLite or
-        PostgreSQL, and commit: how a test reads what the ledger stored. Returns the rows."""
-        with engine_for(self.settings().effective_database_url).begin() as connection:
-            result = connection.execute(text(statement), params)
-            return list(result) if result.returns_rows else []
+        """A read (``:name`` parameters) of the server's database, SQLite or PostgreSQL: how
+        a test sees what the ledger stored."""
+        return query(self.settings().effective_database_url, statement, **params)
 
     @contextmanager
     def tampering(self) -> Iterator[Connection]:
@@ -129,11 +133,16 @@ class LedgerServer:
             engine.dispose()
 
 
+def query(database_url: str, statement: str, **params: Any) -> list[Row[Any]]:
+    """A read (``:name`` parameters) on its own connection, beside the server's writers: rows
+    that compare and unpack as tuples, and name their columns (``row._mapping``)."""
+    with engine_for(database_url).connect() as connection:
+        return list(connection.execute(text(statement), params))
+
+
 def server_env(data_dir: Path, rpc_url: str) -> dict[str, str]:
     """Settings for a server that reads nothing but these (no stray config file); on a new
     PostgreSQL database of its own when the suite runs on PostgreSQL."""
-    from tests.postgres import fresh_database_url, suite_on_postgres
-
     env = {"CARBON_RPC_URL": rpc_url, "CARBON_CONFIG": str(data_dir / "none.toml")}
     if suite_on_postgres():
         env["CARBON_DATABASE_URL"] = fresh_database_url()
@@ -153,8 +162,6 @@ def ledger(
 @pytest.fixture(scope="session")
 def postgres_base_url() -> str:
     """This test process's PostgreSQL cluster (one, whatever database the suite runs on)."""
-    from tests.postgres import shared_cluster
-
     return shared_cluster()
 
 
@@ -167,8 +174,6 @@ def ledger_pg(
     postgres_base_url: str,
 ) -> Iterator[LedgerServer]:
     """The ledger server on a fresh PostgreSQL database instead of SQLite."""
-    from tests.postgres import create_database
-
     url = create_database(postgres_base_url, tmp_path.name.replace("-", "_").lower())
     record, _ = deploy(w3, operator_account, tmp_path / "deployments")
     env = {**server_env(tmp_path, dev_chain.rpc_url), "CARBON_DATABASE_URL": url}

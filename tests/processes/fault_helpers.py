@@ -23,11 +23,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import make_url, text
+from sqlalchemy import make_url
 from web3 import Web3
 
 from anchoring.anchor_contract import AnchorContract
-from ledger_api.core.db import engine_for
+from tests.conftest import query
 
 T = TypeVar("T")
 
@@ -122,12 +122,6 @@ def children(pid: int) -> list[int]:
             if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
                 found.append(int(entry))
     return found
-
-
-def query(database_url: str, sql: str, **params: object) -> list[tuple[object, ...]]:
-    """A read (``:name`` parameters) on its own connection, beside the server's writers."""
-    with engine_for(database_url).connect() as connection:
-        return [tuple(row) for row in connection.execute(text(sql), params)]
 
 
 def scalar(database_url: str, sql: str, **params: object) -> int:

@@ -25,6 +25,7 @@ from anchoring.deployment import deploy
 from anchoring.devchain import DEV_CHAIN_ID, DevChain
 from anchoring.operator import dev_account
 from devtools.local_server import ServerProcess, free_port, start_server
+from devtools.postgres import libpq_url
 from devtools.seeding import register, signed_readings
 from terminal.client import SignedRecord, Terminal
 from tests.conftest import LedgerServer, server_env
@@ -447,7 +448,7 @@ def _writes_held(database_url: str) -> Iterator[None]:
         return
     import psycopg
 
-    with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as pg:
+    with psycopg.connect(libpq_url(database_url)) as pg:
         pg.execute("LOCK TABLE leaf, activity_record IN EXCLUSIVE MODE")
         try:
             yield

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import psycopg
 
+from devtools.postgres import libpq_url
 from devtools.seeding import register, signed_readings
 from terminal.client import Terminal
 from tests.conftest import LedgerServer
@@ -18,7 +19,7 @@ SOURCE = "88.118.8/SRC-STEEL-PG-GRID"
 
 
 def _query(ledger: LedgerServer, sql: str, *params: object) -> list[tuple[object, ...]]:
-    dsn = ledger.env["CARBON_DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
+    dsn = libpq_url(ledger.env["CARBON_DATABASE_URL"])
     with psycopg.connect(dsn, autocommit=True) as connection:
         cursor = connection.execute(sql, params)  # type: ignore[arg-type]
         return cursor.fetchall() if cursor.description else []

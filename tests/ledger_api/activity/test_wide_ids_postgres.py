@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import psycopg
 
+from devtools.postgres import libpq_url
 from devtools.seeding import register, signed_readings
 from terminal.client import Terminal
 from tests.conftest import LedgerServer
@@ -21,7 +22,7 @@ LAST_SEQ = 2**53 - 1  # the largest seq ingestion accepts (ledger_api/activity/s
 
 
 def _query(ledger: LedgerServer, sql: str) -> list[tuple[object, ...]]:
-    dsn = ledger.env["CARBON_DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
+    dsn = libpq_url(ledger.env["CARBON_DATABASE_URL"])
     with psycopg.connect(dsn, autocommit=True) as connection:
         cursor = connection.execute(sql)  # type: ignore[arg-type]
         return cursor.fetchall() if cursor.description else []
@@ -70,7 +71,7 @@ def test_every_keyed_look_up_uses_an_index_in_every_partition(ledger_pg: LedgerS
         "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'activity_record'",
     )
     assert len(partitions) >= 2  # the default partition and the months made at migration
-    dsn = ledger_pg.env["CARBON_DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
+    dsn = libpq_url(ledger_pg.env["CARBON_DATABASE_URL"])
     with psycopg.connect(dsn, autocommit=True) as connection:
         # With sequential scans priced out, the planner still scans a partition that has no
         # usable index: so any "Seq Scan" left in a plan is a missing index.

@@ -15,6 +15,8 @@ from ledger_api.core.middleware import nul_text_at
 from ledger_api.core.schemas import MAX_ROW_ID
 from terminal.client import Terminal
 from tests.conftest import LedgerServer
+from tests.ledgers import own_ledger
+from tests.postgres import fresh_database_url
 
 ENTERPRISE = "88.118.8/ENT-BOUNDS"
 SOURCE = "88.118.8/ENT-BOUNDS/SRC-GRID"
@@ -36,9 +38,6 @@ ID_PATHS = [
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def ledger_on(request: pytest.FixtureRequest) -> Iterator[LedgerServer]:
     """One ledger per database for the module, with one registered enterprise."""
-    from tests.ledgers import own_ledger
-    from tests.postgres import fresh_database_url
-
     env = {"CARBON_DATABASE_URL": fresh_database_url()} if request.param == "postgres" else {}
     dev_chain, w3, operator = (
         request.getfixturevalue(name) for name in ("dev_chain", "w3", "operator_account")
@@ -97,7 +96,7 @@ def test_text_holding_nul_is_refused_with_its_field(
 
 
 def test_an_escaped_backslash_before_u0000_is_text_not_nul(ledger_on: LedgerServer) -> None:
-    # The JSON "a\\u0000b" is the six characters a, \, u, 0, 0, 0, 0, b: no NUL in it.
+    # The JSON "a\\u0000b" is the eight characters a, \, u, 0, 0, 0, 0, b: no NUL in it.
     name = "a\\u0000b"
     body = {"identifier": "88.118.8/ENT-BACKSLASH", "industry": "iron_steel", "name": name}
     answer = ledger_on.post("/v1/enterprises", json=body)
